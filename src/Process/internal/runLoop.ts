@@ -17,6 +17,7 @@
  */
 import type { Fiber } from "effect"
 import { Effect, Exit, Runtime } from "effect"
+import { yieldWrapGet } from "effect/Utils"
 
 interface Primitive {
   readonly _op: string
@@ -104,7 +105,7 @@ const nextFailure = (base: number): Primitive | undefined => {
 export const runEffect = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   runtime: Runtime.Runtime<R>,
-  onAsync: (exit: Exit.Exit<A, E>) => void
+  target: AsyncTarget
 ): Exit.Exit<A, E> | Fiber.RuntimeFiber<A, E> => {
   const base = stack.length
   let current = effect as unknown as Primitive
@@ -141,7 +142,7 @@ export const runEffect = <A, E, R>(
           current = current.commit()
           break
         default:
-          return fork(rebuild(current as any, base) as any, runtime, onAsync)
+          return fork(target.wrap(rebuild(current as any, base)) as any, runtime, target)
       }
     } catch (defect) {
       current = Exit.die(defect) as any
@@ -179,27 +180,25 @@ const stepIterator = (cont: Primitive, value: unknown): Primitive => {
   }
 }
 
-/** `yield*` on an Effect yields a YieldWrap; read the effect inside without importing internals. */
-const yieldWrapKey = (() => {
-  const probe = Effect.succeed(1)
-  const wrapped = (probe as any)[Symbol.iterator]().next().value
-  const key = Object.getOwnPropertySymbols(wrapped).find((s) => wrapped[s] === probe)
-  if (key === undefined) throw new Error("rain runLoop: cannot find YieldWrap slot in this effect version")
-  return key
-})()
-
-const unwrapYield = (wrapped: any): Primitive => wrapped[yieldWrapKey]
+/** `yield*` on an Effect yields a YieldWrap around it. */
+const unwrapYield = (wrapped: any): Primitive => yieldWrapGet(wrapped) as any
 
 const fork = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   runtime: Runtime.Runtime<R>,
-  onAsync: (exit: Exit.Exit<A, E>) => void
+  target: AsyncTarget
 ): Exit.Exit<A, E> | Fiber.RuntimeFiber<A, E> => {
   const fiber = Runtime.runFork(runtime)(effect, { immediate: true })
   const done = fiber.unsafePoll()
   if (done !== null) return done
-  fiber.addObserver(onAsync)
+  fiber.addObserver((exit) => target.resume(exit, fiber))
   return fiber
+}
+
+/** Who is told when a forked handler ends, and how its effect is dressed for the fiber (log annotations). */
+export interface AsyncTarget {
+  resume(exit: Exit.Exit<unknown, unknown>, fiber: Fiber.RuntimeFiber<unknown, unknown>): void
+  wrap(effect: Effect.Effect<unknown, unknown, unknown>): Effect.Effect<unknown, unknown, unknown>
 }
 
 /** Whether `runEffect` finished synchronously. */

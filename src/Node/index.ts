@@ -1,0 +1,372 @@
+/**
+ * A node: the process table, the name registry and (with distribution) the network.
+ * `Node.start` gives a scoped node; closing the scope stops every process, newest
+ * first, with reason `shutdown`.
+ *
+ * @since 0.1.0
+ */
+import type { Scope } from "effect"
+import { Context, Deferred, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
+import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
+import type { SendError } from "../Process/Context.js"
+import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
+import type { ExitReason } from "../Process/ExitReason.js"
+import * as Reason from "../Process/ExitReason.js"
+import type { Address, Pid, Ref } from "../Process/Pid.js"
+import type { Proc } from "./internal/kernel.js"
+import { Kernel, KernelScheduler, spawnEffect } from "./internal/kernel.js"
+
+/**
+ * Node options; every field is optional. The names follow the seed's `gen.NodeOptions`.
+ *
+ * @since 0.1.0
+ */
+export interface NodeOptions {
+  readonly process?: {
+    /** Default bound of each process's main mailbox lane (default: unbounded). */
+    readonly mailboxSize?: number | undefined
+    /** Largest message that may cross the network, in bytes (default 64 MiB). */
+    readonly maxMessageSize?: number | undefined
+    /** How long `spawn` waits for an asynchronous `init` (default 5 s). */
+    readonly spawnTimeout?: CallTimeout | undefined
+    /** Default `call` timeout (default 5 s, as in OTP). */
+    readonly callTimeout?: CallTimeout | undefined
+  } | undefined
+  readonly log?: {
+    /** Minimum level (default "Info"). */
+    readonly level?: LogLevel.Literal | undefined
+    /** "text" (default), "json", "logfmt" or "pretty". */
+    readonly format?: "text" | "json" | "logfmt" | "pretty" | undefined
+  } | undefined
+  readonly limits?: {
+    /** Spawning past this fails with `TooManyProcesses` (default 10,000,000). */
+    readonly maxProcesses?: number | undefined
+  } | undefined
+  /** The incarnation number; a fresh random one by default. */
+  readonly creation?: number | undefined
+}
+
+/**
+ * The node name is not of the form `name@host`.
+ *
+ * @since 0.1.0
+ */
+export class InvalidNodeName extends Schema.TaggedError<InvalidNodeName>()("InvalidNodeName", {
+  name: Schema.String
+}) {
+  override get message(): string {
+    return `"${this.name}" is not a node name: use name@host, e.g. "demo@localhost" (letters, digits, _ - . only).`
+  }
+}
+
+/**
+ * What `info` tells about a process.
+ *
+ * @since 0.1.0
+ */
+export interface ProcessInfo {
+  readonly pid: Pid
+  readonly status: "init" | "idle" | "scheduled" | "running" | "waiting" | "exiting" | "dead"
+  readonly behaviour: string
+  readonly name: string | undefined
+  readonly mailbox: { readonly urgent: number; readonly system: number; readonly main: number; readonly log: number }
+  readonly messagesIn: number
+  readonly messagesOut: number
+  readonly links: ReadonlyArray<Pid>
+  /** Processes this one monitors. */
+  readonly monitors: number
+  /** Processes that monitor this one. */
+  readonly monitoredBy: number
+  readonly trapExit: boolean
+  readonly uptimeMillis: number
+}
+
+/**
+ * Node-wide figures (the seed's `node.Metrics()`).
+ *
+ * @since 0.1.0
+ */
+export interface Metrics {
+  readonly processCount: number
+  readonly registeredNames: number
+  readonly messagesIn: number
+  readonly messagesOut: number
+  /** Messages handled per second since the node started. */
+  readonly messageRate: number
+  readonly memoryUsage: number
+  readonly uptimeMillis: number
+}
+
+/**
+ * A running node.
+ *
+ * @since 0.1.0
+ */
+export interface NodeService {
+  readonly name: string
+  readonly creation: number
+  /** Spawns a process; its handlers get the services `R` from the spawning Effect. */
+  spawn<S, A, M, Q, E, R>(
+    behaviour: Behaviour<S, A, M, Q, E, R>,
+    args: A,
+    options?: SpawnOptions
+  ): Effect.Effect<Ref<M, Q>, SpawnError, R>
+  /** Sends a message; waits for room when the mailbox is bounded and full (backpressure). */
+  send<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  /** Sends a message; fails with `MailboxFull` instead of waiting. */
+  trySend<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  /** Calls a process from plain Effect code and waits for the reply. */
+  call<Q>(to: Address<any, Q>, request: Q, timeout?: CallTimeout): Effect.Effect<SuccessOf<Q>, FailureOf<Q> | CallError>
+  /** Sends an exit signal to a process (`kill` cannot be trapped). */
+  exit(pid: Pid, reason: ExitReason): Effect.Effect<void>
+  /** Waits until a process has exited and returns why (`noproc` if it was not alive). */
+  awaitExit(pid: Pid): Effect.Effect<ExitReason>
+  whereis(name: string): Effect.Effect<Option.Option<Pid>>
+  register(name: string, pid: Pid): Effect.Effect<void, NameTaken | AlreadyRegistered | CallError>
+  unregister(name: string): Effect.Effect<boolean>
+  registered: Effect.Effect<ReadonlyArray<string>>
+  info(pid: Pid): Effect.Effect<Option.Option<ProcessInfo>>
+  /** All live processes, oldest first. */
+  processes: Effect.Effect<ReadonlyArray<ProcessInfo>>
+  metrics: Effect.Effect<Metrics>
+  /** Stops every process (newest first, reason `shutdown`) and the node. */
+  stop: Effect.Effect<void>
+  /** Completes when the node has stopped. */
+  wait: Effect.Effect<void>
+  /** @internal */
+  readonly kernel: Kernel
+}
+
+/**
+ * The node as a service.
+ *
+ * @since 0.1.0
+ */
+export class Node extends Context.Tag("rain/Node")<Node, NodeService>() {}
+
+const nodeNamePattern = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/
+
+const loggerFor = (format: "text" | "json" | "logfmt" | "pretty" | undefined): Layer.Layer<never> => {
+  switch (format) {
+    case "json":
+      return Logger.json
+    case "logfmt":
+      return Logger.logFmt
+    case "pretty":
+      return Logger.pretty
+    default:
+      return Layer.empty
+  }
+}
+
+const liveClock = Effect.runSync(Effect.clock)
+
+/** Builds the info record of a process. */
+const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
+  pid: proc.pid,
+  status: kernel.statusName(proc),
+  behaviour: proc.behaviour.name,
+  name: proc.name,
+  mailbox: {
+    urgent: proc.urgent?.length ?? 0,
+    system: proc.system?.length ?? 0,
+    main: proc.main.length,
+    log: proc.log?.length ?? 0
+  },
+  messagesIn: proc.messagesIn,
+  messagesOut: proc.messagesOut,
+  links: proc.links === null ? [] : Array.from(proc.links.values(), (p) => ("pid" in p ? (p as Proc).pid : (p as Pid))),
+  monitors: proc.watching?.size ?? 0,
+  monitoredBy: proc.watchers?.size ?? 0,
+  trapExit: proc.trapExit,
+  uptimeMillis: kernel.now() - proc.startedAt
+})
+
+/**
+ * Starts a node. Closing the scope stops it.
+ *
+ * @example
+ * ```ts
+ * Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("demo@localhost")
+ *   const counter = yield* node.spawn(Counter, 0)
+ *   yield* node.send(counter, new Increment({ by: 1 }))
+ * }))
+ * ```
+ * @since 0.1.0
+ */
+export const start = (name: string, options: NodeOptions = {}): Effect.Effect<NodeService, InvalidNodeName, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (!nodeNamePattern.test(name)) return yield* new InvalidNodeName({ name })
+    const level = LogLevel.fromLiteral(options.log?.level ?? "Info")
+    const clock = yield* Effect.clock
+    let wake = () => {}
+    const scheduler = new KernelScheduler(() => wake())
+    const runtime = Runtime.setFiberRef(
+      (yield* Effect.runtime<never>().pipe(
+        Effect.provide(loggerFor(options.log?.format)),
+        Logger.withMinimumLogLevel(level)
+      )) as Runtime.Runtime<any>,
+      FiberRef.currentScheduler,
+      scheduler
+    )
+    const kernel = new Kernel({
+      scheduler,
+      name,
+      creation: options.creation ?? (1 + Math.floor(Math.random() * 0x7ffffffe)),
+      mailboxSize: options.process?.mailboxSize,
+      maxProcesses: options.limits?.maxProcesses ?? 10_000_000,
+      defaultCallTimeout: options.process?.callTimeout ?? "5 seconds",
+      runtime,
+      liveClock: clock === liveClock
+    })
+    wake = kernel.wake
+    const stopped = yield* Deferred.make<void>()
+    let stopping = false
+    const stop = Effect.suspend(() => {
+      if (stopping) return Deferred.await(stopped)
+      stopping = true
+      return kernel.shutdown().pipe(Effect.zipRight(Deferred.succeed(stopped, undefined)), Effect.asVoid)
+    })
+    yield* Effect.addFinalizer(() => stop)
+    return makeService(kernel, runtime, stop, Deferred.await(stopped))
+  })
+
+const makeService = (
+  kernel: Kernel,
+  nodeRuntime: Runtime.Runtime<any>,
+  stop: Effect.Effect<void>,
+  wait: Effect.Effect<void>
+): NodeService => {
+  let lastContext: Context.Context<any> | undefined
+  let lastRuntime: Runtime.Runtime<any> = nodeRuntime
+  const runtimeFor = (context: Context.Context<any>): Runtime.Runtime<any> => {
+    if (context !== lastContext) {
+      lastContext = context
+      lastRuntime = Runtime.make({
+        context: Context.merge(nodeRuntime.context, context),
+        fiberRefs: nodeRuntime.fiberRefs,
+        runtimeFlags: nodeRuntime.runtimeFlags
+      })
+    }
+    return lastRuntime
+  }
+  return {
+    name: kernel.name,
+    creation: kernel.creation,
+    kernel,
+    spawn: (behaviour, args, options) =>
+      Effect.flatMap(Effect.context<any>(), (context) =>
+        spawnEffect(kernel, behaviour, args, options, runtimeFor(context), undefined, undefined, false)),
+    send: (to, message, priority) => kernel.sendWait(to, message, priority ?? "normal"),
+    trySend: (to, message, priority) =>
+      Effect.suspend(() => {
+        const error = kernel.send(undefined, to, message, priority)
+        return error === undefined ? Effect.void : Effect.fail(error)
+      }),
+    call: (to, request, timeout) => kernel.call(undefined, to, request, timeout),
+    exit: (pid, reason) => Effect.sync(() => kernel.exit(undefined, pid, reason)),
+    awaitExit: (pid) =>
+      Effect.async<ExitReason>((resume) => {
+        const proc = kernel.lookup(pid)
+        if (proc === undefined || proc.status === 6) return resume(Effect.succeed(Reason.noproc))
+        const listener = (dead: Proc, reason: ExitReason) => {
+          if (dead === proc) {
+            kernel.exitListeners.delete(listener)
+            resume(Effect.succeed(reason))
+          }
+        }
+        kernel.exitListeners.add(listener)
+        return Effect.sync(() => kernel.exitListeners.delete(listener))
+      }),
+    whereis: (name) => Effect.sync(() => Option.map(Option.fromNullable(kernel.names.get(name)), (p) => p.pid)),
+    register: (name, pid) =>
+      Effect.suspend(() => {
+        const proc = kernel.lookup(pid)
+        if (proc === undefined) return Effect.void
+        const error = kernel.register(proc, name)
+        return error === undefined ? Effect.void : Effect.fail(error)
+      }),
+    unregister: (name) =>
+      Effect.sync(() => {
+        const proc = kernel.names.get(name)
+        if (proc === undefined) return false
+        kernel.unregister(proc)
+        return true
+      }),
+    registered: Effect.sync(() => Array.from(kernel.names.keys())),
+    info: (pid) =>
+      Effect.sync(() => {
+        const proc = kernel.lookup(pid)
+        return proc === undefined ? Option.none() : Option.some(infoOf(kernel, proc))
+      }),
+    processes: Effect.sync(() => Array.from(kernel.procs.values(), (proc) => infoOf(kernel, proc))),
+    metrics: Effect.sync(() => {
+      const uptimeMillis = kernel.now() - kernel.startedAt
+      return {
+        processCount: kernel.procs.size,
+        registeredNames: kernel.names.size,
+        messagesIn: kernel.totalIn,
+        messagesOut: kernel.totalOut,
+        messageRate: uptimeMillis > 0 ? (kernel.totalIn * 1000) / uptimeMillis : 0,
+        memoryUsage: process.memoryUsage().heapUsed,
+        uptimeMillis
+      }
+    }),
+    stop,
+    wait
+  }
+}
+
+/**
+ * The node as a `Layer`: `Effect.provide(program, Node.layer("app@localhost"))`.
+ *
+ * @since 0.1.0
+ */
+export const layer = (name: string, options?: NodeOptions): Layer.Layer<Node, InvalidNodeName> =>
+  Layer.scoped(Node, start(name, options))
+
+/**
+ * Starts a node, runs `program` with it, then waits until the node is stopped (by
+ * `node.stop`, by a permanent application ending, or by interruption: Ctrl-C with `runMain`).
+ *
+ * @example
+ * ```ts
+ * NodeRuntime.runMain(Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined)))
+ * ```
+ * @since 0.1.0
+ */
+export const run = <A, E, R>(
+  name: string,
+  options: NodeOptions,
+  program: (node: NodeService) => Effect.Effect<A, E, R>
+): Effect.Effect<void, E | InvalidNodeName, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const node = yield* start(name, options)
+      yield* program(node)
+      yield* node.wait
+    })
+  )
+
+/**
+ * Accessors for the node in the context.
+ *
+ * @since 0.1.0
+ */
+export const spawn = <S, A, M, Q, E, R>(
+  behaviour: Behaviour<S, A, M, Q, E, R>,
+  args: A,
+  options?: SpawnOptions
+): Effect.Effect<Ref<M, Q>, SpawnError, R | Node> => Effect.flatMap(Node, (node) => node.spawn(behaviour, args, options))
+
+/** @since 0.1.0 */
+export const send = <M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError, Node> =>
+  Effect.flatMap(Node, (node) => node.send(to, message, priority))
+
+/** @since 0.1.0 */
+export const call = <Q>(
+  to: Address<any, Q>,
+  request: Q,
+  timeout?: CallTimeout
+): Effect.Effect<SuccessOf<Q>, FailureOf<Q> | CallError, Node> => Effect.flatMap(Node, (node) => node.call(to, request, timeout))

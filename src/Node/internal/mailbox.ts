@@ -1,0 +1,47 @@
+/**
+ * A FIFO of messages: an array with a moving head, so that push and shift are O(1)
+ * without allocating a node per message. One per mailbox lane.
+ *
+ * Hot path: every send and every receive goes through here.
+ *
+ * @internal
+ */
+export class Lane {
+  items: Array<unknown> = []
+  head = 0
+
+  get length(): number {
+    return this.items.length - this.head
+  }
+
+  push(item: unknown): void {
+    this.items.push(item)
+  }
+
+  shift(): unknown {
+    const items = this.items
+    const item = items[this.head]
+    items[this.head++] = undefined
+    if (this.head === items.length) {
+      items.length = 0
+      this.head = 0
+    } else if (this.head >= 4096 && this.head * 2 >= items.length) {
+      this.items = items.slice(this.head)
+      this.head = 0
+    }
+    return item
+  }
+
+  clear(): void {
+    this.items = []
+    this.head = 0
+  }
+}
+
+/** A call waiting in a mailbox: the request and where its reply goes. */
+export class CallEnvelope {
+  constructor(
+    readonly request: unknown,
+    readonly from: import("../../Process/Message.js").From
+  ) {}
+}

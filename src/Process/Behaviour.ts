@@ -1,0 +1,131 @@
+/**
+ * How a process behaves: its state, `init`, handlers for messages, calls and system
+ * messages, and `terminate`. The shape of OTP's `gen_server`, with Effects.
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Effect, Request } from "effect"
+import type { Context } from "./Context.js"
+import type { ExitReason } from "./ExitReason.js"
+import type { From, Info } from "./Message.js"
+
+/**
+ * What `handleCall` returns: reply now (`reply`), fail the call with the request's
+ * error (`replyError`), or keep `from` and answer later with `ctx.reply` (`noReply`).
+ *
+ * @since 0.1.0
+ */
+export type CallResult<S> =
+  | { readonly _tag: "Reply"; readonly value: unknown; readonly state: S }
+  | { readonly _tag: "ReplyError"; readonly error: unknown; readonly state: S }
+  | { readonly _tag: "NoReply"; readonly state: S }
+
+/**
+ * Reply to the caller now and continue with `state`.
+ *
+ * @since 0.1.0
+ */
+export const reply = <S>(value: unknown, state: S): CallResult<S> => ({ _tag: "Reply", value, state })
+
+/**
+ * Fail the caller's `call` with `error` (the request's failure type) and continue with `state`.
+ *
+ * @since 0.1.0
+ */
+export const replyError = <S>(error: unknown, state: S): CallResult<S> => ({ _tag: "ReplyError", error, state })
+
+/**
+ * Do not reply yet: keep `from` and answer later with `ctx.reply(from, value)`.
+ *
+ * @since 0.1.0
+ */
+export const noReply = <S>(state: S): CallResult<S> => ({ _tag: "NoReply", state })
+
+/**
+ * Per-process options a behaviour may set (the node's `process` options are the defaults).
+ *
+ * @since 0.1.0
+ */
+export interface ProcessOptions {
+  /** Bound of the main lane; `send` to a full mailbox fails with `MailboxFull`. Default: unbounded. */
+  readonly mailboxSize?: number | undefined
+  /** Receive exit signals from links as `Exit` messages instead of dying with them. */
+  readonly trapExit?: boolean | undefined
+}
+
+/**
+ * A behaviour. `S` is the state, `A` what `init` takes, `M` the plain messages it
+ * accepts, `Q` the requests it answers, `R` the services its handlers need (provided
+ * by whoever spawns it).
+ *
+ * Build each handler once (as here), not per message: a handler built per message
+ * allocates a generator and closures for every message.
+ *
+ * @example
+ * ```ts
+ * const Counter = Process.make({
+ *   name: "Counter",
+ *   init: (start: number) => Effect.succeed(start),
+ *   handleMessage: (msg: Increment, count) => Effect.succeed(count + msg.by),
+ *   handleCall: (_req: GetCount, _from, count) => Effect.succeed(Process.reply(count, count))
+ * })
+ * ```
+ * @since 0.1.0
+ */
+export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = never> {
+  readonly name: string
+  readonly init: (args: A, ctx: Context<M, Q>) => Effect.Effect<S, E, R>
+  readonly handleMessage?: ((message: M, state: S, ctx: Context<M, Q>) => Effect.Effect<S, E, R>) | undefined
+  readonly handleCall?:
+    | ((request: Q, from: From, state: S, ctx: Context<M, Q>) => Effect.Effect<CallResult<S>, E, R>)
+    | undefined
+  readonly handleInfo?: ((info: Info, state: S, ctx: Context<M, Q>) => Effect.Effect<S, E, R>) | undefined
+  /**
+   * Runs when the process ends for any reason but `kill` (Rain runs it also for a
+   * `shutdown` exit signal when the process does not trap exits, unlike OTP, so that
+   * resources are released; keep it short: supervisors kill after the shutdown timeout).
+   */
+  readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<M, Q>) => Effect.Effect<void, never, R>) | undefined
+  readonly options?: ProcessOptions | undefined
+}
+
+/** Any behaviour, for APIs that take behaviours of every shape. */
+export type Any = Behaviour<any, any, any, any, any, any>
+
+/** The message type a behaviour accepts. */
+export type MessageOf<B> = B extends Behaviour<any, any, infer M, any, any, any> ? M : never
+/** The request type a behaviour answers. */
+export type RequestOf<B> = B extends Behaviour<any, any, any, infer Q, any, any> ? Q : never
+/** The `init` argument of a behaviour. */
+export type ArgsOf<B> = B extends Behaviour<any, infer A, any, any, any, any> ? A : never
+/** The services a behaviour's handlers need. */
+export type ServicesOf<B> = B extends Behaviour<any, any, any, any, any, infer R> ? R : never
+
+/**
+ * What a successful `call` with request `Q` returns: the request's success type for
+ * `Schema.TaggedRequest`s (and any `Request`), `unknown` otherwise.
+ */
+export type SuccessOf<Q> = Q extends Request.Request<infer A, any> ? A : unknown
+/** The error a `call` with request `Q` may fail with (the request's own failure type). */
+export type FailureOf<Q> = Q extends Request.Request<any, infer E> ? E : never
+
+/**
+ * Defines a behaviour. The identity function, there for type inference.
+ *
+ * @since 0.1.0
+ */
+export const make = <S, A = void, M = never, Q = never, E = never, R = never>(
+  behaviour: Behaviour<S, A, M, Q, E, R>
+): Behaviour<S, A, M, Q, E, R> => behaviour
+
+/** Options of `spawn`. */
+export interface SpawnOptions extends ProcessOptions {
+  /** Register the new process under this name (atomically, before `init` runs). */
+  readonly name?: string | undefined
+}
+
+/** Options of `sendAfter`/`send`: which mailbox lane the message goes to. */
+export type Priority = "urgent" | "normal" | "log"
+
+/** A call timeout: a duration, or "infinity" for none. Default 5 seconds, as in OTP. */
+export type CallTimeout = Duration.DurationInput | "infinity"

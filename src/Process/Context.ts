@@ -1,0 +1,102 @@
+/**
+ * The process context: what a handler can do, handed to every handler as `ctx`.
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Effect } from "effect"
+import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "./Behaviour.js"
+import type { CallError, MailboxFull, NameTaken, AlreadyRegistered, NoConnection, SpawnError } from "./errors.js"
+import type { ExitReason } from "./ExitReason.js"
+import type { From } from "./Message.js"
+import type { Address, Alias, Name, Pid, Ref, Reference } from "./Pid.js"
+
+/**
+ * A timer started by `sendAfter`; cancel it with `ctx.cancelTimer`.
+ *
+ * @since 0.1.0
+ */
+export interface Timer {
+  readonly ref: Reference
+  /** Cancels the timer; true if it had not fired yet. */
+  readonly cancel: Effect.Effect<boolean>
+}
+
+/**
+ * Errors a `send` can report. Sending to a dead or unknown process is silent, as in
+ * Erlang; a full mailbox or an unencodable remote message is not.
+ */
+export type SendError = MailboxFull | NoConnection | { readonly _tag: "TypeNotRegistered" } | { readonly _tag: "MessageTooLarge" }
+
+/**
+ * Everything a process can do from inside its handlers.
+ *
+ * @since 0.1.0
+ */
+export interface Context<M = unknown, Q = never> {
+  /** This process, typed with its own protocol. */
+  readonly self: Ref<M, Q>
+  /** The name of the node the process runs on. */
+  readonly node: string
+  /** Sends a message; silent if the target is gone, fails if its mailbox is full. */
+  send<M2>(to: Address<M2, any>, message: M2, priority?: Priority): Effect.Effect<void, SendError>
+  /**
+   * Calls a process and waits for its reply (default timeout 5 s). The caller handles
+   * no other message meanwhile, as with `gen_server:call`.
+   */
+  call<Q2>(
+    to: Address<any, Q2>,
+    request: Q2,
+    timeout?: CallTimeout
+  ): Effect.Effect<SuccessOf<Q2>, FailureOf<Q2> | CallError>
+  /** Answers a call whose handler returned `noReply`. A reply to a caller that gave up is dropped. */
+  reply(from: From, value: unknown): Effect.Effect<void>
+  /** Fails a call whose handler returned `noReply` with the request's error. */
+  replyError(from: From, error: unknown): Effect.Effect<void>
+  /** Sends `message` to `to` after `delay` (Clock time, so `TestClock` drives it). */
+  sendAfter<M2>(to: Address<M2, any>, message: M2, delay: Duration.DurationInput): Effect.Effect<Timer>
+  /** Cancels a timer; true if it had not fired yet. */
+  cancelTimer(timer: Timer): Effect.Effect<boolean>
+  /** Spawns a process. `init` has run when this succeeds. */
+  spawn<S, A, M2, Q2, E, R>(
+    behaviour: Behaviour<S, A, M2, Q2, E, R>,
+    args: A,
+    options?: SpawnOptions
+  ): Effect.Effect<Ref<M2, Q2>, SpawnError>
+  /** Spawns and links in one step: no exit can slip between. */
+  spawnLink<S, A, M2, Q2, E, R>(
+    behaviour: Behaviour<S, A, M2, Q2, E, R>,
+    args: A,
+    options?: SpawnOptions
+  ): Effect.Effect<Ref<M2, Q2>, SpawnError>
+  /** Spawns and monitors in one step. */
+  spawnMonitor<S, A, M2, Q2, E, R>(
+    behaviour: Behaviour<S, A, M2, Q2, E, R>,
+    args: A,
+    options?: SpawnOptions
+  ): Effect.Effect<readonly [Ref<M2, Q2>, Reference], SpawnError>
+  /** Links to a process; linking to a dead one delivers an exit signal `noproc`. */
+  link(pid: Pid): Effect.Effect<void>
+  unlink(pid: Pid): Effect.Effect<void>
+  /** Monitors a process or name; exactly one `Down` follows (`noproc` if already gone). */
+  monitor(target: Pid | Name | string): Effect.Effect<Reference>
+  /** Removes a monitor; no `Down` for it arrives afterwards. */
+  demonitor(ref: Reference): Effect.Effect<void>
+  /** Sends an exit signal. `kill` cannot be trapped. */
+  exit(pid: Pid, reason: ExitReason): Effect.Effect<void>
+  /** Turns exit trapping on or off. */
+  trapExit(on: boolean): Effect.Effect<void>
+  /** Registers this process under a name on its node. */
+  register(name: string): Effect.Effect<void, NameTaken | AlreadyRegistered>
+  /** Removes this process's registered name, if any. */
+  unregister(): Effect.Effect<void>
+  /** Creates an alias: an extra address of this process, valid until `unalias`. */
+  alias(): Effect.Effect<Alias>
+  unalias(alias: Alias): Effect.Effect<boolean>
+  /** Stops this process with `reason` (default `normal`) once the current handler returns. */
+  stop(reason?: ExitReason): Effect.Effect<void>
+  /** After this handler, deliver `Timeout` to `handleInfo` if no message arrives within `after`. */
+  setTimeout(after: Duration.DurationInput): Effect.Effect<void>
+  /** Monitors a node: `NodeDown`/`NodeUp` arrive in `handleInfo`. */
+  monitorNode(node: string): Effect.Effect<void>
+  demonitorNode(node: string): Effect.Effect<void>
+}

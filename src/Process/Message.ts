@@ -1,0 +1,76 @@
+/**
+ * The system messages a process receives in `handleInfo`: `Down` from monitors, `Exit`
+ * from links when trapping exits, `Timeout` after an idle timeout, and node up/down
+ * events from `monitorNode`.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { ExitReason } from "./ExitReason.js"
+import { Alias, Name, Pid, Reference } from "./Pid.js"
+
+/**
+ * A monitored process (or name) went away; delivered exactly once per monitor.
+ *
+ * @since 0.1.0
+ */
+export class Down extends Schema.TaggedClass<Down>()("Down", {
+  ref: Reference,
+  target: Schema.Union(Pid, Name),
+  reason: ExitReason
+}) {}
+
+/**
+ * An exit signal from a linked process (or from `exit(pid, reason)`), delivered as a
+ * message because the receiver traps exits.
+ *
+ * @since 0.1.0
+ */
+export class Exit extends Schema.TaggedClass<Exit>()("Exit", {
+  from: Pid,
+  reason: ExitReason
+}) {}
+
+/**
+ * No message arrived within the idle timeout set with `ctx.setTimeout` (gen_server's timeout).
+ *
+ * @since 0.1.0
+ */
+export class Timeout extends Schema.TaggedClass<Timeout>()("Timeout", {}) {}
+
+/**
+ * A node monitored with `monitorNode` disconnected.
+ *
+ * @since 0.1.0
+ */
+export class NodeDown extends Schema.TaggedClass<NodeDown>()("NodeDown", {
+  node: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * A node monitored with `monitorNode` connected.
+ *
+ * @since 0.1.0
+ */
+export class NodeUp extends Schema.TaggedClass<NodeUp>()("NodeUp", {
+  node: Schema.String
+}) {}
+
+/**
+ * What `handleInfo` receives.
+ *
+ * @since 0.1.0
+ */
+export type Info = Down | Exit | Timeout | NodeDown | NodeUp
+
+/**
+ * Where a reply to a call goes: the caller's reply address plus the call's reference.
+ * Keep it in the state to answer later with `ctx.reply(from, value)` (a deferred reply).
+ *
+ * @since 0.1.0
+ */
+export class From extends Schema.Class<From>("rain/From")({
+  to: Schema.Union(Pid, Alias),
+  ref: Reference
+}) {}

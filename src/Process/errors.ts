@@ -1,0 +1,189 @@
+/**
+ * Tagged errors of the process API. They are Schema classes so that they can cross
+ * the wire as the failure of a remote `call` or `spawn`.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { ExitReason } from "./ExitReason.js"
+
+/**
+ * The target of a `call` (or a `link`/`spawn` that needs it alive) does not exist: it
+ * never did, it already ended, or its name is not registered.
+ *
+ * @since 0.1.0
+ */
+export class ProcessUnknown extends Schema.TaggedError<ProcessUnknown>()("ProcessUnknown", {
+  target: Schema.String
+}) {
+  override get message(): string {
+    return `No process ${this.target}: it has exited or was never started. Monitor it to learn when it goes away.`
+  }
+}
+
+/**
+ * A `call` got no reply in time. A reply that arrives later is dropped.
+ *
+ * @since 0.1.0
+ */
+export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
+  target: Schema.String,
+  millis: Schema.Number
+}) {
+  override get message(): string {
+    return `No reply from ${this.target} within ${this.millis}ms. Raise the timeout or make the handler reply sooner (use a deferred reply for slow work).`
+  }
+}
+
+/**
+ * The process exited while a `call` to it was waiting for the reply.
+ *
+ * @since 0.1.0
+ */
+export class ProcessExited extends Schema.TaggedError<ProcessExited>()("ProcessExited", {
+  target: Schema.String,
+  reason: ExitReason
+}) {
+  override get message(): string {
+    return `${this.target} exited (${this.reason._tag}) before replying.`
+  }
+}
+
+/**
+ * The receiver's mailbox is at its bound (`mailboxSize`). Nothing was enqueued.
+ *
+ * @since 0.1.0
+ */
+export class MailboxFull extends Schema.TaggedError<MailboxFull>()("MailboxFull", {
+  target: Schema.String,
+  size: Schema.Number
+}) {
+  override get message(): string {
+    return `The mailbox of ${this.target} is full (${this.size} messages). Retry later, use node.send (which waits for room), or raise mailboxSize.`
+  }
+}
+
+/**
+ * The node of the target is not connected and could not be reached.
+ *
+ * @since 0.1.0
+ */
+export class NoConnection extends Schema.TaggedError<NoConnection>()("NoConnection", {
+  node: Schema.String,
+  reason: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `No connection to node ${this.node}${this.reason ? `: ${this.reason}` : ""}. Check that it runs, that its name resolves and that both nodes share the cookie.`
+  }
+}
+
+/**
+ * A process failed in `init`, so it was never started.
+ *
+ * @since 0.1.0
+ */
+export class InitFailed extends Schema.TaggedError<InitFailed>()("InitFailed", {
+  behaviour: Schema.String,
+  reason: ExitReason
+}) {
+  override get message(): string {
+    return `${this.behaviour} failed in init: ${this.reason._tag === "error" ? String(this.reason.cause) : this.reason._tag}`
+  }
+}
+
+/**
+ * A name is already registered to another process.
+ *
+ * @since 0.1.0
+ */
+export class NameTaken extends Schema.TaggedError<NameTaken>()("NameTaken", {
+  name: Schema.String,
+  owner: Schema.String
+}) {
+  override get message(): string {
+    return `The name "${this.name}" is already registered to ${this.owner}. Unregister it first or pick another name.`
+  }
+}
+
+/**
+ * The process already has a registered name (a process has at most one, as in Erlang).
+ *
+ * @since 0.1.0
+ */
+export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>()("AlreadyRegistered", {
+  pid: Schema.String,
+  name: Schema.String
+}) {
+  override get message(): string {
+    return `${this.pid} is already registered as "${this.name}"; unregister it before registering another name.`
+  }
+}
+
+/**
+ * The node is at its `maxProcesses` limit.
+ *
+ * @since 0.1.0
+ */
+export class TooManyProcesses extends Schema.TaggedError<TooManyProcesses>()("TooManyProcesses", {
+  node: Schema.String,
+  limit: Schema.Number
+}) {
+  override get message(): string {
+    return `Node ${this.node} already runs ${this.limit} processes (limits.maxProcesses). Stop some or raise the limit.`
+  }
+}
+
+/**
+ * The node is stopping or stopped and accepts no new processes.
+ *
+ * @since 0.1.0
+ */
+export class NodeStopped extends Schema.TaggedError<NodeStopped>()("NodeStopped", {
+  node: Schema.String
+}) {
+  override get message(): string {
+    return `Node ${this.node} is stopped; start a new node.`
+  }
+}
+
+/**
+ * A message is larger than the node's `maxMessageSize`.
+ *
+ * @since 0.1.0
+ */
+export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
+  size: Schema.Number,
+  limit: Schema.Number
+}) {
+  override get message(): string {
+    return `The message takes ${this.size} bytes, over the limit of ${this.limit} (maxMessageSize). Send it in parts or raise the limit on both nodes.`
+  }
+}
+
+/**
+ * A process has no handler for calls, or the request was not understood.
+ *
+ * @since 0.1.0
+ */
+export class CallNotHandled extends Schema.TaggedError<CallNotHandled>()("CallNotHandled", {
+  target: Schema.String,
+  behaviour: Schema.String
+}) {
+  override get message(): string {
+    return `${this.target} (${this.behaviour}) has no handleCall; add one to the behaviour or use send.`
+  }
+}
+
+/**
+ * Anything a `call` can fail with besides the request's own error.
+ *
+ * @since 0.1.0
+ */
+export type CallError = ProcessUnknown | Timeout | ProcessExited | MailboxFull | NoConnection | CallNotHandled | MessageTooLarge
+
+/**
+ * Anything `spawn` can fail with.
+ *
+ * @since 0.1.0
+ */
+export type SpawnError = InitFailed | NameTaken | TooManyProcesses | NodeStopped | NoConnection

@@ -1,0 +1,8 @@
+/**
+ * Rain: Erlang/OTP-style actors for TypeScript on Effect.
+ *
+ * @since 0.1.0
+ */
+export * as Node from "./Node/index.js"
+export * as Process from "./Process/index.js"
+export * as Registry from "./Registry/index.js"
