@@ -6,3 +6,4 @@
 export * as Node from "./Node/index.js"
 export * as Process from "./Process/index.js"
 export * as Registry from "./Registry/index.js"
+export * as Testing from "./Testing/index.js"

@@ -55,8 +55,9 @@ export interface ProcessOptions {
 
 /**
  * A behaviour. `S` is the state, `A` what `init` takes, `M` the plain messages it
- * accepts, `Q` the requests it answers, `R` the services its handlers need (provided
- * by whoever spawns it).
+ * accepts, `Q` the requests it answers, `E` how `init` may fail, `R` the services its
+ * handlers need (provided by whoever spawns it). A handler may fail with anything: the
+ * failure ends the process with it as the reason (let it crash).
  *
  * Build each handler once (as here), not per message: a handler built per message
  * allocates a generator and closures for every message.
@@ -75,11 +76,11 @@ export interface ProcessOptions {
 export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = never> {
   readonly name: string
   readonly init: (args: A, ctx: Context<M, Q>) => Effect.Effect<S, E, R>
-  readonly handleMessage?: ((message: M, state: S, ctx: Context<M, Q>) => Effect.Effect<S, E, R>) | undefined
+  readonly handleMessage?: ((message: M, state: S, ctx: Context<M, Q>) => Effect.Effect<S, unknown, R>) | undefined
   readonly handleCall?:
-    | ((request: Q, from: From, state: S, ctx: Context<M, Q>) => Effect.Effect<CallResult<S>, E, R>)
+    | ((request: Q, from: From, state: S, ctx: Context<M, Q>) => Effect.Effect<CallResult<S>, unknown, R>)
     | undefined
-  readonly handleInfo?: ((info: Info, state: S, ctx: Context<M, Q>) => Effect.Effect<S, E, R>) | undefined
+  readonly handleInfo?: ((info: Info, state: S, ctx: Context<M, Q>) => Effect.Effect<S, unknown, R>) | undefined
   /**
    * Runs when the process ends for any reason but `kill` (Rain runs it also for a
    * `shutdown` exit signal when the process does not trap exits, unlike OTP, so that

@@ -203,7 +203,7 @@ export interface AsyncTarget {
 
 /** Whether `runEffect` finished synchronously. */
 export const isExit = <A, E>(result: Exit.Exit<A, E> | Fiber.RuntimeFiber<A, E>): result is Exit.Exit<A, E> =>
-  (result as any)._op !== undefined
+  (result as any)._op === "Success" || (result as any)._op === "Failure"
 
 /** For tests: how deep the shared continuation stack is (0 between runs). */
 export const stackDepth = (): number => stack.length

@@ -1,0 +1,39 @@
+import { Effect, Schema } from "effect"
+import type { Process as P } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+
+export class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
+export class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
+  failure: Schema.Never,
+  success: Schema.Number,
+  payload: {}
+}) {}
+
+export const Counter = Process.make({
+  name: "Counter",
+  init: (start: number) => Effect.succeed(start),
+  handleMessage: (msg: Increment, count) => Effect.succeed(count + msg.by),
+  handleCall: (_req: GetCount, _from, count) => Effect.succeed(Process.reply(count, count))
+})
+
+/** Forwards every message and info it gets to `to`; fails on "crash", stops on "stop". */
+export type Command = "crash" | "die" | "stop" | { readonly link: P.Pid } | { readonly exitTo: P.Pid; readonly reason: P.Reason } | unknown
+
+export const Relay = Process.make({
+  name: "Relay",
+  init: (to: P.Pid | undefined) => Effect.succeed(to),
+  handleMessage: (msg: Command, to, ctx) => {
+    if (msg === "crash") return Effect.fail("crashed on purpose")
+    if (msg === "die") return Effect.die(new Error("defect on purpose"))
+    if (msg === "stop") return Effect.as(ctx.stop(), to)
+    if (typeof msg === "object" && msg !== null && "link" in msg) return Effect.as(ctx.link((msg as any).link), to)
+    if (typeof msg === "object" && msg !== null && "exitTo" in msg) {
+      return Effect.as(ctx.exit((msg as any).exitTo, (msg as any).reason), to)
+    }
+    return to === undefined ? Effect.succeed(to) : Effect.as(ctx.send(to, msg), to)
+  },
+  handleInfo: (info, to, ctx) => (to === undefined ? Effect.succeed(to) : Effect.as(ctx.send(to, info), to))
+})
+
+/** Waits for nothing: a process that only lives. */
+export const Idle = Process.make({ name: "Idle", init: () => Effect.void })
