@@ -5,7 +5,7 @@
  */
 import type { Duration, Effect } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "./Behaviour.js"
-import type { CallError, MailboxFull, NameTaken, AlreadyRegistered, NoConnection, SpawnError } from "./errors.js"
+import type { AlreadyRegistered, CallError, MailboxFull, MessageTooLarge, NameTaken, NoConnection, SpawnError } from "./errors.js"
 import type { ExitReason } from "./ExitReason.js"
 import type { From } from "./Message.js"
 import type { Address, Alias, Name, Pid, Ref, Reference } from "./Pid.js"
@@ -25,7 +25,11 @@ export interface Timer {
  * Errors a `send` can report. Sending to a dead or unknown process is silent, as in
  * Erlang; a full mailbox or an unencodable remote message is not.
  */
-export type SendError = MailboxFull | NoConnection | { readonly _tag: "TypeNotRegistered" } | { readonly _tag: "MessageTooLarge" }
+export type SendError =
+  | MailboxFull
+  | NoConnection
+  | MessageTooLarge
+  | { readonly _tag: "TypeNotRegistered"; readonly message: string }
 
 /**
  * Everything a process can do from inside its handlers.

@@ -223,6 +223,9 @@ export class Kernel {
   totalIn = 0
   totalOut = 0
   readonly startedAt: number
+  /** Link exit signals waiting for delivery, three slots each: target, from, reason. */
+  private readonly signals: Array<any> = []
+  private signalHead = 0
   private readonly runQueue: Array<Proc> = []
   private runHead = 0
   private drainScheduled = false
@@ -304,8 +307,9 @@ export class Kernel {
       const queue = this.runQueue
       for (;;) {
         if (tasks.size > 0) handled += tasks.run()
+        if (this.signalHead < this.signals.length) handled += this.deliverSignals()
         if (this.runHead >= queue.length) {
-          if (tasks.size > 0) continue
+          if (tasks.size > 0 || this.signalHead < this.signals.length) continue
           break
         }
         const proc = queue[this.runHead]!
@@ -339,6 +343,25 @@ export class Kernel {
     } finally {
       this.draining = false
     }
+  }
+
+  /** Delivers the queued link exit signals (and those they cause) in order. */
+  private deliverSignals(): number {
+    const signals = this.signals
+    let n = 0
+    while (this.signalHead < signals.length) {
+      const i = this.signalHead
+      this.signalHead += 3
+      const target = signals[i] as Proc
+      const from = signals[i + 1] as Pid
+      const reason = signals[i + 2] as ExitReason
+      signals[i] = signals[i + 1] = signals[i + 2] = undefined
+      this.exitSignal(target, from, reason, true)
+      n++
+    }
+    signals.length = 0
+    this.signalHead = 0
+    return n
   }
 
   /** Makes sure a drain runs soon. */
@@ -933,7 +956,9 @@ export class Kernel {
       for (const other of proc.links.values()) {
         if (other instanceof Proc) {
           other.links?.delete(proc)
-          this.exitSignal(other, proc.pid, reason, true)
+          // Asynchronous, as in Erlang, and so that a long chain of links cannot overflow the stack.
+          this.signals.push(other, proc.pid, reason)
+          this.wake()
         } else {
           this.remote?.exit(proc.pid, other, reason, true)
         }

@@ -1,0 +1,115 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Option, Scope, TestClock } from "effect"
+import { Node, Process, Testing } from "../../src/index.js"
+import { Idle, Relay } from "../Process/helpers.js"
+
+describe("node", () => {
+  it.scoped("an invalid node name is refused with a clear error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Node.start("no-at-sign"))
+      assert.strictEqual(error._tag, "InvalidNodeName")
+      assert.include(error.message, "name@host")
+    }))
+
+  it.scoped("maxProcesses: spawning past it fails with TooManyProcesses", () =>
+    Effect.gen(function*() {
+      const node = yield* Node.start("lim@localhost", { limits: { maxProcesses: 3 } })
+      yield* node.spawn(Idle, undefined)
+      yield* node.spawn(Idle, undefined)
+      yield* node.spawn(Idle, undefined)
+      const error = yield* Effect.flip(node.spawn(Idle, undefined))
+      assert.strictEqual(error._tag, "TooManyProcesses")
+    }))
+
+  it.effect("closing the node's scope stops every process newest first with shutdown, running terminate", () =>
+    Effect.gen(function*() {
+      const order: Array<string> = []
+      const Named = Process.make({
+        name: "Named",
+        init: (label: string) => Effect.succeed(label),
+        terminate: (reason, label) => Effect.sync(() => order.push(`${label}:${reason._tag}`))
+      })
+      const scope = yield* Scope.make()
+      const node = yield* Node.start("stop@localhost").pipe(Scope.extend(scope))
+      for (const label of ["a", "b", "c"]) yield* node.spawn(Named, label)
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(order, ["c:shutdown", "b:shutdown", "a:shutdown"])
+      assert.strictEqual(node.kernel.procs.size, 0)
+      const error = yield* Effect.flip(node.spawn(Idle, undefined))
+      assert.strictEqual(error._tag, "NodeStopped")
+      yield* node.wait
+    }))
+
+  it.scoped("init failure: spawn fails with InitFailed naming the behaviour; the name is released", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Broken = Process.make({ name: "Broken", init: () => Effect.fail("no config") })
+      const error = yield* Effect.flip(env.spawn(Broken, undefined, { name: "broken" }))
+      assert.strictEqual(error._tag, "InitFailed")
+      assert.include(error.message, "Broken")
+      assert.deepStrictEqual(yield* env.node.whereis("broken"), Option.none())
+    }))
+
+  it.scoped("asynchronous init and handlers; kill interrupts a running handler and skips terminate", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      let terminated = false
+      const Slow = Process.make({
+        name: "Slow",
+        init: () => Effect.sleep("1 millis").pipe(Effect.as(0)),
+        handleMessage: (_: string, s) => Effect.never.pipe(Effect.as(s)),
+        terminate: () => Effect.sync(() => void (terminated = true))
+      })
+      const spawning = yield* Effect.fork(env.spawn(Slow, undefined))
+      yield* TestClock.adjust("1 millis")
+      const pid = yield* Fiber.join(spawning)
+      yield* env.send(pid, "hang")
+      yield* Effect.yieldNow()
+      const info = Option.getOrThrow(yield* env.node.info(pid))
+      assert.strictEqual(info.status, "waiting")
+      yield* env.node.exit(pid, Process.ExitReason.kill)
+      assert.strictEqual((yield* env.exitReason(pid))._tag, "killed")
+      assert.isFalse(terminated)
+    }))
+
+  it.scoped("info and processes report status, names, mailbox, counters and links", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const relay = yield* env.spawnLink(Relay, env.probe, { name: "relay" })
+      yield* env.send(relay, "one")
+      yield* env.receive()
+      const info = Option.getOrThrow(yield* env.node.info(relay))
+      assert.strictEqual(info.behaviour, "Relay")
+      assert.strictEqual(info.name, "relay")
+      assert.strictEqual(info.status, "idle")
+      assert.strictEqual(info.messagesIn, 1)
+      assert.strictEqual(info.messagesOut, 1)
+      assert.deepStrictEqual(info.links, [env.probe])
+      assert.deepStrictEqual(info.mailbox, { urgent: 0, system: 0, main: 0, log: 0 })
+      const all = yield* env.node.processes
+      assert.deepStrictEqual(all.map((p) => p.behaviour), ["Probe", "Relay"])
+      const metrics = yield* env.node.metrics
+      assert.strictEqual(metrics.processCount, 2)
+      assert.isTrue(metrics.messagesIn >= 1)
+    }))
+
+  it.scoped("logs from handlers carry pid, name and node annotations", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Logs = Process.make({
+        name: "Logs",
+        init: () => Effect.void,
+        handleMessage: (msg: string, s) => Effect.as(Effect.logInfo(`got ${msg}`), s)
+      })
+      const pid = yield* env.spawn(Logs, undefined, { name: "logger" })
+      yield* env.send(pid, "hello")
+      yield* env.send(env.probe, "sync")
+      yield* env.receive()
+      const logs = yield* env.logs
+      const line = logs.find((l) => l.message === "got hello")
+      assert.isDefined(line)
+      assert.strictEqual(line!.annotations.pid, pid.toString())
+      assert.strictEqual(line!.annotations.name, "logger")
+      assert.strictEqual(line!.annotations.node, env.node.name)
+    }))
+})

@@ -1,0 +1,51 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Process, Testing } from "../../src/index.js"
+import { stackDepth } from "../../src/Process/internal/runLoop.js"
+
+/** Links to its neighbour, monitors it, registers a name and sets a timer: every table gets an entry. */
+const Busy = Process.make({
+  name: "Busy",
+  init: (args: { readonly i: number; readonly prev: Process.Pid | undefined }, ctx) =>
+    Effect.gen(function*() {
+      if (args.prev !== undefined) {
+        yield* ctx.link(args.prev)
+        yield* ctx.monitor(args.prev)
+      }
+      if (args.i % 10 === 0) yield* ctx.register(`busy-${args.i}`)
+      yield* ctx.sendAfter(ctx.self, "tick", "1 hour")
+      yield* ctx.alias()
+      return args.i
+    }),
+  handleMessage: (_: string, s) => Effect.succeed(s)
+})
+
+describe("scale", () => {
+  it.scoped("100k processes spawned and stopped leave no fiber, timer, link, monitor, name or alias behind", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = env.node.kernel
+      const N = 100_000
+      let prev: Process.Pid | undefined
+      const pids: Array<Process.Pid> = []
+      for (let i = 0; i < N; i++) {
+        prev = yield* env.spawn(Busy, { i, prev })
+        pids.push(prev)
+      }
+      assert.strictEqual(kernel.procs.size, N + 1)
+      assert.strictEqual(kernel.names.size, N / 10)
+      assert.strictEqual(kernel.aliases.size, N)
+      // Stop them all: linked, so one exit with a trappable reason takes the whole chain down.
+      yield* env.node.exit(pids[N - 1]!, Process.ExitReason.error("stop the chain"))
+      for (let i = 0; i < N; i += 9_973) yield* env.exitReason(pids[i]!)
+      yield* env.exitReason(pids[0]!)
+      assert.strictEqual(kernel.procs.size, 1)
+      assert.strictEqual(kernel.names.size, 0)
+      assert.strictEqual(kernel.aliases.size, 0)
+      assert.strictEqual(kernel.pending.size, 0)
+      const probe = kernel.lookup(env.probe)!
+      assert.isNull(probe.links)
+      assert.isNull(probe.watchers)
+      assert.strictEqual(stackDepth(), 0)
+    }), { timeout: 120_000 })
+})
