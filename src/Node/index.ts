@@ -116,7 +116,7 @@ export interface NodeService {
   /** Sends a message; fails with `MailboxFull` instead of waiting. */
   trySend<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
   /** Calls a process from plain Effect code and waits for the reply. */
-  call<Q>(to: Address<any, Q>, request: Q, timeout?: CallTimeout): Effect.Effect<SuccessOf<Q>, FailureOf<Q> | CallError>
+  call<Q, R extends Q>(to: Address<any, Q>, request: R, timeout?: CallTimeout): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Sends an exit signal to a process (`kill` cannot be trapped). */
   exit(pid: Pid, reason: ExitReason): Effect.Effect<void>
   /** Waits until a process has exited and returns why (`noproc` if it was not alive). */
@@ -365,8 +365,8 @@ export const send = <M>(to: Address<M, any>, message: M, priority?: Priority): E
   Effect.flatMap(Node, (node) => node.send(to, message, priority))
 
 /** @since 0.1.0 */
-export const call = <Q>(
+export const call = <Q, R extends Q>(
   to: Address<any, Q>,
-  request: Q,
+  request: R,
   timeout?: CallTimeout
-): Effect.Effect<SuccessOf<Q>, FailureOf<Q> | CallError, Node> => Effect.flatMap(Node, (node) => node.call(to, request, timeout))
+): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError, Node> => Effect.flatMap(Node, (node) => node.call(to, request, timeout))

@@ -47,11 +47,11 @@ export interface Context<M = unknown, Q = never> {
    * Calls a process and waits for its reply (default timeout 5 s). The caller handles
    * no other message meanwhile, as with `gen_server:call`.
    */
-  call<Q2>(
+  call<Q2, R2 extends Q2>(
     to: Address<any, Q2>,
-    request: Q2,
+    request: R2,
     timeout?: CallTimeout
-  ): Effect.Effect<SuccessOf<Q2>, FailureOf<Q2> | CallError>
+  ): Effect.Effect<SuccessOf<R2>, FailureOf<R2> | CallError>
   /** Answers a call whose handler returned `noReply`. A reply to a caller that gave up is dropped. */
   reply(from: From, value: unknown): Effect.Effect<void>
   /** Fails a call whose handler returned `noReply` with the request's error. */

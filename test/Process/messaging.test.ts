@@ -122,7 +122,7 @@ describe("messaging", () => {
     Effect.gen(function*() {
       const env = yield* Testing.make()
       const relay = yield* env.spawn(Relay, env.probe)
-      const error = yield* Effect.flip(env.call(relay, "hello"))
+      const error = yield* Effect.flip(env.call(relay as Process.Pid, "hello"))
       assert.strictEqual(error._tag, "CallNotHandled")
       yield* env.send(relay, "still here")
       assert.strictEqual(yield* env.receive(), "still here")

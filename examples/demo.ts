@@ -1,0 +1,45 @@
+/**
+ * The seed's demo: a node with one actor that ticks every second.
+ *
+ *   npm run demo            # five ticks, then the node stops
+ *   npm run demo -- 0       # tick until Ctrl-C
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import { Node, Process } from "rain"
+
+const maxTicks = Number(process.argv[2] ?? 5)
+
+const DemoActor = Process.make({
+  name: "DemoActor",
+  init: (_: void, ctx) =>
+    Effect.gen(function*() {
+      yield* Console.log("🚀 Demo actor started")
+      // Send a message to self every second
+      yield* ctx.sendAfter(ctx.self, "tick", "1 second")
+      return { counter: 0 }
+    }),
+  handleMessage: (message: string, state, ctx) =>
+    Effect.gen(function*() {
+      if (message !== "tick") {
+        yield* Console.log(`📨 Message received: ${message}`)
+        return state
+      }
+      const counter = state.counter + 1
+      yield* Console.log(`⏰ Tick #${counter} received by ${ctx.self}`)
+      if (maxTicks > 0 && counter >= maxTicks) yield* ctx.stop()
+      else yield* ctx.sendAfter(ctx.self, "tick", "1 second")
+      return { counter }
+    }),
+  terminate: (reason) => Console.log(`👋 Demo actor terminated: ${reason._tag}`)
+})
+
+const program = Node.run("demo@localhost", {}, (node) =>
+  Effect.gen(function*() {
+    const actor = yield* node.spawn(DemoActor, undefined, { name: "demo_actor" })
+    yield* node.send("demo_actor", "hello from main")
+    // Stop the node once the actor is done (Ctrl-C also stops it cleanly).
+    yield* node.awaitExit(actor).pipe(Effect.zipRight(node.stop), Effect.forkDaemon)
+  }))
+
+NodeRuntime.runMain(program)
