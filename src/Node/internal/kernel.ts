@@ -30,7 +30,7 @@ import {
 import * as Reason from "../../Process/ExitReason.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
 import { Down, Exit as ExitMessage, From, NodeDown, NodeUp, Timeout as TimeoutMessage } from "../../Process/Message.js"
-import { Alias, Name, Pid, Reference } from "../../Process/Pid.js"
+import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
 import type { Address } from "../../Process/Pid.js"
 import type { AsyncTarget } from "../../Process/internal/runLoop.js"
 import { isExit, runEffect } from "../../Process/internal/runLoop.js"
@@ -61,6 +61,7 @@ interface PendingCall {
   readonly resume: (effect: Effect.Effect<any, any>) => void
   readonly targetLabel: string
   target: Proc | undefined
+  caller: Proc | undefined
   cancelTimer: (() => void) | undefined
 }
 
@@ -78,6 +79,14 @@ interface Watching {
   readonly remoteTarget: Pid | Name | undefined
 }
 
+/** A reply address without the Schema constructor: call is a hot path. */
+const makeFrom = (to: Pid | Alias, ref: Reference): From => {
+  const from = Object.create(From.prototype)
+  from.to = to
+  from.ref = ref
+  return from
+}
+
 const pidKey = (pid: Pid): string => `${pid.node}/${pid.id}/${pid.creation}`
 
 /** The record of one process. Fields that most processes never use start as null. */
@@ -91,7 +100,10 @@ export class Proc implements AsyncTarget {
   links: Map<unknown, Proc | Pid> | null = null
   watchers: Map<number, Watch> | null = null
   watching: Map<number, Watching> | null = null
-  callers: Map<number, PendingCall> | null = null
+  /** How many calls wait on this process. */
+  callers = 0
+  /** How many calls this process waits on. */
+  outstanding = 0
   timers: Map<number, () => void> | null = null
   aliases: Array<number> | null = null
   waiters: Array<() => void> | null = null
@@ -203,8 +215,16 @@ export interface KernelOptions {
   readonly liveClock: boolean
 }
 
-const toMillis = (timeout: CallTimeout): number =>
-  timeout === "infinity" ? Infinity : Duration.toMillis(Duration.decode(timeout))
+let lastTimeout: CallTimeout | undefined
+let lastMillis = 0
+/** Timeout in milliseconds; remembers the last input, since a program uses few distinct timeouts. */
+const toMillis = (timeout: CallTimeout): number => {
+  if (timeout === lastTimeout) return lastMillis
+  const millis = timeout === "infinity" ? Infinity : Duration.toMillis(Duration.decode(timeout))
+  lastTimeout = timeout
+  lastMillis = millis
+  return millis
+}
 
 /** @internal */
 export class Kernel {
@@ -245,7 +265,7 @@ export class Kernel {
   }
 
   makeRef(): Reference {
-    return new Reference({ node: this.name, id: this.nextRef++, creation: this.creation }, true)
+    return unsafeMake(Reference, this.name, this.nextRef++, this.creation)
   }
 
   // ---------------------------------------------------------------------------
@@ -543,7 +563,7 @@ export class Kernel {
       if (owner !== undefined) return done(Exit.fail(new NameTaken({ name, owner: owner.pid.toString() })))
     }
     const id = this.nextId++
-    const pid = new Pid({ node: this.name, id, creation: this.creation }, true)
+    const pid = unsafeMake(Pid, this.name, id, this.creation)
     const mailboxSize = options?.mailboxSize ?? behaviour.options?.mailboxSize ?? this.options.mailboxSize ?? Infinity
     const proc = new Proc(this, id, pid, behaviour, runtime, mailboxSize)
     if (options?.trapExit ?? behaviour.options?.trapExit) proc.trapExit = true
@@ -678,8 +698,8 @@ export class Kernel {
     return Effect.async<any, any>((resume) => {
       const ref = this.makeRef()
       const label = typeof to === "string" ? to : to.toString()
-      const entry: PendingCall = { resume, targetLabel: label, target: undefined, cancelTimer: undefined }
-      const replyTo = from === undefined ? new Alias({ node: this.name, id: ref.id, creation: this.creation }, true) : from.pid
+      const entry: PendingCall = { resume, targetLabel: label, target: undefined, caller: undefined, cancelTimer: undefined }
+      const replyTo = from === undefined ? unsafeMake(Alias, this.name, ref.id, this.creation) : from.pid
       if (from !== undefined) {
         from.messagesOut++
         this.totalOut++
@@ -704,8 +724,8 @@ export class Kernel {
         }
         this.pending.set(ref.id, entry)
         entry.target = proc
-        ;(proc.callers ??= new Map()).set(ref.id, entry)
-        this.enqueue(proc, new CallEnvelope(request, new From({ to: replyTo, ref }, true)), "normal")
+        proc.callers++
+        this.enqueue(proc, new CallEnvelope(request, makeFrom(replyTo, ref)), "normal")
       }
       const millis = toMillis(timeout ?? this.options.defaultCallTimeout)
       if (millis !== Infinity) {
@@ -713,6 +733,14 @@ export class Kernel {
           entry.cancelTimer = undefined
           if (this.forget(ref.id)) resume(Effect.fail(new Timeout({ target: label, millis })))
         })
+      }
+      if (from !== undefined) {
+        // No canceler from inside a process: Effect wraps an async with a canceler in
+        // onInterrupt, which costs 4-5x per call. The kernel drops the process's
+        // outstanding calls when it exits, and a timeout drops its own entry.
+        entry.caller = from
+        from.outstanding++
+        return undefined
       }
       return Effect.sync(() => {
         this.forget(ref.id)
@@ -725,7 +753,8 @@ export class Kernel {
     const entry = this.pending.get(refId)
     if (entry === undefined) return false
     this.pending.delete(refId)
-    if (entry.target !== undefined) entry.target.callers?.delete(refId)
+    if (entry.target !== undefined) entry.target.callers--
+    if (entry.caller !== undefined) entry.caller.outstanding--
     if (entry.cancelTimer !== undefined) entry.cancelTimer()
     return true
   }
@@ -936,12 +965,15 @@ export class Kernel {
     proc.main.clear()
     proc.urgent = proc.system = proc.log = null
     if (proc.waiters !== null) for (const waiter of proc.waiters) waiter()
-    if (proc.callers !== null) {
+    if (proc.outstanding > 0) {
+      for (const [refId, entry] of Array.from(this.pending)) if (entry.caller === proc) this.forget(refId)
+    }
+    if (proc.callers > 0) {
+      // Calls still waiting on this process fail now rather than at their timeout.
       const label = proc.label()
-      for (const [refId, entry] of proc.callers) {
-        if (this.pending.get(refId) === entry) {
-          this.pending.delete(refId)
-          if (entry.cancelTimer !== undefined) entry.cancelTimer()
+      for (const [refId, entry] of Array.from(this.pending)) {
+        if (entry.target === proc) {
+          this.forget(refId)
           entry.resume(Effect.fail(new ProcessExited({ target: label, reason })))
         }
       }
@@ -974,7 +1006,7 @@ export class Kernel {
         }
       }
     }
-    proc.links = proc.watchers = proc.watching = proc.callers = proc.timers = null
+    proc.links = proc.watchers = proc.watching = proc.timers = null
     proc.aliases = proc.waiters = null
     proc.nodeWatches = null
     proc.state = undefined
