@@ -4,7 +4,6 @@
  *   npm run demo            # five ticks, then the node stops
  *   npm run demo -- 0       # tick until Ctrl-C
  */
-import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import { Node, Process } from "rain"
 
@@ -34,12 +33,10 @@ const DemoActor = Process.make({
   terminate: (reason) => Console.log(`👋 Demo actor terminated: ${reason._tag}`)
 })
 
-const program = Node.run("demo@localhost", {}, (node) =>
+Node.runMain("demo@localhost", {}, (node) =>
   Effect.gen(function*() {
     const actor = yield* node.spawn(DemoActor, undefined, { name: "demo_actor" })
     yield* node.send("demo_actor", "hello from main")
     // Stop the node once the actor is done (Ctrl-C also stops it cleanly).
     yield* node.awaitExit(actor).pipe(Effect.zipRight(node.stop), Effect.forkDaemon)
   }))
-
-NodeRuntime.runMain(program)

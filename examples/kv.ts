@@ -4,7 +4,6 @@
  *
  *   npx tsx examples/kv.ts
  */
-import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Option, Schema } from "effect"
 import { Node, Process } from "rain"
 
@@ -37,7 +36,7 @@ export const KeyValue = Process.make({
   handleMessage: (message: Delete, state) => Effect.sync(() => (state.delete(message.key), state))
 })
 
-const program = Node.run("kv@localhost", {}, (node) =>
+Node.runMain("kv@localhost", {}, (node) =>
   Effect.gen(function*() {
     const kv = yield* node.spawn(KeyValue, undefined, { name: "kv" })
     yield* node.call(kv, new Set({ key: "language", value: "TypeScript" }))
@@ -48,5 +47,3 @@ const program = Node.run("kv@localhost", {}, (node) =>
     yield* Console.log("after delete:", Option.isNone(gone) ? "(none)" : gone.value)
     yield* node.stop
   }))
-
-NodeRuntime.runMain(program)

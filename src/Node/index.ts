@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { NodeRuntime } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Context, Deferred, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
@@ -217,6 +218,7 @@ export const start = (name: string, options: NodeOptions = {}): Effect.Effect<No
       mailboxSize: options.process?.mailboxSize,
       maxProcesses: options.limits?.maxProcesses ?? 10_000_000,
       defaultCallTimeout: options.process?.callTimeout ?? "5 seconds",
+      spawnTimeout: options.process?.spawnTimeout ?? "5 seconds",
       runtime,
       liveClock: clock === liveClock
     })
@@ -348,6 +350,22 @@ export const run = <A, E, R>(
       yield* node.wait
     })
   )
+
+/**
+ * `run` as a program's main: logs a failure, exits the OS process with a code, and
+ * stops the node cleanly on SIGINT/SIGTERM.
+ *
+ * @example
+ * ```ts
+ * Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
+ * ```
+ * @since 0.1.0
+ */
+export const runMain = <A, E>(
+  name: string,
+  options: NodeOptions,
+  program: (node: NodeService) => Effect.Effect<A, E, Scope.Scope>
+): void => NodeRuntime.runMain(run(name, options, program))
 
 /**
  * Accessors for the node in the context.

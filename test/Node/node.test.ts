@@ -113,3 +113,18 @@ describe("node", () => {
       assert.strictEqual(line!.annotations.node, env.node.name)
     }))
 })
+
+describe("spawnTimeout", () => {
+  it.scoped("an init slower than spawnTimeout is killed and spawn fails with InitFailed", () =>
+    Effect.gen(function*() {
+      const node = yield* Node.start("slow@localhost", { process: { spawnTimeout: "1 second" } })
+      const Sleepy = Process.make({ name: "Sleepy", init: () => Effect.never })
+      const spawning = yield* Effect.fork(Effect.flip(node.spawn(Sleepy, undefined, { name: "sleepy" })))
+      yield* TestClock.adjust("1001 millis")
+      const error = yield* Fiber.join(spawning)
+      assert.strictEqual(error._tag, "InitFailed")
+      assert.include(error.message, "spawnTimeout")
+      assert.strictEqual(node.kernel.procs.size, 0)
+      assert.deepStrictEqual(yield* node.whereis("sleepy"), Option.none())
+    }))
+})

@@ -211,6 +211,7 @@ export interface KernelOptions {
   readonly mailboxSize: number | undefined
   readonly maxProcesses: number
   readonly defaultCallTimeout: CallTimeout
+  readonly spawnTimeout: CallTimeout
   readonly runtime: Runtime.Runtime<any>
   readonly liveClock: boolean
 }
@@ -595,6 +596,19 @@ export class Kernel {
     else {
       proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>
       proc.status = INIT
+      const millis = toMillis(this.options.spawnTimeout)
+      if (millis !== Infinity) {
+        const cancel = this.startTimer(runtime, millis, () => {
+          if (proc.kind === K_INIT && proc.status < EXITING) {
+            this.exitProcess(proc, Reason.error(`init did not finish within ${millis}ms (spawnTimeout)`), true)
+          }
+        })
+        const done = proc.initDone!
+        proc.initDone = (exit) => {
+          cancel()
+          done(exit)
+        }
+      }
     }
   }
 
