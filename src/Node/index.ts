@@ -15,7 +15,8 @@ import type { ExitReason } from "../Process/ExitReason.js"
 import * as Reason from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
 import type { Proc } from "./internal/kernel.js"
-import { Kernel, KernelScheduler, spawnEffect } from "./internal/kernel.js"
+import { spawnEffect } from "./internal/context.js"
+import { Kernel, KernelScheduler } from "./internal/kernel.js"
 
 /**
  * Node options; every field is optional. The names follow the seed's `gen.NodeOptions`.

@@ -10,10 +10,10 @@
  *
  * @internal
  */
-import type { Deferred, Fiber, Scheduler } from "effect"
+import type { Fiber, Scheduler } from "effect"
 import { Cause, Duration, Effect, Exit, FiberId, Runtime } from "effect"
 import type { Behaviour, CallResult, CallTimeout, Priority, SpawnOptions } from "../../Process/Behaviour.js"
-import type { Context, SendError, Timer } from "../../Process/Context.js"
+import type { SendError, Timer } from "../../Process/Context.js"
 import {
   AlreadyRegistered,
   CallNotHandled,
@@ -34,6 +34,7 @@ import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
 import type { Address } from "../../Process/Pid.js"
 import type { AsyncTarget } from "../../Process/internal/runLoop.js"
 import { isExit, runEffect } from "../../Process/internal/runLoop.js"
+import { ProcessContext } from "./context.js"
 import { CallEnvelope, Lane } from "./mailbox.js"
 import type { Remote } from "./remote.js"
 
@@ -62,6 +63,8 @@ interface PendingCall {
   readonly targetLabel: string
   target: Proc | undefined
   caller: Proc | undefined
+  /** The node of a remote callee, so that losing that node fails the call. */
+  remoteNode: string | undefined
   cancelTimer: (() => void) | undefined
 }
 
@@ -712,7 +715,14 @@ export class Kernel {
     return Effect.async<any, any>((resume) => {
       const ref = this.makeRef()
       const label = typeof to === "string" ? to : to.toString()
-      const entry: PendingCall = { resume, targetLabel: label, target: undefined, caller: undefined, cancelTimer: undefined }
+      const entry: PendingCall = {
+        resume,
+        targetLabel: label,
+        target: undefined,
+        caller: undefined,
+        remoteNode: undefined,
+        cancelTimer: undefined
+      }
       const replyTo = from === undefined ? unsafeMake(Alias, this.name, ref.id, this.creation) : from.pid
       if (from !== undefined) {
         from.messagesOut++
@@ -722,6 +732,7 @@ export class Kernel {
       if (proc === undefined || proc.status >= EXITING) {
         if (proc === undefined && this.isRemote(to) && this.remote !== undefined) {
           this.pending.set(ref.id, entry)
+          entry.remoteNode = (to as Pid | Name).node
           const error = this.remote.call(replyTo, to as Pid | Name, ref, request)
           if (error !== undefined) {
             this.pending.delete(ref.id)
@@ -1109,7 +1120,7 @@ export class Kernel {
       }
     }
     for (const [refId, entry] of Array.from(this.pending)) {
-      if (entry.target === undefined && entry.targetLabel.includes(node)) {
+      if (entry.remoteNode === node) {
         this.forget(refId)
         entry.resume(Effect.fail(new NoConnection({ node, reason })))
       }
@@ -1174,175 +1185,3 @@ export class Kernel {
     return statusNames[proc.status]!
   }
 }
-
-/** The `ctx` handed to handlers; one per process, methods build small Effects. */
-export class ProcessContext implements Context<any, any> {
-  constructor(private readonly proc: Proc) {}
-
-  get self(): Pid {
-    return this.proc.pid
-  }
-
-  get node(): string {
-    return this.proc.kernel.name
-  }
-
-  send(to: Address<any, any>, message: unknown, priority?: Priority): Effect.Effect<void, SendError> {
-    return Effect.suspend(() => {
-      const error = this.proc.kernel.send(this.proc, to, message, priority)
-      return error === undefined ? Effect.void : Effect.fail(error)
-    })
-  }
-
-  call(to: Address<any, any>, request: unknown, timeout?: CallTimeout): Effect.Effect<any, any> {
-    return this.proc.kernel.call(this.proc, to, request, timeout)
-  }
-
-  reply(from: From, value: unknown): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.replyTo(from, Exit.succeed(value)))
-  }
-
-  replyError(from: From, error: unknown): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.replyTo(from, Exit.fail(error)))
-  }
-
-  sendAfter(to: Address<any, any>, message: unknown, delay: Duration.DurationInput): Effect.Effect<Timer> {
-    return Effect.sync(() => this.proc.kernel.sendAfter(this.proc, to, message, delay))
-  }
-
-  cancelTimer(timer: Timer): Effect.Effect<boolean> {
-    return timer.cancel
-  }
-
-  spawn(behaviour: Behaviour<any, any, any, any, any, any>, args: unknown, options?: SpawnOptions): Effect.Effect<any, any> {
-    return spawnEffect(this.proc.kernel, behaviour, args, options, this.proc.runtime, undefined, undefined, false)
-  }
-
-  spawnLink(behaviour: Behaviour<any, any, any, any, any, any>, args: unknown, options?: SpawnOptions): Effect.Effect<any, any> {
-    return spawnEffect(this.proc.kernel, behaviour, args, options, this.proc.runtime, this.proc, undefined, false)
-  }
-
-  spawnMonitor(behaviour: Behaviour<any, any, any, any, any, any>, args: unknown, options?: SpawnOptions): Effect.Effect<any, any> {
-    return spawnEffect(this.proc.kernel, behaviour, args, options, this.proc.runtime, undefined, this.proc, true)
-  }
-
-  link(pid: Pid): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.link(this.proc, pid))
-  }
-
-  unlink(pid: Pid): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.unlink(this.proc, pid))
-  }
-
-  monitor(target: Pid | Name | string): Effect.Effect<Reference> {
-    return Effect.sync(() => this.proc.kernel.monitor(this.proc, target))
-  }
-
-  demonitor(ref: Reference): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.demonitor(this.proc, ref))
-  }
-
-  exit(pid: Pid, reason: ExitReason): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.exit(this.proc, pid, reason))
-  }
-
-  trapExit(on: boolean): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.proc.trapExit = on
-    })
-  }
-
-  register(name: string): Effect.Effect<void, NameTaken | AlreadyRegistered> {
-    return Effect.suspend(() => {
-      const error = this.proc.kernel.register(this.proc, name)
-      return error === undefined ? Effect.void : Effect.fail(error)
-    })
-  }
-
-  unregister(): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.unregister(this.proc))
-  }
-
-  alias(): Effect.Effect<Alias> {
-    return Effect.sync(() => {
-      const kernel = this.proc.kernel
-      const id = kernel.nextRef++
-      kernel.aliases.set(id, this.proc)
-      ;(this.proc.aliases ??= []).push(id)
-      return new Alias({ node: kernel.name, id, creation: kernel.creation }, true)
-    })
-  }
-
-  unalias(alias: Alias): Effect.Effect<boolean> {
-    return Effect.sync(() => {
-      const kernel = this.proc.kernel
-      if (alias.node !== kernel.name || kernel.aliases.get(alias.id) !== this.proc) return false
-      kernel.aliases.delete(alias.id)
-      const i = this.proc.aliases!.indexOf(alias.id)
-      if (i >= 0) this.proc.aliases!.splice(i, 1)
-      return true
-    })
-  }
-
-  stop(reason?: ExitReason): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.proc.stopReason ??= reason ?? Reason.normal
-    })
-  }
-
-  setTimeout(after: Duration.DurationInput): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.proc.idleTimeout = Duration.toMillis(Duration.decode(after))
-    })
-  }
-
-  monitorNode(node: string): Effect.Effect<void> {
-    return Effect.sync(() => {
-      const kernel = this.proc.kernel
-      let set = kernel.nodeWatchers.get(node)
-      if (set === undefined) kernel.nodeWatchers.set(node, (set = new Set()))
-      set.add(this.proc)
-      ;(this.proc.nodeWatches ??= new Set()).add(node)
-      if (kernel.remote === undefined || !kernel.remote.isConnected(node)) {
-        if (node !== kernel.name) {
-          kernel.enqueueSystem(this.proc, new NodeDown({ node, reason: "not connected" }, true))
-        }
-      }
-    })
-  }
-
-  demonitorNode(node: string): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.proc.kernel.nodeWatchers.get(node)?.delete(this.proc)
-      this.proc.nodeWatches?.delete(node)
-    })
-  }
-}
-
-/** `spawn` as an Effect: synchronous when `init` is. */
-export const spawnEffect = (
-  kernel: Kernel,
-  behaviour: Behaviour<any, any, any, any, any, any>,
-  args: unknown,
-  options: SpawnOptions | undefined,
-  runtime: Runtime.Runtime<any>,
-  link: Proc | undefined,
-  monitor: Proc | undefined,
-  withRef: boolean
-): Effect.Effect<any, any> =>
-  Effect.suspend(() => {
-    let sync: Effect.Effect<any, any> | undefined
-    let resumeLater: ((effect: Effect.Effect<any, any>) => void) | undefined
-    kernel.spawn(behaviour, args, options, runtime, link, monitor, (exit, ref) => {
-      const effect = exit._tag === "Success" ? Effect.succeed(withRef ? ([exit.value, ref] as const) : exit.value) : exit
-      if (resumeLater !== undefined) resumeLater(effect)
-      else sync = effect
-    })
-    if (sync !== undefined) return sync
-    return Effect.async<any, any>((resume) => {
-      resumeLater = resume
-    })
-  })
-
-/** A Deferred-based completion for `node.wait`. */
-export type WaitHandle = Deferred.Deferred<void>

@@ -1,0 +1,188 @@
+/**
+ * The process context: the `ctx` every handler gets. Each method builds a small Effect
+ * that acts on the kernel when run.
+ *
+ * @internal
+ */
+import type { Runtime } from "effect"
+import { Duration, Effect, Exit } from "effect"
+import type { Behaviour, CallTimeout, Priority, SpawnOptions } from "../../Process/Behaviour.js"
+import type { Context, SendError, Timer } from "../../Process/Context.js"
+import type { AlreadyRegistered, NameTaken } from "../../Process/errors.js"
+import * as Reason from "../../Process/ExitReason.js"
+import type { ExitReason } from "../../Process/ExitReason.js"
+import type { From } from "../../Process/Message.js"
+import { NodeDown } from "../../Process/Message.js"
+import type { Address, Name, Pid, Reference } from "../../Process/Pid.js"
+import { Alias, unsafeMake } from "../../Process/Pid.js"
+import type { Kernel, Proc } from "./kernel.js"
+
+/** The `ctx` handed to handlers; one per process, methods build small Effects. */
+export class ProcessContext implements Context<any, any> {
+  constructor(private readonly proc: Proc) {}
+
+  get self(): Pid {
+    return this.proc.pid
+  }
+
+  get node(): string {
+    return this.proc.kernel.name
+  }
+
+  send(to: Address<any, any>, message: unknown, priority?: Priority): Effect.Effect<void, SendError> {
+    return Effect.suspend(() => {
+      const error = this.proc.kernel.send(this.proc, to, message, priority)
+      return error === undefined ? Effect.void : Effect.fail(error)
+    })
+  }
+
+  call(to: Address<any, any>, request: unknown, timeout?: CallTimeout): Effect.Effect<any, any> {
+    return this.proc.kernel.call(this.proc, to, request, timeout)
+  }
+
+  reply(from: From, value: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.proc.kernel.replyTo(from, Exit.succeed(value)))
+  }
+
+  replyError(from: From, error: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.proc.kernel.replyTo(from, Exit.fail(error)))
+  }
+
+  sendAfter(to: Address<any, any>, message: unknown, delay: Duration.DurationInput): Effect.Effect<Timer> {
+    return Effect.sync(() => this.proc.kernel.sendAfter(this.proc, to, message, delay))
+  }
+
+  cancelTimer(timer: Timer): Effect.Effect<boolean> {
+    return timer.cancel
+  }
+
+  spawn(behaviour: Behaviour<any, any, any, any, any, any>, args: unknown, options?: SpawnOptions): Effect.Effect<any, any> {
+    return spawnEffect(this.proc.kernel, behaviour, args, options, this.proc.runtime, undefined, undefined, false)
+  }
+
+  spawnLink(behaviour: Behaviour<any, any, any, any, any, any>, args: unknown, options?: SpawnOptions): Effect.Effect<any, any> {
+    return spawnEffect(this.proc.kernel, behaviour, args, options, this.proc.runtime, this.proc, undefined, false)
+  }
+
+  spawnMonitor(behaviour: Behaviour<any, any, any, any, any, any>, args: unknown, options?: SpawnOptions): Effect.Effect<any, any> {
+    return spawnEffect(this.proc.kernel, behaviour, args, options, this.proc.runtime, undefined, this.proc, true)
+  }
+
+  link(pid: Pid): Effect.Effect<void> {
+    return Effect.sync(() => this.proc.kernel.link(this.proc, pid))
+  }
+
+  unlink(pid: Pid): Effect.Effect<void> {
+    return Effect.sync(() => this.proc.kernel.unlink(this.proc, pid))
+  }
+
+  monitor(target: Pid | Name | string): Effect.Effect<Reference> {
+    return Effect.sync(() => this.proc.kernel.monitor(this.proc, target))
+  }
+
+  demonitor(ref: Reference): Effect.Effect<void> {
+    return Effect.sync(() => this.proc.kernel.demonitor(this.proc, ref))
+  }
+
+  exit(pid: Pid, reason: ExitReason): Effect.Effect<void> {
+    return Effect.sync(() => this.proc.kernel.exit(this.proc, pid, reason))
+  }
+
+  trapExit(on: boolean): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.proc.trapExit = on
+    })
+  }
+
+  register(name: string): Effect.Effect<void, NameTaken | AlreadyRegistered> {
+    return Effect.suspend(() => {
+      const error = this.proc.kernel.register(this.proc, name)
+      return error === undefined ? Effect.void : Effect.fail(error)
+    })
+  }
+
+  unregister(): Effect.Effect<void> {
+    return Effect.sync(() => this.proc.kernel.unregister(this.proc))
+  }
+
+  alias(): Effect.Effect<Alias> {
+    return Effect.sync(() => {
+      const kernel = this.proc.kernel
+      const id = kernel.nextRef++
+      kernel.aliases.set(id, this.proc)
+      ;(this.proc.aliases ??= []).push(id)
+      return unsafeMake(Alias, kernel.name, id, kernel.creation)
+    })
+  }
+
+  unalias(alias: Alias): Effect.Effect<boolean> {
+    return Effect.sync(() => {
+      const kernel = this.proc.kernel
+      if (alias.node !== kernel.name || kernel.aliases.get(alias.id) !== this.proc) return false
+      kernel.aliases.delete(alias.id)
+      const i = this.proc.aliases!.indexOf(alias.id)
+      if (i >= 0) this.proc.aliases!.splice(i, 1)
+      return true
+    })
+  }
+
+  stop(reason?: ExitReason): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.proc.stopReason ??= reason ?? Reason.normal
+    })
+  }
+
+  setTimeout(after: Duration.DurationInput): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.proc.idleTimeout = Duration.toMillis(Duration.decode(after))
+    })
+  }
+
+  monitorNode(node: string): Effect.Effect<void> {
+    return Effect.sync(() => {
+      const kernel = this.proc.kernel
+      let set = kernel.nodeWatchers.get(node)
+      if (set === undefined) kernel.nodeWatchers.set(node, (set = new Set()))
+      set.add(this.proc)
+      ;(this.proc.nodeWatches ??= new Set()).add(node)
+      if (kernel.remote === undefined || !kernel.remote.isConnected(node)) {
+        if (node !== kernel.name) {
+          kernel.enqueueSystem(this.proc, new NodeDown({ node, reason: "not connected" }, true))
+        }
+      }
+    })
+  }
+
+  demonitorNode(node: string): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.proc.kernel.nodeWatchers.get(node)?.delete(this.proc)
+      this.proc.nodeWatches?.delete(node)
+    })
+  }
+}
+
+/** `spawn` as an Effect: synchronous when `init` is. */
+export const spawnEffect = (
+  kernel: Kernel,
+  behaviour: Behaviour<any, any, any, any, any, any>,
+  args: unknown,
+  options: SpawnOptions | undefined,
+  runtime: Runtime.Runtime<any>,
+  link: Proc | undefined,
+  monitor: Proc | undefined,
+  withRef: boolean
+): Effect.Effect<any, any> =>
+  Effect.suspend(() => {
+    let sync: Effect.Effect<any, any> | undefined
+    let resumeLater: ((effect: Effect.Effect<any, any>) => void) | undefined
+    kernel.spawn(behaviour, args, options, runtime, link, monitor, (exit, ref) => {
+      const effect = exit._tag === "Success" ? Effect.succeed(withRef ? ([exit.value, ref] as const) : exit.value) : exit
+      if (resumeLater !== undefined) resumeLater(effect)
+      else sync = effect
+    })
+    if (sync !== undefined) return sync
+    return Effect.async<any, any>((resume) => {
+      resumeLater = resume
+    })
+  })
+
