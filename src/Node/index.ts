@@ -12,7 +12,6 @@ import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, Success
 import type { SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
-import * as Reason from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
 import type { Proc } from "./internal/kernel.js"
 import { spawnEffect } from "./internal/context.js"
@@ -269,19 +268,7 @@ const makeService = (
       }),
     call: (to, request, timeout) => kernel.call(undefined, to, request, timeout),
     exit: (pid, reason) => Effect.sync(() => kernel.exit(undefined, pid, reason)),
-    awaitExit: (pid) =>
-      Effect.async<ExitReason>((resume) => {
-        const proc = kernel.lookup(pid)
-        if (proc === undefined || proc.status === 6) return resume(Effect.succeed(Reason.noproc))
-        const listener = (dead: Proc, reason: ExitReason) => {
-          if (dead === proc) {
-            kernel.exitListeners.delete(listener)
-            resume(Effect.succeed(reason))
-          }
-        }
-        kernel.exitListeners.add(listener)
-        return Effect.sync(() => kernel.exitListeners.delete(listener))
-      }),
+    awaitExit: (pid) => kernel.awaitExit(pid),
     whereis: (name) => Effect.sync(() => Option.map(Option.fromNullable(kernel.names.get(name)), (p) => p.pid)),
     register: (name, pid) =>
       Effect.suspend(() => {

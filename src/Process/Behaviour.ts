@@ -90,8 +90,11 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
   readonly options?: ProcessOptions | undefined
 }
 
-/** Any behaviour, for APIs that take behaviours of every shape. */
-export type Any = Behaviour<any, any, any, any, any, any>
+/**
+ * Any behaviour taking `A` in `init`, for APIs that take behaviours of every shape
+ * (the protocol positions are `never` because handlers take them as parameters).
+ */
+export type Any<A = any> = Behaviour<any, A, never, never, any, any>
 
 /** The message type a behaviour accepts. */
 export type MessageOf<B> = B extends Behaviour<any, any, infer M, any, any, any> ? M : never

@@ -87,6 +87,13 @@ export interface Context<M = unknown, Q = never> {
   demonitor(ref: Reference): Effect.Effect<void>
   /** Sends an exit signal. `kill` cannot be trapped. */
   exit(pid: Pid, reason: ExitReason): Effect.Effect<void>
+  /**
+   * Waits until a process on this node has exited and returns its reason (`noproc` if
+   * it was not alive), without taking anything from this process's mailbox: what
+   * Erlang does with a monitor and a selective receive. Supervisors use it to stop
+   * children one by one.
+   */
+  awaitExit(pid: Pid): Effect.Effect<ExitReason>
   /** Turns exit trapping on or off. */
   trapExit(on: boolean): Effect.Effect<void>
   /** Registers this process under a name on its node. */

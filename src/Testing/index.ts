@@ -130,12 +130,22 @@ export const make = (
     const probeProc = kernel.lookup(probe)!
     const millisOf = (timeout: Duration.DurationInput | undefined) => Duration.toMillis(Duration.decode(timeout ?? "1 second"))
 
+    /**
+     * Waits up to `timeout` of Clock time; under TestClock that time only passes with
+     * TestClock.adjust, so a real-time guard (never shorter than 2 s) ends a wait that
+     * nothing will satisfy instead of hanging the test.
+     */
+    const bounded = <A>(wait: Effect.Effect<A>, timeout: Duration.DurationInput | undefined): Effect.Effect<A, NoMessage> => {
+      const millis = millisOf(timeout)
+      const guard = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(millis, 2000))))
+      return wait.pipe(
+        Effect.timeoutFail({ duration: timeout ?? "1 second", onTimeout: () => new NoMessage({ millis }) }),
+        Effect.raceFirst(Effect.zipRight(guard, Effect.fail(new NoMessage({ millis }))))
+      )
+    }
+
     const takeNext = (timeout: Duration.DurationInput | undefined): Effect.Effect<unknown, NoMessage> =>
-      held.length > 0
-        ? Effect.succeed(held.shift())
-        : Queue.take(inbox).pipe(
-          Effect.timeoutFail({ duration: timeout ?? "1 second", onTimeout: () => new NoMessage({ millis: millisOf(timeout) }) })
-        )
+      held.length > 0 ? Effect.succeed(held.shift()) : bounded(Queue.take(inbox), timeout)
 
     const env: TestEnv = {
       node,
@@ -150,16 +160,14 @@ export const make = (
         Effect.suspend(() => {
           const i = held.findIndex(refinement)
           if (i >= 0) return Effect.succeed(held.splice(i, 1)[0] as any)
-          const loop: Effect.Effect<any, NoMessage> = Queue.take(inbox).pipe(
+          const loop: Effect.Effect<any> = Queue.take(inbox).pipe(
             Effect.flatMap((message) => {
               if (refinement(message)) return Effect.succeed(message)
               held.push(message)
               return loop
             })
           )
-          return loop.pipe(
-            Effect.timeoutFail({ duration: timeout ?? "1 second", onTimeout: () => new NoMessage({ millis: millisOf(timeout) }) })
-          )
+          return bounded(loop, timeout)
         }),
       expectNoMessage: (within) =>
         // Real time on purpose: under TestClock nothing would ever end the wait.

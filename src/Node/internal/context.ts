@@ -88,6 +88,10 @@ export class ProcessContext implements Context<any, any> {
     return Effect.sync(() => this.proc.kernel.exit(this.proc, pid, reason))
   }
 
+  awaitExit(pid: Pid): Effect.Effect<ExitReason> {
+    return this.proc.kernel.awaitExit(pid)
+  }
+
   trapExit(on: boolean): Effect.Effect<void> {
     return Effect.sync(() => {
       this.proc.trapExit = on

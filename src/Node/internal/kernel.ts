@@ -1134,6 +1134,22 @@ export class Kernel {
     if (watchers !== undefined) for (const proc of watchers) this.enqueueSystem(proc, new NodeUp({ node }, true))
   }
 
+  /** Resolves when a local process has exited; `noproc` if it is not alive. */
+  awaitExit(pid: Pid): Effect.Effect<ExitReason> {
+    return Effect.async<ExitReason>((resume) => {
+      const proc = this.lookup(pid)
+      if (proc === undefined || proc.status === DEAD) return resume(Effect.succeed(Reason.noproc))
+      const listener = (dead: Proc, reason: ExitReason) => {
+        if (dead === proc) {
+          this.exitListeners.delete(listener)
+          resume(Effect.succeed(reason))
+        }
+      }
+      this.exitListeners.add(listener)
+      return Effect.sync(() => this.exitListeners.delete(listener))
+    })
+  }
+
   // ---------------------------------------------------------------------------
   // Registry
 

@@ -1,0 +1,35 @@
+import { Effect } from "effect"
+import type { Process as P } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+
+/** Commands a test worker obeys. */
+export type WorkerCommand = "crash" | "normal" | "shutdown"
+
+/** Tells the probe when it starts (`started <id>`); crashes or stops on command. */
+export const Worker = Process.make({
+  name: "Worker",
+  init: (args: { readonly id: string; readonly probe: P.Pid }, ctx) =>
+    Effect.as(ctx.send(args.probe, `started ${args.id}`), args),
+  handleMessage: (command: WorkerCommand, state, ctx) => {
+    switch (command) {
+      case "crash":
+        return Effect.fail(`${state.id} crashed`)
+      case "normal":
+        return Effect.as(ctx.stop(Process.ExitReason.normal), state)
+      case "shutdown":
+        return Effect.as(ctx.stop(Process.ExitReason.shutdown), state)
+    }
+  },
+  handleCall: (_: "ping", _from, state) => Effect.succeed(Process.reply("pong", state))
+})
+
+/** Traps exits and ignores them: only a kill stops it. */
+export const Stubborn = Process.make({
+  name: "Stubborn",
+  options: { trapExit: true },
+  init: () => Effect.void,
+  handleInfo: (_info, state) => Effect.succeed(state)
+})
+
+/** Fails in init. */
+export const Broken = Process.make({ name: "Broken", init: (): Effect.Effect<void, string> => Effect.fail("missing config") })
