@@ -45,6 +45,21 @@ export interface NodeOptions {
   } | undefined
   /** The incarnation number; a fresh random one by default. */
   readonly creation?: number | undefined
+  /**
+   * Applications to start with the node, in dependency order (see `Application`);
+   * they stop in reverse order before the node's other processes.
+   */
+  readonly applications?: ReadonlyArray<ApplicationLike> | undefined
+}
+
+/**
+ * What `NodeOptions.applications` takes: an `Application.Spec`.
+ *
+ * @since 0.1.0
+ */
+export interface ApplicationLike {
+  readonly name: string
+  readonly dependencies?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -162,6 +177,19 @@ const loggerFor = (format: "text" | "json" | "logfmt" | "pretty" | undefined): L
 
 const liveClock = Effect.runSync(Effect.clock)
 
+/** Why the applications given to `Node.start` could not start (an `Application` error). */
+export type ApplicationStartError = { readonly _tag: string; readonly message: string }
+
+/** Installed by the Application module, which depends on this one (late binding avoids an import cycle). */
+let bootApplications:
+  | ((node: NodeService, applications: ReadonlyArray<ApplicationLike>) => Effect.Effect<void, ApplicationStartError>)
+  | undefined
+
+/** @internal */
+export const setApplicationBoot = (boot: typeof bootApplications): void => {
+  bootApplications = boot
+}
+
 /** Builds the info record of a process. */
 const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
   pid: proc.pid,
@@ -196,7 +224,10 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
  * ```
  * @since 0.1.0
  */
-export const start = (name: string, options: NodeOptions = {}): Effect.Effect<NodeService, InvalidNodeName, Scope.Scope> =>
+export const start = (
+  name: string,
+  options: NodeOptions = {}
+): Effect.Effect<NodeService, InvalidNodeName | ApplicationStartError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!nodeNamePattern.test(name)) return yield* new InvalidNodeName({ name })
     const level = LogLevel.fromLiteral(options.log?.level ?? "Info")
@@ -228,10 +259,19 @@ export const start = (name: string, options: NodeOptions = {}): Effect.Effect<No
     const stop = Effect.suspend(() => {
       if (stopping) return Deferred.await(stopped)
       stopping = true
-      return kernel.shutdown().pipe(Effect.zipRight(Deferred.succeed(stopped, undefined)), Effect.asVoid)
+      return Effect.forEach(kernel.beforeShutdown.slice().reverse(), (hook) => hook(), { discard: true }).pipe(
+        Effect.zipRight(kernel.shutdown()),
+        Effect.zipRight(Deferred.succeed(stopped, undefined)),
+        Effect.asVoid
+      )
     })
     yield* Effect.addFinalizer(() => stop)
-    return makeService(kernel, runtime, stop, Deferred.await(stopped))
+    const service = makeService(kernel, runtime, stop, Deferred.await(stopped))
+    if (options.applications !== undefined && options.applications.length > 0) {
+      if (bootApplications === undefined) return yield* Effect.die(new Error("rain: import the Application module to start applications"))
+      yield* bootApplications(service, options.applications).pipe(Effect.tapError(() => stop))
+    }
+    return service
   })
 
 const makeService = (
@@ -313,7 +353,7 @@ const makeService = (
  *
  * @since 0.1.0
  */
-export const layer = (name: string, options?: NodeOptions): Layer.Layer<Node, InvalidNodeName> =>
+export const layer = (name: string, options?: NodeOptions): Layer.Layer<Node, InvalidNodeName | ApplicationStartError> =>
   Layer.scoped(Node, start(name, options))
 
 /**
@@ -330,7 +370,7 @@ export const run = <A, E, R>(
   name: string,
   options: NodeOptions,
   program: (node: NodeService) => Effect.Effect<A, E, R>
-): Effect.Effect<void, E | InvalidNodeName, Exclude<R, Scope.Scope>> =>
+): Effect.Effect<void, E | InvalidNodeName | ApplicationStartError, Exclude<R, Scope.Scope>> =>
   Effect.scoped(
     Effect.gen(function*() {
       const node = yield* start(name, options)

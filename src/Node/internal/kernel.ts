@@ -230,6 +230,9 @@ const toMillis = (timeout: CallTimeout): number => {
   return millis
 }
 
+/** Live kernels by `node/creation`, so that code holding only a pid (a process context) finds its node. */
+export const kernels = new Map<string, Kernel>()
+
 /** @internal */
 export class Kernel {
   readonly name: string
@@ -241,6 +244,10 @@ export class Kernel {
   readonly nodeWatchers = new Map<string, Set<Proc>>()
   readonly exitListeners = new Set<(proc: Proc, reason: ExitReason) => void>()
   remote: Remote | undefined = undefined
+  /** Run (newest first) when the node stops, before its processes are shut down: applications stop here. */
+  readonly beforeShutdown: Array<() => Effect.Effect<void>> = []
+  /** Per-node data of other modules (applications), keyed by module. */
+  readonly extensions = new Map<string, unknown>()
   stopped = false
   nextId = 1
   nextRef = 1
@@ -262,6 +269,7 @@ export class Kernel {
     this.creation = options.creation
     this.clock = () => Date.now()
     this.startedAt = this.now()
+    kernels.set(`${this.name}/${this.creation}`, this)
   }
 
   now(): number {
@@ -1177,6 +1185,7 @@ export class Kernel {
   shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.stopped = true
+      kernels.delete(`${this.name}/${this.creation}`)
       const all = Array.from(this.procs.values()).reverse()
       if (all.length === 0) return Effect.void
       return Effect.async<void>((resume) => {
