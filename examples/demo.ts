@@ -1,11 +1,11 @@
 /**
- * The seed's demo: a node with one actor that ticks every second.
+ * The seed's demo: a node that starts an application whose one actor ticks every second.
  *
  *   npm run demo            # five ticks, then the node stops
  *   npm run demo -- 0       # tick until Ctrl-C
  */
 import { Console, Effect } from "effect"
-import { Node, Process } from "rain"
+import { Application, Node, Process } from "rain"
 
 const maxTicks = Number(process.argv[2] ?? 5)
 
@@ -33,10 +33,19 @@ const DemoActor = Process.make({
   terminate: (reason) => Console.log(`👋 Demo actor terminated: ${reason._tag}`)
 })
 
-Node.runMain("demo@localhost", {}, (node) =>
+// Application definition
+const DemoApp = Application.make({
+  name: "DemoApp",
+  description: "Demo Rain Framework application",
+  version: "1.0.0",
+  root: [{ id: "demo_actor", behaviour: DemoActor, args: undefined, name: "demo_actor", restart: "transient" }]
+})
+
+// Start node with applications, then wait for it to stop
+Node.runMain("demo@localhost", { applications: [DemoApp] }, (node) =>
   Effect.gen(function*() {
-    const actor = yield* node.spawn(DemoActor, undefined, { name: "demo_actor" })
     yield* node.send("demo_actor", "hello from main")
     // Stop the node once the actor is done (Ctrl-C also stops it cleanly).
-    yield* node.awaitExit(actor).pipe(Effect.zipRight(node.stop), Effect.forkDaemon)
+    const actor = yield* node.whereis("demo_actor")
+    if (actor._tag === "Some") yield* node.awaitExit(actor.value).pipe(Effect.zipRight(node.stop), Effect.forkDaemon)
   }))
