@@ -128,3 +128,21 @@ describe("spawnTimeout", () => {
       assert.deepStrictEqual(yield* node.whereis("sleepy"), Option.none())
     }))
 })
+
+describe("behaviour bugs", () => {
+  it.scoped("a handler that returns a plain value crashes its process with a message that says what to do", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Bad = Process.make({
+        name: "Bad",
+        init: () => Effect.succeed(0),
+        handleMessage: ((_: number, s: number) => s + 1) as unknown as (m: number, s: number) => Effect.Effect<number>
+      })
+      const pid = yield* env.spawn(Bad, undefined)
+      yield* env.send(pid, 1)
+      const reason = yield* env.exitReason(pid)
+      assert.include(Process.ExitReason.format(reason), "Effect.succeed(state)")
+      yield* env.send(env.probe, "node fine")
+      assert.strictEqual(yield* env.receive(), "node fine")
+    }))
+})

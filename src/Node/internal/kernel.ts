@@ -82,6 +82,14 @@ interface Watching {
   readonly remoteTarget: Pid | Name | undefined
 }
 
+/** A handler returned something else than an Effect: a bug in the behaviour, reported as its crash. */
+const notAnEffect = (behaviour: string, handler: string, value: unknown): Effect.Effect<never> =>
+  Exit.die(
+    new Error(
+      `${behaviour}: ${handler} returned ${typeof value} instead of an Effect; wrap the new state: Effect.succeed(state)`
+    )
+  )
+
 /** A reply address without the Schema constructor: call is a hot path. */
 const makeFrom = (to: Pid | Alias, ref: Reference): From => {
   const from = Object.create(From.prototype)
@@ -475,6 +483,7 @@ export class Kernel {
     } catch (defect) {
       effect = Exit.die(defect)
     }
+    if (!Effect.isEffect(effect)) effect = notAnEffect(b.name, "handler", effect)
     const result = runEffect(effect, proc.runtime, proc)
     if (isExit(result)) {
       this.complete(proc, result, true)
@@ -602,6 +611,7 @@ export class Kernel {
     } catch (defect) {
       effect = Exit.die(defect)
     }
+    if (!Effect.isEffect(effect)) effect = notAnEffect(behaviour.name, "init", effect)
     const result = runEffect(effect, runtime, proc)
     if (isExit(result)) this.completeInit(proc, result)
     else {
@@ -976,6 +986,7 @@ export class Kernel {
       } catch (defect) {
         effect = Exit.die(defect)
       }
+      if (!Effect.isEffect(effect)) effect = notAnEffect(proc.behaviour.name, "terminate", effect)
       const result = runEffect(effect, proc.runtime, proc)
       if (isExit(result)) this.finalize(proc, reason)
       else proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>
