@@ -16,6 +16,15 @@ import type { Address, Pid, Ref } from "../Process/Pid.js"
 import type { Proc } from "./internal/kernel.js"
 import { spawnEffect } from "./internal/context.js"
 import { Kernel, KernelScheduler } from "./internal/kernel.js"
+// --- distribution ---
+import type { NodeDown } from "../Process/Message.js"
+import { NodeDown as NodeDownMessage } from "../Process/Message.js"
+import { NoConnection } from "../Process/errors.js"
+import type { Distribution, NetworkOptions } from "./internal/dist/index.js"
+import { NetworkError, NotDistributed, SpawnRefused, startDistribution } from "./internal/dist/index.js"
+export { NetworkError, NotDistributed, register as registerMessages, SpawnRefused, TypeNotRegistered } from "./internal/dist/index.js"
+export type { NetworkOptions, WireClass } from "./internal/dist/index.js"
+// --- end distribution ---
 
 /**
  * Node options; every field is optional. The names follow the seed's `gen.NodeOptions`.
@@ -50,6 +59,8 @@ export interface NodeOptions {
    * they stop in reverse order before the node's other processes.
    */
   readonly applications?: ReadonlyArray<ApplicationLike> | undefined
+  /** Distribution: listen, cookie, routes/registrar, allowSpawn, wire messages. Without it the node is alone. */
+  readonly network?: NetworkOptions | undefined
 }
 
 /**
@@ -149,6 +160,25 @@ export interface NodeService {
   stop: Effect.Effect<void>
   /** Completes when the node has stopped. */
   wait: Effect.Effect<void>
+  // --- distribution ---
+  /** Connects to a node now (sends connect on first use anyway). */
+  connect(node: string): Effect.Effect<void, NoConnection | NotDistributed>
+  /** Closes the connection to a node; its links and monitors fire with `noconnection`. */
+  disconnect(node: string): Effect.Effect<void>
+  /** The connected nodes. */
+  nodes: Effect.Effect<ReadonlyArray<string>>
+  /** Completes with `NodeDown` when the connection to `node` is lost (at once if it is not connected). */
+  monitorNode(node: string): Effect.Effect<NodeDown>
+  /** Spawns a behaviour that `node` allows (`network.allowSpawn`) there; returns the new pid. */
+  spawnRemote(
+    node: string,
+    behaviour: string,
+    args: unknown,
+    options?: { readonly name?: string | undefined }
+  ): Effect.Effect<Pid, SpawnRefused | NotDistributed>
+  /** The port the node listens on (0 without network). */
+  readonly port: number
+  // --- end distribution ---
   /** @internal */
   readonly kernel: Kernel
 }
@@ -227,7 +257,7 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
 export const start = (
   name: string,
   options: NodeOptions = {}
-): Effect.Effect<NodeService, InvalidNodeName | ApplicationStartError, Scope.Scope> =>
+): Effect.Effect<NodeService, InvalidNodeName | ApplicationStartError | NetworkError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!nodeNamePattern.test(name)) return yield* new InvalidNodeName({ name })
     const level = LogLevel.fromLiteral(options.log?.level ?? "Info")
@@ -254,6 +284,11 @@ export const start = (
       liveClock: clock === liveClock
     })
     wake = kernel.wake
+    // --- distribution: added before the stop finalizer so that it closes after the processes stopped ---
+    const dist = options.network === undefined
+      ? undefined
+      : yield* startDistribution(kernel, options.network, runtime, options.process?.maxMessageSize ?? 64 * 1024 * 1024)
+    // --- end distribution ---
     const stopped = yield* Deferred.make<void>()
     let stopping = false
     const stop = Effect.suspend(() => {
@@ -266,7 +301,7 @@ export const start = (
       )
     })
     yield* Effect.addFinalizer(() => stop)
-    const service = makeService(kernel, runtime, stop, Deferred.await(stopped))
+    const service = makeService(kernel, runtime, stop, Deferred.await(stopped), dist)
     if (options.applications !== undefined && options.applications.length > 0) {
       if (bootApplications === undefined) return yield* Effect.die(new Error("rain: import the Application module to start applications"))
       yield* bootApplications(service, options.applications).pipe(Effect.tapError(() => stop))
@@ -278,7 +313,8 @@ const makeService = (
   kernel: Kernel,
   nodeRuntime: Runtime.Runtime<any>,
   stop: Effect.Effect<void>,
-  wait: Effect.Effect<void>
+  wait: Effect.Effect<void>,
+  dist?: Distribution | undefined
 ): NodeService => {
   let lastContext: Context.Context<any> | undefined
   let lastRuntime: Runtime.Runtime<any> = nodeRuntime
@@ -344,7 +380,40 @@ const makeService = (
       }
     }),
     stop,
-    wait
+    wait,
+    // --- distribution ---
+    port: dist?.port ?? 0,
+    connect: (node) =>
+      dist === undefined
+        ? Effect.fail(new NotDistributed({ node: kernel.name }))
+        : Effect.flatMap(Effect.promise(() => dist.connect(node)), (reason) =>
+          reason === undefined ? Effect.void : Effect.fail(new NoConnection({ node, reason }))),
+    disconnect: (node) => Effect.sync(() => dist?.disconnect(node)),
+    nodes: Effect.sync(() => dist?.nodes() ?? []),
+    monitorNode: (node) =>
+      dist === undefined || !dist.isConnected(node)
+        ? Effect.succeed(new NodeDownMessage({ node, reason: "not connected" }, true))
+        : Effect.async<NodeDown>((resume) => {
+          const listener = (down: string, reason: string) => {
+            if (down !== node) return
+            dist.downListeners.delete(listener)
+            resume(Effect.succeed(new NodeDownMessage({ node, reason }, true)))
+          }
+          dist.downListeners.add(listener)
+          return Effect.sync(() => dist.downListeners.delete(listener))
+        }),
+    spawnRemote: (node, behaviour, args, options) =>
+      dist === undefined
+        ? Effect.fail(new NotDistributed({ node: kernel.name }))
+        : Effect.flatMap(Effect.promise(() => dist.spawn(node, behaviour, args, options ?? {})), (exit) =>
+          exit._tag === "Success"
+            ? Effect.succeed(exit.value)
+            : Effect.fail(
+              exit.cause._tag === "Fail" && exit.cause.error instanceof SpawnRefused
+                ? exit.cause.error
+                : new SpawnRefused({ node, behaviour, reason: String(exit.cause) })
+            ))
+    // --- end distribution ---
   }
 }
 
@@ -353,7 +422,10 @@ const makeService = (
  *
  * @since 0.1.0
  */
-export const layer = (name: string, options?: NodeOptions): Layer.Layer<Node, InvalidNodeName | ApplicationStartError> =>
+export const layer = (
+  name: string,
+  options?: NodeOptions
+): Layer.Layer<Node, InvalidNodeName | ApplicationStartError | NetworkError> =>
   Layer.scoped(Node, start(name, options))
 
 /**
@@ -370,7 +442,7 @@ export const run = <A, E, R>(
   name: string,
   options: NodeOptions,
   program: (node: NodeService) => Effect.Effect<A, E, R>
-): Effect.Effect<void, E | InvalidNodeName | ApplicationStartError, Exclude<R, Scope.Scope>> =>
+): Effect.Effect<void, E | InvalidNodeName | ApplicationStartError | NetworkError, Exclude<R, Scope.Scope>> =>
   Effect.scoped(
     Effect.gen(function*() {
       const node = yield* start(name, options)

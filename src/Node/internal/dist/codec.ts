@@ -1,0 +1,164 @@
+/**
+ * Value encoding for the wire: msgpack (msgpackr) with extensions for pids, references,
+ * aliases, names and every registered Schema class. A message may be a primitive, a
+ * byte array, a plain object or array of such values, an identifier, or an instance of
+ * a registered class; anything else is refused at the sender with `TypeNotRegistered`.
+ *
+ * @internal
+ */
+import { Cause, Exit, Schema } from "effect"
+import { addExtension, Packr, Unpackr } from "msgpackr"
+import * as Errors from "../../../Process/errors.js"
+import * as Reason from "../../../Process/ExitReason.js"
+import * as Msg from "../../../Process/Message.js"
+import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
+
+/**
+ * A message of a type that is not registered for the wire was sent to another node.
+ *
+ * @since 0.1.0
+ */
+export class TypeNotRegistered extends Schema.TaggedError<TypeNotRegistered>()("TypeNotRegistered", {
+  type: Schema.String
+}) {
+  override get message(): string {
+    return `Values of type ${this.type} cannot cross nodes: make it a Schema class and list it in the node's network.messages (on both nodes).`
+  }
+}
+
+/** Any Schema class (TaggedClass, TaggedError, Class, TaggedRequest). */
+export type WireClass = Schema.Schema<any, any, never> & { readonly identifier: string; new(...args: any): any }
+
+interface Entry {
+  readonly encode: (u: unknown) => unknown
+  readonly decode: (u: unknown) => unknown
+}
+
+const byClass = new Map<Function, string>()
+const byId = new Map<string, Entry>()
+
+const T_PID = 0x51
+const T_REF = 0x52
+const T_ALIAS = 0x53
+const T_NAME = 0x54
+const T_CLASS = 0x55
+
+/**
+ * Registers Schema classes so that their instances can cross nodes. Both nodes must
+ * register the same classes (matched by identifier).
+ */
+export const register = (...classes: ReadonlyArray<WireClass>): void => {
+  for (const klass of classes) {
+    if (byClass.has(klass)) continue
+    const id = klass.identifier
+    byClass.set(klass, id)
+    byId.set(id, { encode: Schema.encodeSync(klass), decode: Schema.decodeUnknownSync(klass) })
+    addExtension({
+      Class: klass,
+      type: T_CLASS,
+      write: (value: unknown) => [id, byId.get(id)!.encode(value)],
+      read: readClass
+    })
+  }
+}
+
+const readClass = (data: [string, unknown]): unknown => {
+  const entry = byId.get(data[0])
+  if (entry === undefined) throw new TypeNotRegistered({ type: data[0] })
+  return entry.decode(data[1])
+}
+
+const idExtension = (Class: typeof Pid | typeof Reference | typeof Alias, type: number) =>
+  addExtension({
+    Class,
+    type,
+    write: (v: Pid) => [v.node, v.id, v.creation],
+    read: (d: [string, number, number]) => unsafeMake(Class, d[0], d[1], d[2])
+  })
+idExtension(Pid, T_PID)
+idExtension(Reference, T_REF)
+idExtension(Alias, T_ALIAS)
+addExtension({
+  Class: Name,
+  type: T_NAME,
+  write: (v: Name) => [v.name, v.node],
+  read: (d: [string, string]) => new Name({ name: d[0], node: d[1] }, true)
+})
+
+register(
+  Reason.Normal,
+  Reason.Shutdown,
+  Reason.Kill,
+  Reason.Killed,
+  Reason.NoProc,
+  Reason.NoConnection,
+  Reason.Error,
+  Msg.Down,
+  Msg.Exit,
+  Msg.NodeDown,
+  Msg.NodeUp,
+  Msg.Timeout,
+  Msg.From,
+  Errors.ProcessUnknown,
+  Errors.Timeout,
+  Errors.ProcessExited,
+  Errors.MailboxFull,
+  Errors.NoConnection,
+  Errors.InitFailed,
+  Errors.NameTaken,
+  Errors.AlreadyRegistered,
+  Errors.TooManyProcesses,
+  Errors.NodeStopped,
+  Errors.MessageTooLarge,
+  Errors.CallNotHandled,
+  TypeNotRegistered
+)
+
+/** The name of the first value in `value` that cannot cross nodes, or undefined. */
+export const unregisteredType = (value: unknown, depth = 0): string | undefined => {
+  if (value === null || typeof value !== "object") {
+    return typeof value === "function" || typeof value === "symbol" ? typeof value : undefined
+  }
+  if (depth > 64) return "a structure nested over 64 levels"
+  const c = (value as object).constructor
+  if (c === Object || c === undefined) {
+    for (const key in value) {
+      const bad = unregisteredType((value as Record<string, unknown>)[key], depth + 1)
+      if (bad !== undefined) return bad
+    }
+    return undefined
+  }
+  if (c === Array) {
+    for (const item of value as Array<unknown>) {
+      const bad = unregisteredType(item, depth + 1)
+      if (bad !== undefined) return bad
+    }
+    return undefined
+  }
+  if (byClass.has(c) || c === Pid || c === Reference || c === Alias || c === Name) return undefined
+  if (ArrayBuffer.isView(value) || value instanceof Date) return undefined
+  return typeof c === "function" && c.name ? c.name : "object"
+}
+
+const packr = new Packr({ moreTypes: true, useRecords: false })
+const unpackr = new Unpackr({ moreTypes: true, useRecords: false, mapsAsObjects: true })
+
+/** Encodes a frame; throws on a value the schema of its class rejects. */
+export const pack = (value: unknown): Buffer => packr.pack(value)
+
+/** Decodes a frame; throws on malformed bytes or an unknown class. */
+export const unpack = (bytes: Uint8Array): unknown => unpackr.unpack(bytes)
+
+/** A call's outcome in wire form: [true, value] or [false, error, isFailure]. */
+export const encodeExit = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<unknown> => {
+  if (exit._tag === "Success") {
+    return unregisteredType(exit.value) === undefined ? [true, exit.value] : [false, String(exit.value), false]
+  }
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "Some" && unregisteredType(failure.value) === undefined) return [false, failure.value, true]
+  return [false, Cause.pretty(exit.cause), false]
+}
+
+/** The inverse of {@link encodeExit}. */
+export const decodeExit = (wire: ReadonlyArray<unknown>): Exit.Exit<unknown, unknown> =>
+  wire[0] === true ? Exit.succeed(wire[1]) : wire[2] === true ? Exit.fail(wire[1]) : Exit.die(new Error(String(wire[1])))

@@ -1,0 +1,60 @@
+/**
+ * Starting and stopping distribution for a node.
+ *
+ * @internal
+ */
+import type { Runtime, Scope } from "effect"
+import { Effect, Schema } from "effect"
+import type { Kernel } from "../kernel.js"
+import type { NetworkOptions } from "./connection.js"
+import { Distribution } from "./connection.js"
+
+export type { NetworkOptions } from "./connection.js"
+export { Distribution } from "./connection.js"
+export { register, TypeNotRegistered } from "./codec.js"
+export type { WireClass } from "./codec.js"
+export { NotDistributed, SpawnRefused } from "./errors.js"
+
+/**
+ * The node could not start listening (or register with its registrar).
+ *
+ * @since 0.1.0
+ */
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+  node: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Node ${this.node} could not start its network: ${this.reason}. Check network.host/port (port 0 picks a free one) and the registrar port.`
+  }
+}
+
+/** Starts listening, registers with the registrar, installs `kernel.remote`; the scope stops it all. */
+export const startDistribution = (
+  kernel: Kernel,
+  options: NetworkOptions,
+  runtime: Runtime.Runtime<any>,
+  maxMessageSize: number
+): Effect.Effect<Distribution, NetworkError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const dist = new Distribution(kernel, options, runtime, maxMessageSize)
+        try {
+          const port = await dist.listen()
+          await options.registrar?.register(kernel.name, port)
+        } catch (error) {
+          await dist.stop()
+          throw error
+        }
+        kernel.remote = dist
+        return dist
+      },
+      catch: (error) => new NetworkError({ node: kernel.name, reason: error instanceof Error ? error.message : String(error) })
+    }),
+    (dist) =>
+      Effect.promise(async () => {
+        await dist.stop()
+        await options.registrar?.close()
+      })
+  )

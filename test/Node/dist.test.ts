@@ -1,0 +1,212 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import { Node, Process, Testing } from "../../src/index.js"
+import { embeddedRegistrar } from "../../src/Registry/Registrar.js"
+import { Blob, Counter, GetCount, Increment, messages, freePort, Relay, Secret } from "../fixtures/dist.js"
+
+const cookie = "test-cookie"
+
+/** Starts test nodes sharing an embedded registrar on a random port. */
+const cluster = Effect.gen(function*() {
+  const port = yield* Effect.promise(freePort)
+  const make = (name: string, extra: Partial<Node.NetworkOptions> = {}) =>
+    Testing.make({
+      name,
+      log: { level: "Warning" },
+      network: { cookie, registrar: embeddedRegistrar({ port }), messages, allowSpawn: [Counter], ...extra }
+    })
+  return { make, port }
+})
+
+const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
+const isExit = (u: unknown): u is Process.Exit => u instanceof Process.Exit
+
+describe("distribution", () => {
+  it.scopedLive("send to a remote pid and name, call, nodes()", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const relay = yield* b.spawn(Relay, b.probe, { name: "relay" })
+      yield* a.send(relay, "hello")
+      assert.strictEqual(yield* b.receive("2 seconds"), "hello")
+      yield* a.send(Process.name("relay", "b@127.0.0.1"), { n: 1, list: [1, "x"] })
+      assert.deepStrictEqual(yield* b.receive("2 seconds"), { n: 1, list: [1, "x"] })
+      assert.deepStrictEqual(yield* a.node.nodes, ["b@127.0.0.1"])
+      assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
+      const counter = yield* b.spawn(Counter, 5)
+      yield* a.send(counter, new Increment({ by: 2 }))
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 7)
+      // a call to a dead remote process fails with ProcessUnknown
+      yield* b.send(relay, "stop")
+      yield* b.exitReason(relay)
+      const error = yield* Effect.flip(a.call(relay as any, new GetCount(), "2 seconds"))
+      assert.strictEqual(error._tag, "ProcessUnknown")
+    }))
+
+  it.scopedLive("remote link and monitor fire with noconnection within 1 s when the peer stops", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const scope = yield* Scope.make()
+      const b = yield* make("b@127.0.0.1").pipe(Scope.extend(scope))
+      const target = yield* b.spawn(Relay, undefined)
+      const linked = yield* a.spawn(Relay, a.probe, { trapExit: true } as any)
+      yield* a.send(linked, { link: target })
+      yield* a.monitor(target)
+      yield* a.send(linked, { monitorNode: "b@127.0.0.1" })
+      yield* Effect.sleep("100 millis")
+      const t0 = Date.now()
+      yield* Effect.promise(() => Effect.runPromise(Scope.close(scope, Exit.void)))
+      const down = yield* a.receiveMatching(isDown, "1 second")
+      assert.deepStrictEqual(down.target, target)
+      assert.strictEqual(down.reason._tag, "noconnection")
+      const exit = yield* a.receiveMatching(isExit, "1 second")
+      assert.deepStrictEqual(exit.from, target)
+      assert.isTrue(exit.reason._tag === "noconnection" || exit.reason._tag === "shutdown")
+      assert.isBelow(Date.now() - t0, 1000)
+      yield* a.receiveMatching((u): u is Process.NodeDown => u instanceof Process.NodeDown, "1 second")
+    }))
+
+  it.scopedLive("remote monitor: Down with the real reason; monitor of a dead pid gives noproc", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const target = yield* b.spawn(Relay, undefined, { name: "target" })
+      yield* a.monitor(target)
+      yield* Effect.sleep("50 millis")
+      yield* b.send(target, "crash")
+      const down = yield* a.receiveMatching(isDown, "2 seconds")
+      assert.strictEqual(down.reason._tag, "error")
+      yield* a.monitor(target)
+      const again = yield* a.receiveMatching(isDown, "2 seconds")
+      assert.strictEqual(again.reason._tag, "noproc")
+      // link to a dead remote pid: exit signal noproc
+      const linked = yield* a.spawn(Relay, a.probe, { trapExit: true } as any)
+      yield* a.send(linked, { link: target })
+      const exit = yield* a.receiveMatching(isExit, "2 seconds")
+      assert.strictEqual(exit.reason._tag, "noproc")
+    }))
+
+  it.scopedLive("simultaneous connect ends with one connection and loses nothing", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      for (let round = 0; round < 5; round++) {
+        const scope = yield* Scope.make()
+        const a = yield* make(`a${round}@127.0.0.1`).pipe(Scope.extend(scope))
+        const b = yield* make(`b${round}@127.0.0.1`).pipe(Scope.extend(scope))
+        const ra = yield* a.spawn(Relay, a.probe)
+        const rb = yield* b.spawn(Relay, b.probe)
+        // both send first, in the same turn: each starts a connection to the other
+        for (let i = 0; i < 100; i++) {
+          yield* a.node.trySend(rb, i)
+          yield* b.node.trySend(ra, i)
+        }
+        for (let i = 0; i < 100; i++) assert.strictEqual(yield* a.receive("3 seconds"), i)
+        for (let i = 0; i < 100; i++) assert.strictEqual(yield* b.receive("3 seconds"), i)
+        assert.deepStrictEqual(yield* a.node.nodes, [`b${round}@127.0.0.1`])
+        assert.deepStrictEqual(yield* b.node.nodes, [`a${round}@127.0.0.1`])
+        yield* Scope.close(scope, Exit.void)
+      }
+    }))
+
+  it.scopedLive("an unregistered type fails at the sender and nothing is sent", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const relay = yield* b.spawn(Relay, b.probe)
+      const error = yield* Effect.flip(a.node.trySend(relay, new Secret({ text: "x" })))
+      assert.strictEqual((error as any)._tag, "TypeNotRegistered")
+      assert.include(error.message, "Secret")
+      const nested = yield* Effect.flip(a.node.trySend(relay, { inner: [new Secret({ text: "y" })] }))
+      assert.strictEqual((nested as any)._tag, "TypeNotRegistered")
+      yield* a.send(relay, "after")
+      assert.strictEqual(yield* b.receive("2 seconds"), "after")
+    }))
+
+  it.scopedLive("100k messages arrive in order", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const relay = yield* b.spawn(Relay, b.probe)
+      const n = 100_000
+      for (let i = 0; i < n; i++) yield* a.node.trySend(relay, i)
+      for (let i = 0; i < n; i++) {
+        const got = yield* b.receive("5 seconds")
+        if (got !== i) assert.fail(`message ${i} arrived as ${String(got)}`)
+      }
+    }), 60_000)
+
+  it.scopedLive("an 8 MB payload crosses", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const relay = yield* b.spawn(Relay, b.probe)
+      const data = new Uint8Array(8 * 1024 * 1024)
+      for (let i = 0; i < data.length; i += 4096) data[i] = i % 251
+      yield* a.send(relay, new Blob({ seq: 1, data }))
+      const got = (yield* b.receive("10 seconds")) as Blob
+      assert.instanceOf(got, Blob)
+      assert.strictEqual(got.data.length, data.length)
+      assert.isTrue(Buffer.from(got.data).equals(Buffer.from(data)))
+    }), 30_000)
+
+  it.scopedLive("a wrong cookie is refused while other connections keep working", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const intruder = yield* make("x@127.0.0.1", { cookie: "wrong" })
+      const relay = yield* b.spawn(Relay, b.probe)
+      yield* a.send(relay, "before")
+      assert.strictEqual(yield* b.receive("2 seconds"), "before")
+      const error = yield* Effect.flip(intruder.node.connect("b@127.0.0.1"))
+      assert.strictEqual(error._tag, "NoConnection")
+      assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
+      yield* intruder.node.trySend(relay, "intruder").pipe(Effect.ignore)
+      yield* a.send(relay, "after")
+      assert.strictEqual(yield* b.receive("2 seconds"), "after")
+      yield* b.expectNoMessage("100 millis")
+    }))
+
+  it.scopedLive("remote spawn: allowed behaviour gives a pid, another is refused", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      yield* make("b@127.0.0.1")
+      const pid = yield* a.node.spawnRemote("b@127.0.0.1", "Counter", 10)
+      assert.strictEqual(pid.node, "b@127.0.0.1")
+      assert.strictEqual(yield* a.call(pid as Process.Ref<Increment, GetCount>, new GetCount()), 10)
+      const refused = yield* Effect.flip(a.node.spawnRemote("b@127.0.0.1", "Relay", undefined))
+      assert.strictEqual(refused._tag, "SpawnRefused")
+      assert.include(refused.message, "allowSpawn")
+    }))
+
+  it.scopedLive("three nodes; disconnect fires node monitors; reconnect on next send", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const c = yield* make("c@127.0.0.1")
+      const rb = yield* b.spawn(Relay, b.probe)
+      const rc = yield* c.spawn(Relay, c.probe)
+      yield* a.send(rb, "to-b")
+      yield* a.send(rc, "to-c")
+      yield* b.send(rc, "b-to-c")
+      assert.strictEqual(yield* b.receive("2 seconds"), "to-b")
+      assert.strictEqual(yield* c.receive("2 seconds"), "to-c")
+      assert.strictEqual(yield* c.receive("2 seconds"), "b-to-c")
+      assert.sameMembers([...(yield* a.node.nodes)], ["b@127.0.0.1", "c@127.0.0.1"])
+      const watch = yield* Effect.fork(a.node.monitorNode("b@127.0.0.1"))
+      yield* Effect.sleep("20 millis")
+      yield* a.node.disconnect("b@127.0.0.1")
+      const down = yield* watch.pipe(Effect.flatMap((f) => f.await), Effect.timeout("1 second"))
+      assert.isTrue(Exit.isSuccess(down))
+      yield* a.send(rb, "again")
+      assert.strictEqual(yield* b.receive("2 seconds"), "again")
+    }))
+})
