@@ -146,3 +146,22 @@ describe("behaviour bugs", () => {
       assert.strictEqual(yield* env.receive(), "node fine")
     }))
 })
+
+describe("log options", () => {
+  it.scoped("the node's log level filters what processes log", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { level: "Warning" } })
+      const Chatty = Process.make({
+        name: "Chatty",
+        init: () => Effect.void,
+        handleMessage: (_: string, s) => Effect.all([Effect.logInfo("info line"), Effect.logWarning("warning line")]).pipe(Effect.as(s))
+      })
+      const pid = yield* env.spawn(Chatty, undefined)
+      yield* env.send(pid, "go")
+      yield* env.send(env.probe, "sync")
+      yield* env.receive()
+      const messages = (yield* env.logs).map((l) => l.message)
+      assert.include(messages, "warning line")
+      assert.notInclude(messages, "info line")
+    }))
+})
