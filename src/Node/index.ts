@@ -284,11 +284,6 @@ export const start = (
       liveClock: clock === liveClock
     })
     wake = kernel.wake
-    // --- distribution: added before the stop finalizer so that it closes after the processes stopped ---
-    const dist = options.network === undefined
-      ? undefined
-      : yield* startDistribution(kernel, options.network, runtime, options.process?.maxMessageSize ?? 64 * 1024 * 1024)
-    // --- end distribution ---
     const stopped = yield* Deferred.make<void>()
     let stopping = false
     const stop = Effect.suspend(() => {
@@ -301,6 +296,11 @@ export const start = (
       )
     })
     yield* Effect.addFinalizer(() => stop)
+    // --- distribution: after the stop finalizer, so that it closes first (peers see noconnection, as when a node dies) ---
+    const dist = options.network === undefined
+      ? undefined
+      : yield* startDistribution(kernel, options.network, runtime, options.process?.maxMessageSize ?? 64 * 1024 * 1024)
+    // --- end distribution ---
     const service = makeService(kernel, runtime, stop, Deferred.await(stopped), dist)
     if (options.applications !== undefined && options.applications.length > 0) {
       if (bootApplications === undefined) return yield* Effect.die(new Error("rain: import the Application module to start applications"))
