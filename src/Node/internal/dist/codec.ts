@@ -34,7 +34,7 @@ interface Entry {
   readonly decode: (u: unknown) => unknown
 }
 
-const byClass = new Map<Function, string>()
+const byClass = new Map<unknown, string>()
 const byId = new Map<string, Entry>()
 
 const T_PID = 0x51

@@ -56,11 +56,17 @@ export interface NetworkOptions {
   /** Where to register this node and look others up (see `Registrar`). */
   readonly registrar?: Registrar | undefined
   /** Behaviours other nodes may spawn here, by their `name`. */
-  readonly allowSpawn?: ReadonlyArray<Behaviour<any, any, any, any, any, any>> | undefined
+  readonly allowSpawn?: ReadonlyArray<SpawnableBehaviour> | undefined
   /** Schema classes that may cross nodes (both nodes must list them). */
   readonly messages?: ReadonlyArray<WireClass> | undefined
   /** How long a connection attempt may take (default 5000 ms). */
   readonly connectTimeoutMillis?: number | undefined
+}
+
+/** Any behaviour (its handlers' services must be none: a remote spawn provides nothing). */
+export interface SpawnableBehaviour {
+  readonly name: string
+  readonly init: (args: any, ctx: any) => unknown
 }
 
 const VERSION = 1
@@ -235,7 +241,7 @@ export class Distribution implements Remote {
   ) {
     this.maxMessage = options.maxMessageSize ?? maxMessageSize
     this.maxFrame = this.maxMessage + 4096
-    for (const b of options.allowSpawn ?? []) this.allow.set(b.name, b)
+    for (const b of options.allowSpawn ?? []) this.allow.set(b.name, b as Behaviour<any, any, any, any, any, any>)
     if (options.messages !== undefined) register(...options.messages)
   }
 
