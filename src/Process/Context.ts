@@ -60,24 +60,27 @@ export interface Context<M = unknown, Q = never> {
   sendAfter<M2>(to: Address<M2, any>, message: M2, delay: Duration.DurationInput): Effect.Effect<Timer>
   /** Cancels a timer; true if it had not fired yet. */
   cancelTimer(timer: Timer): Effect.Effect<boolean>
-  /** Spawns a process. `init` has run when this succeeds. */
+  /**
+   * Spawns a process. `init` has run when this succeeds. The child runs with this
+   * process's services, so its requirements `R` become this handler's.
+   */
   spawn<S, A, M2, Q2, E, R>(
     behaviour: Behaviour<S, A, M2, Q2, E, R>,
     args: A,
     options?: SpawnOptions
-  ): Effect.Effect<Ref<M2, Q2>, SpawnError>
+  ): Effect.Effect<Ref<M2, Q2>, SpawnError, R>
   /** Spawns and links in one step: no exit can slip between. */
   spawnLink<S, A, M2, Q2, E, R>(
     behaviour: Behaviour<S, A, M2, Q2, E, R>,
     args: A,
     options?: SpawnOptions
-  ): Effect.Effect<Ref<M2, Q2>, SpawnError>
+  ): Effect.Effect<Ref<M2, Q2>, SpawnError, R>
   /** Spawns and monitors in one step. */
   spawnMonitor<S, A, M2, Q2, E, R>(
     behaviour: Behaviour<S, A, M2, Q2, E, R>,
     args: A,
     options?: SpawnOptions
-  ): Effect.Effect<readonly [Ref<M2, Q2>, Reference], SpawnError>
+  ): Effect.Effect<readonly [Ref<M2, Q2>, Reference], SpawnError, R>
   /** Links to a process; linking to a dead one delivers an exit signal `noproc`. */
   link(pid: Pid): Effect.Effect<void>
   unlink(pid: Pid): Effect.Effect<void>

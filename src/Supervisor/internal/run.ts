@@ -32,12 +32,15 @@ type Ctx = Context<any, any>
 const describe = (error: SpawnError): string =>
   error._tag === "InitFailed" ? Reason.format(error.reason) : error.message
 
-/** Starts one child, linked. */
+/**
+ * Starts one child, linked. Children run with the supervisor's services (those of whoever
+ * started the tree), which the types cannot follow through a child list: hence the cast.
+ */
 const startChild = (ctx: Ctx, child: ChildState): Effect.Effect<Pid, ChildStartFailed> =>
   ctx.spawnLink(child.spec.behaviour, child.args, child.spec.name === undefined ? undefined : { name: child.spec.name }).pipe(
     Effect.tap((pid) => Effect.sync(() => void (child.pid = pid))),
     Effect.mapError((error) => new ChildStartFailed({ child: child.id, reason: describe(error) }))
-  )
+  ) as Effect.Effect<Pid, ChildStartFailed>
 
 /** init: starts every child in order; on a failure stops those started, in reverse, and fails. */
 export const startAll = (state: State, ctx: Ctx): Effect.Effect<State, ChildStartFailed> =>
