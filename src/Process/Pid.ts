@@ -31,7 +31,10 @@ export class Pid extends Schema.Class<Pid>("rain/Pid")({
  *
  * @since 0.1.0
  */
-export type Ref<M = unknown, Q = never> = Pid & { readonly "~protocol"?: { readonly message: M; readonly request: Q } }
+export type Ref<M = unknown, Q = never> = Pid & {
+  // Wrapped in tuples so that `any` fits a `never` protocol (a plain `never` rejects `any`).
+  readonly "~protocol"?: { readonly message: readonly [M]; readonly request: readonly [Q] }
+}
 
 /**
  * A node-unique reference, like Erlang's `make_ref()`: names monitors, calls and timers.
