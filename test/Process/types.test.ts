@@ -13,7 +13,7 @@ describe("typed references", () => {
       yield* env.send(counter, new Increment({ by: 1 }))
       const n: number = yield* env.call(counter, new GetCount())
       // Never run: only compiled.
-      const _wrongOnPurpose = () => [
+      const wrongOnPurpose = () => [
         // @ts-expect-error a string is not a message Counter accepts
         env.send(counter, "hello"),
         // @ts-expect-error Increment is not a request Counter answers
@@ -21,6 +21,7 @@ describe("typed references", () => {
         // An untyped pid accepts anything.
         env.send(counter as Process.Pid, "anything")
       ]
+      assert.isFunction(wrongOnPurpose)
       const anyBehaviour: Process.Any = Counter
       assert.strictEqual(anyBehaviour.name, "Counter")
       assert.strictEqual(n, 1)
