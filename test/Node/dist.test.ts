@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { Node, Process, Testing } from "../../src/index.js"
 import { embeddedRegistrar } from "../../src/Registry/Registrar.js"
-import { Blob, Counter, GetCount, Increment, messages, freePort, Relay, Secret } from "../fixtures/dist.js"
+import { Blob, Counter, freePort, GetCount, Increment, InOrder, messages, Relay, Secret } from "../fixtures/dist.js"
 
 const cookie = "test-cookie"
 
@@ -131,13 +131,17 @@ describe("distribution", () => {
       const { make } = yield* cluster
       const a = yield* make("a@127.0.0.1")
       const b = yield* make("b@127.0.0.1")
-      const relay = yield* b.spawn(Relay, b.probe)
       const n = 100_000
-      for (let i = 0; i < n; i++) yield* a.node.trySend(relay, i)
+      const checker = yield* b.spawn(InOrder, { to: b.probe, count: n })
+      const sender = yield* a.spawn(Counter, 0)
+      const senderProc = a.node.kernel.lookup(sender)!
+      // from one process (a pair of processes keeps its order), in several event-loop turns
       for (let i = 0; i < n; i++) {
-        const got = yield* b.receive("5 seconds")
-        if (got !== i) assert.fail(`message ${i} arrived as ${String(got)}`)
+        const error = a.node.kernel.send(senderProc, checker, i)
+        if (error !== undefined) assert.fail(String(error))
+        if (i % 10_000 === 0) yield* Effect.yieldNow()
       }
+      assert.strictEqual(yield* b.receive("20 seconds"), "done")
     }), 60_000)
 
   it.scopedLive("an 8 MB payload crosses", () =>

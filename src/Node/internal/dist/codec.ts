@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Cause, Exit, Schema } from "effect"
+import { Cause, Exit, Schema, SchemaAST } from "effect"
 import { addExtension, Packr, Unpackr } from "msgpackr"
 import * as Errors from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
@@ -52,7 +52,12 @@ export const register = (...classes: ReadonlyArray<WireClass>): void => {
     if (byClass.has(klass)) continue
     const id = klass.identifier
     byClass.set(klass, id)
-    byId.set(id, { encode: Schema.encodeSync(klass), decode: Schema.decodeUnknownSync(klass) })
+    const fast = isIdentity(klass)
+    const proto = klass.prototype
+    byId.set(id, {
+      encode: fast ? (u) => ({ ...(u as object) }) : Schema.encodeSync(klass),
+      decode: fast ? (u) => Object.assign(Object.create(proto), u) : Schema.decodeUnknownSync(klass)
+    })
     addExtension({
       Class: klass,
       type: T_CLASS,
@@ -60,6 +65,22 @@ export const register = (...classes: ReadonlyArray<WireClass>): void => {
       read: readClass
     })
   }
+}
+
+/**
+ * Whether a class's encoded form is its own fields unchanged (every field a Schema with
+ * no transformation, like String, Number, Uint8ArrayFromSelf): then the hot path skips
+ * Schema encode/decode (a few µs per message) and writes the instance's fields as they are.
+ */
+const isIdentity = (klass: WireClass): boolean => {
+  const fields = (klass as unknown as { readonly fields?: Record<string, unknown> }).fields
+  if (fields === undefined) return false
+  for (const key of Object.keys(fields)) {
+    if (key === "_tag") continue
+    const field = fields[key]
+    if (!Schema.isSchema(field) || SchemaAST.encodedAST(field.ast) !== field.ast) return false
+  }
+  return true
 }
 
 const readClass = (data: [string, unknown]): unknown => {
@@ -138,6 +159,20 @@ export const unregisteredType = (value: unknown, depth = 0): string | undefined 
   if (byClass.has(c) || c === Pid || c === Reference || c === Alias || c === Name) return undefined
   if (ArrayBuffer.isView(value) || value instanceof Date) return undefined
   return typeof c === "function" && c.name ? c.name : "object"
+}
+
+/** A cheap over-estimate of a value's encoded size (strings and bytes dominate). */
+export const bytesEstimate = (value: unknown, depth = 0): number => {
+  if (typeof value === "string") return value.length * 3 + 5
+  if (value === null || typeof value !== "object" || depth > 64) return 9
+  if (ArrayBuffer.isView(value)) return value.byteLength + 5
+  let total = 5
+  if (Array.isArray(value)) {
+    for (const item of value) total += bytesEstimate(item, depth + 1)
+  } else {
+    for (const key in value) total += key.length + 1 + bytesEstimate((value as Record<string, unknown>)[key], depth + 1)
+  }
+  return total
 }
 
 const packr = new Packr({ moreTypes: true, useRecords: false })

@@ -22,14 +22,14 @@ import { MailboxFull, MessageTooLarge, ProcessUnknown } from "../../../Process/e
 import * as Reason from "../../../Process/ExitReason.js"
 import type { ExitReason } from "../../../Process/ExitReason.js"
 import { From } from "../../../Process/Message.js"
-import type { Alias, Name, Pid, Reference } from "../../../Process/Pid.js"
+import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
 import type { Registrar, Route } from "../../../Registry/Registrar.js"
 import { spawnEffect } from "../context.js"
 import type { Kernel } from "../kernel.js"
 import { EXITING } from "../kernel.js"
 import { CallEnvelope } from "../mailbox.js"
 import type { Remote } from "../remote.js"
-import { decodeExit, encodeExit, pack, TypeNotRegistered, unpack, unregisteredType } from "./codec.js"
+import { bytesEstimate, decodeExit, encodeExit, pack, TypeNotRegistered, unpack, unregisteredType } from "./codec.js"
 import type { WireClass } from "./codec.js"
 import { register } from "./codec.js"
 import { SpawnRefused } from "./errors.js"
@@ -93,11 +93,30 @@ const nodeNamePattern = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/
 
 type Socket = net.Socket | tls.TLSSocket
 
+/** Addresses in SEND/CALL frames as plain arrays (no extension lookup): [kind, a, b, c]. */
+const fromAddress = (a: Pid | Alias | Name): ReadonlyArray<unknown> =>
+  a instanceof Name ? [2, a.name, a.node] : [a instanceof Alias ? 1 : 0, a.node, a.id, a.creation]
+
+const toAddress = (w: ReadonlyArray<any>): Pid | Alias | Name =>
+  w[0] === 2 ? new Name({ name: w[1], node: w[2] }, true) : unsafeMake(w[0] === 1 ? Alias : Pid, w[1], w[2], w[3])
+
+const toRef = (w: ReadonlyArray<any>): Reference => unsafeMake(Reference, w[0], w[1], w[2])
+
+/** Whether a value packs (for the rare frames that carry arbitrary causes). */
+const encodes = (value: unknown): boolean => {
+  try {
+    pack(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** One socket to a peer: framing, handshake, batched writes. */
 class Conn {
   private chunks: Array<Buffer> = []
   private have = 0
-  private out: Array<Buffer> = []
+  private out: Array<unknown> = []
   private flushing = false
   closed = false
   /** Handshake step: "hello" (acceptor waits), "challenge" (initiator waits), "proof" (acceptor waits), "up". */
@@ -119,7 +138,7 @@ class Conn {
     socket.on("close", () => this.close("connection closed"))
   }
 
-  write(frame: Buffer): void {
+  write(frame: unknown): void {
     if (this.closed) return
     this.out.push(frame)
     if (!this.flushing) {
@@ -128,7 +147,7 @@ class Conn {
     }
   }
 
-  writeNow(frame: Buffer): void {
+  writeNow(frame: unknown): void {
     if (this.closed) return
     this.out.push(frame)
     this.flush()
@@ -139,16 +158,42 @@ class Conn {
     const frames = this.out
     if (frames.length === 0 || this.closed) return
     this.out = []
-    let total = 0
-    for (const f of frames) total += 4 + f.length
-    const buf = Buffer.allocUnsafe(total)
-    let at = 0
-    for (const f of frames) {
-      buf.writeUInt32BE(f.length, at)
-      f.copy(buf, at + 4)
-      at += 4 + f.length
+    // One msgpack value per batch: one pack call, one write, one unpack call at the peer.
+    let batch: Buffer | undefined
+    try {
+      batch = pack(frames)
+    } catch {
+      batch = undefined
     }
-    this.socket.write(buf)
+    if (batch !== undefined && batch.length <= this.dist.maxFrame) return this.writeFrame(batch)
+    // Too big together, or a value that does not encode: one frame at a time.
+    for (const frame of frames) {
+      let one: Buffer
+      try {
+        one = pack([frame])
+      } catch (error) {
+        this.dist.log(`Dropped a message to ${this.peerName} that does not encode: ${error instanceof Error ? error.message : String(error)}`)
+        continue
+      }
+      if (one.length > this.dist.maxFrame) {
+        this.dist.log(`Dropped a message of ${one.length} bytes to ${this.peerName}: over maxMessageSize`)
+        continue
+      }
+      this.writeFrame(one)
+    }
+  }
+
+  private writeFrame(bytes: Buffer): void {
+    const head = Buffer.allocUnsafe(4)
+    head.writeUInt32BE(bytes.length, 0)
+    if (bytes.length < 65536) {
+      this.socket.write(Buffer.concat([head, bytes], 4 + bytes.length))
+    } else {
+      this.socket.cork()
+      this.socket.write(head)
+      this.socket.write(bytes)
+      this.socket.uncork()
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -206,7 +251,7 @@ class Peer {
   conn: Conn | undefined = undefined
   outgoing: Conn | undefined = undefined
   incoming: Conn | undefined = undefined
-  queue: Array<Buffer> = []
+  queue: Array<unknown> = []
   creation = 0
   timer: ReturnType<typeof setTimeout> | undefined = undefined
   waiters: Array<(error: string | undefined) => void> = []
@@ -299,7 +344,7 @@ export class Distribution implements Remote {
   }
 
   /** Queues a frame for a node, connecting first if needed. */
-  private enqueue(node: string, frame: Buffer, connect = true): void {
+  private enqueue(node: string, frame: unknown, connect = true): void {
     if (this.stopped) return
     const peer = connect ? this.peer(node) : this.peers.get(node)
     if (peer === undefined) return
@@ -370,7 +415,7 @@ export class Distribution implements Remote {
         peer.outgoing = conn
         socket.once(t === undefined ? "connect" : "secureConnect", () => {
           conn.challenge = randomBytes(16).toString("hex")
-          conn.writeNow(pack(["hello", VERSION, this.kernel.name, this.kernel.creation, conn.challenge]))
+          conn.writeNow(["hello", VERSION, this.kernel.name, this.kernel.creation, conn.challenge])
         })
       },
       (error) => this.fail(peer, `lookup failed: ${String(error)}`)
@@ -447,18 +492,25 @@ export class Distribution implements Remote {
   // Frames
 
   onFrame(conn: Conn, bytes: Buffer): void {
-    let frame: Array<any>
+    let frames: Array<any>
     try {
-      frame = unpack(bytes) as Array<any>
+      frames = unpack(bytes) as Array<any>
+      if (!Array.isArray(frames)) throw new Error("not a batch")
     } catch (error) {
       this.log(`Dropped an undecodable frame from ${conn.peerName ?? "a peer"}: ${error instanceof Error ? error.message : String(error)}`)
       return
     }
-    if (conn.step !== "up") return this.handshake(conn, frame)
-    try {
-      this.dispatch(conn, frame)
-    } catch (error) {
-      this.log(`Dropped a bad frame from ${conn.peerName}: ${error instanceof Error ? error.message : String(error)}`)
+    for (const frame of frames) {
+      if (conn.closed) return
+      if (conn.step !== "up") {
+        this.handshake(conn, frame)
+        continue
+      }
+      try {
+        this.dispatch(conn, frame)
+      } catch (error) {
+        this.log(`Dropped a bad frame from ${conn.peerName}: ${error instanceof Error ? error.message : String(error)}`)
+      }
     }
   }
 
@@ -498,7 +550,7 @@ export class Distribution implements Remote {
         conn.peerCreation = creation
         conn.challenge = randomBytes(16).toString("hex")
         conn.step = "proof"
-        conn.writeNow(pack(["challenge", this.kernel.name, this.kernel.creation, conn.challenge, hmac(cookie, challenge)]))
+        conn.writeNow(["challenge", this.kernel.name, this.kernel.creation, conn.challenge, hmac(cookie, challenge)])
         return
       }
       case "challenge": {
@@ -519,7 +571,7 @@ export class Distribution implements Remote {
           return conn.destroy("wrong cookie")
         }
         conn.peerCreation = creation
-        conn.writeNow(pack(["proof", hmac(cookie, challenge)]))
+        conn.writeNow(["proof", hmac(cookie, challenge)])
         const peer = this.peer(name)
         if (peer.outgoing !== conn) return conn.destroy("superseded")
         return this.up(peer, conn)
@@ -544,7 +596,7 @@ export class Distribution implements Remote {
   }
 
   private refuse(conn: Conn, reason: string): void {
-    conn.writeNow(pack(["refuse", reason]))
+    conn.writeNow(["refuse", reason])
     conn.abandoned = true
     conn.end()
   }
@@ -553,10 +605,13 @@ export class Distribution implements Remote {
     const kernel = this.kernel
     switch (f[0]) {
       case SEND:
-        kernel.send(undefined, f[2], f[3], priorities[f[4]] ?? "normal")
+        kernel.send(undefined, toAddress(f[2]), f[3], priorities[f[4]] ?? "normal")
         return
       case CALL: {
-        const [, from, to, ref, request] = f as [number, Pid | Alias, Pid | Name, Reference, unknown]
+        const from = toAddress(f[1]) as Pid | Alias
+        const to = toAddress(f[2]) as Pid | Name
+        const ref = toRef(f[3])
+        const request = f[4]
         const proc = kernel.lookup(to)
         if (proc === undefined || proc.status >= EXITING) {
           return this.reply(ref, Exit.fail(new ProcessUnknown({ target: to.toString() })))
@@ -566,10 +621,10 @@ export class Distribution implements Remote {
         return
       }
       case REPLY:
-        kernel.completeCall(f[1], decodeExit(f[2]))
+        kernel.completeCall(toRef(f[1]), decodeExit(f[2]))
         return
       case LINK:
-        if (!kernel.remoteLink(f[1], f[2])) this.enqueue(conn.peerName!, pack([EXIT, f[2], f[1], Reason.noproc, true]))
+        if (!kernel.remoteLink(f[1], f[2])) this.enqueue(conn.peerName!, [EXIT, f[2], f[1], Reason.noproc, true])
         return
       case UNLINK:
         kernel.remoteUnlink(f[1], f[2])
@@ -605,7 +660,7 @@ export class Distribution implements Remote {
   }
 
   private spawnHere(node: string, id: number, name: string, args: unknown, options: { name?: string } | null): void {
-    const answer = (ok: boolean, value: unknown) => this.enqueue(node, pack([SPAWNED, id, ok, value]), false)
+    const answer = (ok: boolean, value: unknown) => this.enqueue(node, [SPAWNED, id, ok, value], false)
     const behaviour = this.allow.get(name)
     if (behaviour === undefined) return answer(false, `${name} is not in this node's allowSpawn list`)
     const spawnOptions: SpawnOptions | undefined = options?.name !== undefined ? { name: options.name } : undefined
@@ -629,77 +684,69 @@ export class Distribution implements Remote {
   // Remote (called by the kernel)
 
   /** Encodes a frame now, so that the sender gets the error and nothing is sent. */
-  private encode(frame: ReadonlyArray<unknown>, payload: unknown): Buffer | TypeNotRegistered | MessageTooLarge {
+  /**
+   * Checks a payload now, so that the sender gets the error and nothing is sent. The
+   * frame itself is packed with the rest of its batch when the batch is written.
+   */
+  private check(payload: unknown): TypeNotRegistered | MessageTooLarge | undefined {
     const bad = unregisteredType(payload)
     if (bad !== undefined) return new TypeNotRegistered({ type: bad })
-    let bytes: Buffer
-    try {
-      bytes = pack(frame)
-    } catch (error) {
-      return new TypeNotRegistered({ type: `a value its schema rejects (${error instanceof Error ? error.message : String(error)})` })
+    if (bytesEstimate(payload) > this.maxMessage) {
+      let size: number
+      try {
+        size = pack(payload).length
+      } catch {
+        size = bytesEstimate(payload)
+      }
+      if (size > this.maxMessage) return new MessageTooLarge({ size, limit: this.maxMessage })
     }
-    if (bytes.length > this.maxMessage) return new MessageTooLarge({ size: bytes.length, limit: this.maxMessage })
-    return bytes
+    return undefined
   }
 
   send(from: Pid | undefined, to: Pid | Alias | Name, message: unknown, priority: Priority): unknown | undefined {
-    const bytes = this.encode([SEND, from ?? null, to, message, priorityCode(priority)], message)
-    if (!(bytes instanceof Buffer)) return bytes
-    this.enqueue(to.node, bytes)
+    const error = this.check(message)
+    if (error !== undefined) return error
+    this.enqueue(to.node, [SEND, from === undefined ? null : fromAddress(from), fromAddress(to), message, priorityCode(priority)])
     return undefined
   }
 
   call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): unknown | undefined {
-    const bytes = this.encode([CALL, from, to, ref, request], request)
-    if (!(bytes instanceof Buffer)) return bytes
-    this.enqueue(to.node, bytes)
+    const error = this.check(request)
+    if (error !== undefined) return error
+    this.enqueue(to.node, [CALL, fromAddress(from), fromAddress(to), [ref.node, ref.id, ref.creation], request])
     return undefined
   }
 
   reply(ref: Reference, exit: Exit.Exit<unknown, unknown>): void {
-    let bytes: Buffer
-    try {
-      bytes = pack([REPLY, ref, encodeExit(exit)])
-    } catch (error) {
-      bytes = pack([REPLY, ref, [false, `the reply could not be encoded: ${String(error)}`, false]])
-    }
-    this.enqueue(ref.node, bytes, false)
+    let wire = encodeExit(exit)
+    if (!encodes(wire)) wire = [false, "the reply could not be encoded for the wire", false]
+    this.enqueue(ref.node, [REPLY, [ref.node, ref.id, ref.creation], wire], false)
   }
 
   link(local: Pid, remote: Pid): void {
-    this.enqueue(remote.node, pack([LINK, local, remote]))
+    this.enqueue(remote.node, [LINK, local, remote])
   }
 
   unlink(local: Pid, remote: Pid): void {
-    this.enqueue(remote.node, pack([UNLINK, local, remote]), false)
+    this.enqueue(remote.node, [UNLINK, local, remote], false)
   }
 
   exit(from: Pid, to: Pid, reason: ExitReason, viaLink: boolean): void {
-    let bytes: Buffer
-    try {
-      bytes = pack([EXIT, from, to, reason, viaLink])
-    } catch {
-      bytes = pack([EXIT, from, to, Reason.error(Reason.format(reason)), viaLink])
-    }
-    this.enqueue(to.node, bytes, !viaLink)
+    const wire = encodes(reason) ? reason : Reason.error(Reason.format(reason))
+    this.enqueue(to.node, [EXIT, from, to, wire, viaLink], !viaLink)
   }
 
   monitor(watcher: Pid, target: Pid | Name, ref: Reference): void {
-    this.enqueue(target.node, pack([MONITOR, watcher, target, ref]))
+    this.enqueue(target.node, [MONITOR, watcher, target, ref])
   }
 
   demonitor(watcher: Pid, target: Pid | Name, ref: Reference): void {
-    this.enqueue(target.node, pack([DEMONITOR, watcher, target, ref]), false)
+    this.enqueue(target.node, [DEMONITOR, watcher, target, ref], false)
   }
 
   down(watcher: Pid, ref: Reference, target: Pid | Name, reason: ExitReason): void {
-    let bytes: Buffer
-    try {
-      bytes = pack([DOWN, watcher, ref, target, reason])
-    } catch {
-      bytes = pack([DOWN, watcher, ref, target, Reason.error(Reason.format(reason))])
-    }
-    this.enqueue(watcher.node, bytes, false)
+    const wire = encodes(reason) ? reason : Reason.error(Reason.format(reason))
+    this.enqueue(watcher.node, [DOWN, watcher, ref, target, wire], false)
   }
 
   spawn(
@@ -709,11 +756,11 @@ export class Distribution implements Remote {
     options: SpawnOptions & { readonly link?: Pid | undefined; readonly monitor?: Pid | undefined }
   ): Promise<Exit.Exit<Pid, unknown>> {
     const id = this.nextSpawn++
-    const bytes = this.encode([SPAWN, id, behaviour, args, options.name !== undefined ? { name: options.name } : null], args)
-    if (!(bytes instanceof Buffer)) return Promise.resolve(Exit.fail(bytes))
+    const error = this.check(args)
+    if (error !== undefined) return Promise.resolve(Exit.fail(error))
     return new Promise((resolve) => {
       this.spawns.set(id, { node, behaviour, resolve })
-      this.enqueue(node, bytes)
+      this.enqueue(node, [SPAWN, id, behaviour, args, options.name !== undefined ? { name: options.name } : null])
     })
   }
 }
