@@ -82,6 +82,21 @@ describe("messaging", () => {
       yield* env.expectNoMessage("10 millis")
     }))
 
+  it.scoped("a call interrupted by its caller leaves nothing behind; the late reply is ignored", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const server = yield* env.spawn(Deferring, undefined)
+      for (const timeout of ["5 seconds", "infinity"] as const) {
+        const caller = yield* Effect.fork(env.call(server, new Slow({ id: 1 }), timeout))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(caller)
+        yield* env.send(server, new Answer())
+        yield* env.send(env.probe, "sync")
+        assert.strictEqual(yield* env.receive(), "sync")
+        assert.strictEqual(env.node.kernel.pending.size, 0)
+      }
+    }))
+
   it.scoped("a call from inside a process blocks that process until the reply", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

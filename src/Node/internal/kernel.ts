@@ -777,14 +777,16 @@ export class Kernel {
           if (this.forget(ref.id)) resume(Effect.fail(new Timeout({ target: label, millis })))
         })
       }
+      // No canceler when something else cleans up: Effect wraps an async that has a
+      // canceler in onInterrupt, which costs 4-5x per call. The kernel drops a process's
+      // outstanding calls when it exits, and a timeout drops its own entry; a late
+      // resume of an interrupted fiber is ignored by Effect.
       if (from !== undefined) {
-        // No canceler from inside a process: Effect wraps an async with a canceler in
-        // onInterrupt, which costs 4-5x per call. The kernel drops the process's
-        // outstanding calls when it exits, and a timeout drops its own entry.
         entry.caller = from
         from.outstanding++
         return undefined
       }
+      if (millis !== Infinity) return undefined
       return Effect.sync(() => {
         this.forget(ref.id)
       })
