@@ -97,8 +97,21 @@ type Socket = net.Socket | tls.TLSSocket
 const fromAddress = (a: Pid | Alias | Name): ReadonlyArray<unknown> =>
   a instanceof Name ? [2, a.name, a.node] : [a instanceof Alias ? 1 : 0, a.node, a.id, a.creation]
 
+const names = new Map<string, Name>()
+
+/** Names are few and often used (`{ name, node }` sends): built once each. */
+const nameOf = (name: string, node: string): Name => {
+  const key = `${name}\u0000${node}`
+  let found = names.get(key)
+  if (found === undefined) {
+    if (names.size > 10_000) names.clear()
+    names.set(key, (found = new Name({ name, node }, true)))
+  }
+  return found
+}
+
 const toAddress = (w: ReadonlyArray<any>): Pid | Alias | Name =>
-  w[0] === 2 ? new Name({ name: w[1], node: w[2] }, true) : unsafeMake(w[0] === 1 ? Alias : Pid, w[1], w[2], w[3])
+  w[0] === 2 ? nameOf(w[1], w[2]) : unsafeMake(w[0] === 1 ? Alias : Pid, w[1], w[2], w[3])
 
 const toRef = (w: ReadonlyArray<any>): Reference => unsafeMake(Reference, w[0], w[1], w[2])
 
