@@ -281,7 +281,8 @@ export const start = (
       defaultCallTimeout: options.process?.callTimeout ?? "5 seconds",
       spawnTimeout: options.process?.spawnTimeout ?? "5 seconds",
       runtime,
-      liveClock: clock === liveClock
+      liveClock: clock === liveClock,
+      clock
     })
     wake = kernel.wake
     const stopped = yield* Deferred.make<void>()

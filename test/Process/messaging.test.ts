@@ -176,7 +176,7 @@ describe("messaging", () => {
       const N = 100_000
       const results = yield* Effect.forEach(
         Array.from({ length: N }, (_, i) => i),
-        (i) => env.call(echoes[i % 4]!, i, "infinity"),
+        (i) => env.call(echoes[i % 4]!, i),
         { concurrency: "unbounded" }
       )
       assert.strictEqual(results.length, N)

@@ -10,7 +10,7 @@
  *
  * @internal
  */
-import type { Fiber, Scheduler } from "effect"
+import type { Clock, Fiber, Scheduler } from "effect"
 import { Cause, Duration, Effect, Exit, FiberId, Runtime } from "effect"
 import type { Behaviour, CallResult, CallTimeout, Priority, SpawnOptions } from "../../Process/Behaviour.js"
 import type { SendError, Timer } from "../../Process/Context.js"
@@ -36,6 +36,7 @@ import type { AsyncTarget } from "../../Process/internal/runLoop.js"
 import { isExit, runEffect } from "../../Process/internal/runLoop.js"
 import { ProcessContext } from "./context.js"
 import { CallEnvelope, Lane } from "./mailbox.js"
+import { ClockTimers } from "./timers.js"
 import type { Remote } from "./remote.js"
 
 // Process status.
@@ -225,6 +226,7 @@ export interface KernelOptions {
   readonly spawnTimeout: CallTimeout
   readonly runtime: Runtime.Runtime<any>
   readonly liveClock: boolean
+  readonly clock: Clock.Clock
 }
 
 let lastTimeout: CallTimeout | undefined
@@ -274,6 +276,7 @@ export class Kernel {
   constructor(readonly options: KernelOptions) {
     this.name = options.name
     this.scheduler = options.scheduler
+    this.clockTimers = new ClockTimers(options.clock, options.runtime)
     this.creation = options.creation
     this.clock = () => Date.now()
     this.startedAt = this.now()
@@ -327,6 +330,7 @@ export class Kernel {
     }
   }
 
+  private readonly clockTimers: ClockTimers
   /** The Scheduler of every fiber the node runs (handlers that suspend, timers). */
   readonly scheduler: KernelScheduler
 
@@ -552,7 +556,7 @@ export class Kernel {
     if (proc.idleTimeout === undefined) return
     const after = proc.idleTimeout
     proc.idleTimeout = undefined
-    proc.cancelIdle = this.startTimer(proc.runtime, after, () => {
+    proc.cancelIdle = this.startTimer(after, () => {
       proc.cancelIdle = undefined
       this.enqueueSystem(proc, new TimeoutMessage({}, true))
     })
@@ -619,7 +623,7 @@ export class Kernel {
       proc.status = INIT
       const millis = toMillis(this.options.spawnTimeout)
       if (millis !== Infinity) {
-        const cancel = this.startTimer(runtime, millis, () => {
+        const cancel = this.startTimer(millis, () => {
           if (proc.kind === K_INIT && proc.status < EXITING) {
             this.exitProcess(proc, Reason.error(`init did not finish within ${millis}ms (spawnTimeout)`), true)
           }
@@ -772,7 +776,7 @@ export class Kernel {
       }
       const millis = toMillis(timeout ?? this.options.defaultCallTimeout)
       if (millis !== Infinity) {
-        entry.cancelTimer = this.startTimer(from?.runtime ?? this.options.runtime, millis, () => {
+        entry.cancelTimer = this.startTimer(millis, () => {
           entry.cancelTimer = undefined
           if (this.forget(ref.id)) resume(Effect.fail(new Timeout({ target: label, millis })))
         })
@@ -826,13 +830,12 @@ export class Kernel {
   // Timers: Clock time, so that TestClock drives them in tests.
 
   /** Runs `task` after `millis`; returns a cancel function. */
-  startTimer(runtime: Runtime.Runtime<any>, millis: number, task: () => void): () => void {
+  startTimer(millis: number, task: () => void): () => void {
     if (this.options.liveClock) {
       const handle = setTimeout(task, millis)
       return () => clearTimeout(handle)
     }
-    const fiber = Runtime.runFork(runtime)(Effect.sleep(Duration.millis(millis)).pipe(Effect.zipRight(Effect.sync(task))))
-    return () => fiber.unsafeInterruptAsFork(FiberId.none)
+    return this.clockTimers.start(millis, task)
   }
 
   sendAfter(owner: Proc | undefined, to: Address<any, any>, message: unknown, delay: Duration.DurationInput): Timer {
@@ -840,7 +843,7 @@ export class Kernel {
     const target = this.lookup(to)
     let fired = false
     let cancelled = false
-    const cancelFn = this.startTimer(owner?.runtime ?? this.options.runtime, Duration.toMillis(Duration.decode(delay)), () => {
+    const cancelFn = this.startTimer(Duration.toMillis(Duration.decode(delay)), () => {
       fired = true
       target?.timers?.delete(ref.id)
       if (target !== undefined) this.enqueue(target, message, "normal")

@@ -1,0 +1,94 @@
+/**
+ * Timers on a Clock that is not the live one (TestClock in tests): a min-heap of
+ * deadlines and a single fiber sleeping until the earliest, instead of one sleeping
+ * fiber per timer. With the live clock the kernel uses `setTimeout` directly.
+ *
+ * @internal
+ */
+import type { Clock, Fiber, Runtime } from "effect"
+import { Duration, Effect, FiberId, Runtime as R } from "effect"
+
+interface Entry {
+  readonly at: number
+  readonly seq: number
+  readonly task: () => void
+  cancelled: boolean
+}
+
+const before = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
+
+export class ClockTimers {
+  private readonly heap: Array<Entry> = []
+  private seq = 0
+  private ticker: Fiber.RuntimeFiber<void> | undefined = undefined
+  private tickerAt = Infinity
+
+  constructor(
+    private readonly clock: Clock.Clock,
+    private readonly runtime: Runtime.Runtime<never>
+  ) {}
+
+  /** Runs `task` after `millis` of Clock time; returns a cancel function. */
+  start(millis: number, task: () => void): () => void {
+    const entry: Entry = { at: this.clock.unsafeCurrentTimeMillis() + millis, seq: this.seq++, task, cancelled: false }
+    this.push(entry)
+    if (entry.at < this.tickerAt) this.arm(entry.at)
+    return () => {
+      entry.cancelled = true
+    }
+  }
+
+  private arm(at: number): void {
+    if (this.ticker !== undefined) this.ticker.unsafeInterruptAsFork(FiberId.none)
+    this.tickerAt = at
+    const wait = Math.max(0, at - this.clock.unsafeCurrentTimeMillis())
+    this.ticker = R.runFork(this.runtime)(
+      this.clock.sleep(Duration.millis(wait)).pipe(Effect.zipRight(Effect.sync(() => this.fire())))
+    )
+  }
+
+  private fire(): void {
+    this.ticker = undefined
+    this.tickerAt = Infinity
+    const now = this.clock.unsafeCurrentTimeMillis()
+    while (this.heap.length > 0 && this.heap[0]!.at <= now) {
+      const entry = this.pop()
+      if (!entry.cancelled) entry.task()
+    }
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop()
+    if (this.heap.length > 0) this.arm(this.heap[0]!.at)
+  }
+
+  private push(entry: Entry): void {
+    const heap = this.heap
+    heap.push(entry)
+    let i = heap.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!before(heap[i]!, heap[parent]!)) break
+      ;[heap[i], heap[parent]] = [heap[parent]!, heap[i]!]
+      i = parent
+    }
+  }
+
+  private pop(): Entry {
+    const heap = this.heap
+    const top = heap[0]!
+    const last = heap.pop()!
+    if (heap.length > 0) {
+      heap[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l
+        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r
+        if (m === i) break
+        ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
+        i = m
+      }
+    }
+    return top
+  }
+}
