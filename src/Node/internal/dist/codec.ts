@@ -175,14 +175,17 @@ export const bytesEstimate = (value: unknown, depth = 0): number => {
   return total
 }
 
-const packr = new Packr({ moreTypes: true, useRecords: false })
-const unpackr = new Unpackr({ moreTypes: true, useRecords: false, mapsAsObjects: true })
+const packr = new Packr({ useRecords: false })
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true })
 
 /** Encodes a frame; throws on a value the schema of its class rejects. */
 export const pack = (value: unknown): Buffer => packr.pack(value)
 
 /** Decodes a frame; throws on malformed bytes or an unknown class. */
 export const unpack = (bytes: Uint8Array): unknown => unpackr.unpack(bytes)
+
+/** Decodes a sequence of msgpack values. */
+export const unpackMultiple = (bytes: Uint8Array): Array<any> => unpackr.unpackMultiple(bytes)
 
 /** A call's outcome in wire form: [true, value] or [false, error, isFailure]. */
 export const encodeExit = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<unknown> => {

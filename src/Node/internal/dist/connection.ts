@@ -29,7 +29,7 @@ import type { Kernel } from "../kernel.js"
 import { EXITING } from "../kernel.js"
 import { CallEnvelope } from "../mailbox.js"
 import type { Remote } from "../remote.js"
-import { bytesEstimate, decodeExit, encodeExit, pack, TypeNotRegistered, unpack, unregisteredType } from "./codec.js"
+import { bytesEstimate, decodeExit, encodeExit, pack, TypeNotRegistered, unpackMultiple, unregisteredType } from "./codec.js"
 import type { WireClass } from "./codec.js"
 import { register } from "./codec.js"
 import { SpawnRefused } from "./errors.js"
@@ -171,40 +171,58 @@ class Conn {
     const frames = this.out
     if (frames.length === 0 || this.closed) return
     this.out = []
-    // One msgpack value per batch: one pack call, one write, one unpack call at the peer.
-    let batch: Buffer | undefined
-    try {
-      batch = pack(frames)
-    } catch {
-      batch = undefined
-    }
-    if (batch !== undefined && batch.length <= this.dist.maxFrame) return this.writeFrame(batch)
-    // Too big together, or a value that does not encode: one frame at a time.
-    for (const frame of frames) {
-      let one: Buffer
+    // A write is a sequence of msgpack values: runs of small frames packed together as
+    // one array (one pack call), and large frames packed at send time on their own
+    // (msgpackr copies big binaries slowly inside a growing batch).
+    const segments: Array<Buffer> = []
+    let run: Array<unknown> = []
+    const endRun = () => {
+      if (run.length === 0) return
+      const frames = run
+      run = []
       try {
-        one = pack([frame])
-      } catch (error) {
-        this.dist.log(`Dropped a message to ${this.peerName} that does not encode: ${error instanceof Error ? error.message : String(error)}`)
-        continue
+        segments.push(pack(frames))
+      } catch {
+        // a value that does not encode: find it, one frame at a time
+        for (const frame of frames) {
+          try {
+            segments.push(pack([frame]))
+          } catch (error) {
+            this.dist.log(`Dropped a message to ${this.peerName} that does not encode: ${error instanceof Error ? error.message : String(error)}`)
+          }
+        }
       }
-      if (one.length > this.dist.maxFrame) {
-        this.dist.log(`Dropped a message of ${one.length} bytes to ${this.peerName}: over maxMessageSize`)
-        continue
-      }
-      this.writeFrame(one)
     }
+    for (const frame of frames) {
+      if (frame instanceof Buffer) {
+        endRun()
+        segments.push(frame)
+      } else run.push(frame)
+    }
+    endRun()
+    let size = 0
+    let from = 0
+    for (let i = 0; i < segments.length; i++) {
+      const length = segments[i]!.length
+      if (size > 0 && size + length > this.dist.maxFrame) {
+        this.writeFrame(segments.slice(from, i), size)
+        from = i
+        size = 0
+      }
+      size += length
+    }
+    if (size > 0) this.writeFrame(segments.slice(from), size)
   }
 
-  private writeFrame(bytes: Buffer): void {
+  private writeFrame(segments: Array<Buffer>, size: number): void {
     const head = Buffer.allocUnsafe(4)
-    head.writeUInt32BE(bytes.length, 0)
-    if (bytes.length < 65536) {
-      this.socket.write(Buffer.concat([head, bytes], 4 + bytes.length))
+    head.writeUInt32BE(size, 0)
+    if (size < 65536) {
+      this.socket.write(Buffer.concat([head, ...segments], 4 + size))
     } else {
       this.socket.cork()
       this.socket.write(head)
-      this.socket.write(bytes)
+      for (const segment of segments) this.socket.write(segment)
       this.socket.uncork()
     }
   }
@@ -505,14 +523,21 @@ export class Distribution implements Remote {
   // Frames
 
   onFrame(conn: Conn, bytes: Buffer): void {
-    let frames: Array<any>
+    let values: Array<any>
     try {
-      frames = unpack(bytes) as Array<any>
-      if (!Array.isArray(frames)) throw new Error("not a batch")
+      values = unpackMultiple(bytes)
     } catch (error) {
       this.log(`Dropped an undecodable frame from ${conn.peerName ?? "a peer"}: ${error instanceof Error ? error.message : String(error)}`)
       return
     }
+    for (const value of values) {
+      if (!Array.isArray(value)) continue
+      if (value.length > 0 && Array.isArray(value[0])) this.onFrames(conn, value)
+      else this.onFrames(conn, [value])
+    }
+  }
+
+  private onFrames(conn: Conn, frames: Array<any>): void {
     for (const frame of frames) {
       if (conn.closed) return
       if (conn.step !== "up") {
@@ -701,32 +726,32 @@ export class Distribution implements Remote {
    * Checks a payload now, so that the sender gets the error and nothing is sent. The
    * frame itself is packed with the rest of its batch when the batch is written.
    */
-  private check(payload: unknown): TypeNotRegistered | MessageTooLarge | undefined {
+  private check(frame: ReadonlyArray<unknown>, payload: unknown): unknown {
     const bad = unregisteredType(payload)
     if (bad !== undefined) return new TypeNotRegistered({ type: bad })
-    if (bytesEstimate(payload) > this.maxMessage) {
-      let size: number
-      try {
-        size = pack(payload).length
-      } catch {
-        size = bytesEstimate(payload)
-      }
-      if (size > this.maxMessage) return new MessageTooLarge({ size, limit: this.maxMessage })
+    if (bytesEstimate(payload) < 512) return frame
+    // Large: packed now, on its own; the exact size is known and checked.
+    let bytes: Buffer
+    try {
+      bytes = pack([frame])
+    } catch (error) {
+      return new TypeNotRegistered({ type: `a value its schema rejects (${error instanceof Error ? error.message : String(error)})` })
     }
-    return undefined
+    if (bytes.length > this.maxMessage) return new MessageTooLarge({ size: bytes.length, limit: this.maxMessage })
+    return bytes
   }
 
   send(from: Pid | undefined, to: Pid | Alias | Name, message: unknown, priority: Priority): unknown | undefined {
-    const error = this.check(message)
-    if (error !== undefined) return error
-    this.enqueue(to.node, [SEND, from === undefined ? null : fromAddress(from), fromAddress(to), message, priorityCode(priority)])
+    const frame = this.check([SEND, from === undefined ? null : fromAddress(from), fromAddress(to), message, priorityCode(priority)], message)
+    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
+    this.enqueue(to.node, frame)
     return undefined
   }
 
   call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): unknown | undefined {
-    const error = this.check(request)
-    if (error !== undefined) return error
-    this.enqueue(to.node, [CALL, fromAddress(from), fromAddress(to), [ref.node, ref.id, ref.creation], request])
+    const frame = this.check([CALL, fromAddress(from), fromAddress(to), [ref.node, ref.id, ref.creation], request], request)
+    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
+    this.enqueue(to.node, frame)
     return undefined
   }
 
@@ -769,11 +794,11 @@ export class Distribution implements Remote {
     options: SpawnOptions & { readonly link?: Pid | undefined; readonly monitor?: Pid | undefined }
   ): Promise<Exit.Exit<Pid, unknown>> {
     const id = this.nextSpawn++
-    const error = this.check(args)
-    if (error !== undefined) return Promise.resolve(Exit.fail(error))
+    const frame = this.check([SPAWN, id, behaviour, args, options.name !== undefined ? { name: options.name } : null], args)
+    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return Promise.resolve(Exit.fail(frame))
     return new Promise((resolve) => {
       this.spawns.set(id, { node, behaviour, resolve })
-      this.enqueue(node, [SPAWN, id, behaviour, args, options.name !== undefined ? { name: options.name } : null])
+      this.enqueue(node, frame)
     })
   }
 }
