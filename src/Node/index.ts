@@ -176,6 +176,8 @@ export interface NodeService {
     args: unknown,
     options?: { readonly name?: string | undefined }
   ): Effect.Effect<Pid, SpawnRefused | NotDistributed>
+  /** Starts an application that `node` allows (`network.allowApplications`) there. */
+  startRemoteApplication(node: string, application: string): Effect.Effect<void, SpawnRefused | NotDistributed>
   /** The port the node listens on (0 without network). */
   readonly port: number
   // --- end distribution ---
@@ -303,6 +305,19 @@ export const start = (
       : yield* startDistribution(kernel, options.network, runtime, options.process?.maxMessageSize ?? 64 * 1024 * 1024)
     // --- end distribution ---
     const service = makeService(kernel, runtime, stop, Deferred.await(stopped), dist)
+    // --- distribution: remote application start goes through the Application module's boot hook ---
+    if (dist !== undefined) {
+      dist.startApplication = (spec) =>
+        bootApplications === undefined
+          ? Promise.resolve("the Application module is not loaded on this node")
+          : Runtime.runPromise(runtime)(
+            bootApplications(service, [spec as ApplicationLike]).pipe(
+              Effect.as(undefined),
+              Effect.catchAll((error) => Effect.succeed(`${error._tag}: ${error.message}`))
+            )
+          )
+    }
+    // --- end distribution ---
     if (options.applications !== undefined && options.applications.length > 0) {
       if (bootApplications === undefined) return yield* Effect.die(new Error("rain: import the Application module to start applications"))
       yield* bootApplications(service, options.applications).pipe(Effect.tapError(() => stop))
@@ -403,6 +418,11 @@ const makeService = (
           dist.downListeners.add(listener)
           return Effect.sync(() => dist.downListeners.delete(listener))
         }),
+    startRemoteApplication: (node, application) =>
+      dist === undefined
+        ? Effect.fail(new NotDistributed({ node: kernel.name }))
+        : Effect.flatMap(Effect.promise(() => dist.startRemoteApplication(node, application)), (reason) =>
+          reason === undefined ? Effect.void : Effect.fail(new SpawnRefused({ node, behaviour: application, reason }))),
     spawnRemote: (node, behaviour, args, options) =>
       dist === undefined
         ? Effect.fail(new NotDistributed({ node: kernel.name }))

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
-import { Node, Process, Testing } from "../../src/index.js"
+import { Application, Node, Process, Testing } from "../../src/index.js"
 import { embeddedRegistrar } from "../../src/Registry/Registrar.js"
 import { Blob, Counter, freePort, GetCount, Increment, InOrder, messages, Relay, Secret } from "../fixtures/dist.js"
 
@@ -217,5 +217,20 @@ describe("distribution", () => {
       assert.isTrue(Exit.isSuccess(down))
       yield* a.send(rb, "again")
       assert.strictEqual(yield* b.receive("2 seconds"), "again")
+    }))
+
+  it.scopedLive("remote application start: an allowed application starts there, another is refused", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const app = Application.make({ name: "shop", version: "1.0.0", root: [{ id: "counter", behaviour: Counter, args: 0 }] })
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1", { allowApplications: [app] })
+      yield* a.node.startRemoteApplication("b@127.0.0.1", "shop")
+      const [info] = yield* Application.which(b.node)
+      assert.strictEqual(info?.name, "shop")
+      assert.strictEqual(info?.state, "running")
+      const refused = yield* Effect.flip(a.node.startRemoteApplication("b@127.0.0.1", "bank"))
+      assert.strictEqual(refused._tag, "SpawnRefused")
+      assert.include(refused.message, "allowApplications")
     }))
 })

@@ -57,6 +57,8 @@ export interface NetworkOptions {
   readonly registrar?: Registrar | undefined
   /** Behaviours other nodes may spawn here, by their `name`. */
   readonly allowSpawn?: ReadonlyArray<SpawnableBehaviour> | undefined
+  /** Applications other nodes may start here (their specs; import the Application module). */
+  readonly allowApplications?: ReadonlyArray<{ readonly name: string }> | undefined
   /** Schema classes that may cross nodes (both nodes must list them). */
   readonly messages?: ReadonlyArray<WireClass> | undefined
   /** How long a connection attempt may take (default 5000 ms). */
@@ -83,6 +85,7 @@ const DEMONITOR = 8
 const DOWN = 9
 const SPAWN = 10
 const SPAWNED = 11
+const APP_START = 12
 
 const priorities: ReadonlyArray<Priority> = ["normal", "urgent", "low" as Priority]
 const priorityCode = (p: Priority): number => (p === "normal" ? 0 : p === "urgent" ? 1 : 2)
@@ -301,6 +304,8 @@ export class Distribution implements Remote {
   private nextSpawn = 1
   private stopped = false
   port = 0
+  /** Starts an application here (installed by `Node.start`, which knows the Application module). */
+  startApplication: ((spec: { readonly name: string }) => Promise<string | undefined>) | undefined = undefined
   /** Called when a connection is lost or cannot be made (for `node.monitorNode`). */
   readonly downListeners = new Set<(node: string, reason: string) => void>()
 
@@ -681,6 +686,8 @@ export class Distribution implements Remote {
         return
       case SPAWN:
         return this.spawnHere(conn.peerName!, f[1], f[2], f[3], f[4])
+      case APP_START:
+        return this.startApplicationHere(conn.peerName!, f[1], f[2])
       case SPAWNED: {
         const pending = this.spawns.get(f[1])
         if (pending === undefined) return
@@ -707,6 +714,28 @@ export class Distribution implements Remote {
     ).then((exit) => {
       if (exit._tag === "Success") answer(true, exit.value)
       else answer(false, encodeExit(exit)[1] instanceof Error ? (encodeExit(exit)[1] as Error).message : String(encodeExit(exit)[1]))
+    })
+  }
+
+  private startApplicationHere(node: string, id: number, name: string): void {
+    const answer = (ok: boolean, value: unknown) => this.enqueue(node, [SPAWNED, id, ok, value], false)
+    const spec = this.options.allowApplications?.find((app) => app.name === name)
+    if (spec === undefined) return answer(false, `${name} is not in this node's allowApplications list`)
+    if (this.startApplication === undefined) return answer(false, "this node cannot start applications")
+    this.startApplication(spec).then((error) => (error === undefined ? answer(true, null) : answer(false, error)))
+  }
+
+  /** Asks a node to start one of its allowed applications; resolves with undefined or why not. */
+  startRemoteApplication(node: string, name: string): Promise<string | undefined> {
+    const id = this.nextSpawn++
+    return new Promise((resolve) => {
+      this.spawns.set(id, {
+        node,
+        behaviour: name,
+        resolve: (exit) =>
+          resolve(exit._tag === "Success" ? undefined : exit.cause._tag === "Fail" ? (exit.cause.error as SpawnRefused).reason : "failed")
+      })
+      this.enqueue(node, [APP_START, id, name])
     })
   }
 

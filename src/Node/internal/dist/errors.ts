@@ -6,8 +6,8 @@
 import { Schema } from "effect"
 
 /**
- * A remote node refused to spawn a behaviour (not in its `network.allowSpawn`) or the
- * spawn failed there.
+ * A remote node refused to spawn a behaviour or start an application (not in its
+ * `network.allowSpawn` / `network.allowApplications`), or it failed there.
  *
  * @since 0.1.0
  */
@@ -17,7 +17,7 @@ export class SpawnRefused extends Schema.TaggedError<SpawnRefused>()("SpawnRefus
   reason: Schema.String
 }) {
   override get message(): string {
-    return `Node ${this.node} did not spawn ${this.behaviour}: ${this.reason}. A node spawns for others only the behaviours listed in its network.allowSpawn.`
+    return `Node ${this.node} did not start ${this.behaviour}: ${this.reason}. A node starts for others only the behaviours in its network.allowSpawn and the applications in its network.allowApplications.`
   }
 }
 
