@@ -154,12 +154,18 @@ class Conn {
     socket.on("close", () => this.close("connection closed"))
   }
 
+  /**
+   * Queues a frame; the queue is written once the current synchronous run (a kernel
+   * drain, a fiber's burst of sends) ends, so that everything it sent goes in one write.
+   * A microtask rather than setImmediate: a long send loop that yields only to the
+   * Effect scheduler still gets its batches onto the wire while it runs.
+   */
   write(frame: unknown): void {
     if (this.closed) return
     this.out.push(frame)
     if (!this.flushing) {
       this.flushing = true
-      setImmediate(this.flush)
+      queueMicrotask(this.flush)
     }
   }
 
