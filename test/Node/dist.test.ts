@@ -1,4 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { Application, Node, Process, Testing } from "../../src/index.js"
 import { embeddedRegistrar } from "../../src/Registry/Registrar.js"
@@ -232,5 +236,41 @@ describe("distribution", () => {
       const refused = yield* Effect.flip(a.node.startRemoteApplication("b@127.0.0.1", "bank"))
       assert.strictEqual(refused._tag, "SpawnRefused")
       assert.include(refused.message, "allowApplications")
+    }))
+
+  it.scopedLive("TLS with client certificates", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "rain-tls-"))
+      execFileSync("openssl", [
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=rain-test",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
+      ], { stdio: "ignore" })
+      const cert = readFileSync(join(dir, "cert.pem"))
+      const tls = { cert, key: readFileSync(join(dir, "key.pem")), ca: cert, requireClientCert: true }
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1", { tls })
+      const b = yield* make("b@127.0.0.1", { tls })
+      const relay = yield* b.spawn(Relay, b.probe)
+      yield* a.send(relay, "over tls")
+      assert.strictEqual(yield* b.receive("5 seconds"), "over tls")
+      const counter = yield* b.spawn(Counter, 3)
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 3)
+    }))
+
+  it.scopedLive("an undecodable frame is logged and dropped; the connection lives", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const relay = yield* b.spawn(Relay, b.probe)
+      yield* a.send(relay, "before")
+      assert.strictEqual(yield* b.receive("2 seconds"), "before")
+      const peer = (a.node.kernel.remote as any).peers.get("b@127.0.0.1")
+      peer.conn.socket.write(Buffer.from([0, 0, 0, 4, 0xdd, 0xff, 0xff, 0xff]))
+      yield* a.send(relay, "after")
+      assert.strictEqual(yield* b.receive("2 seconds"), "after")
+      assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
+      const logs = yield* b.logs
+      assert.isTrue(logs.some((entry) => entry.message.includes("undecodable")))
     }))
 })

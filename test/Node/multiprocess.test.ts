@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { Process, Testing } from "../../src/index.js"
 import { embeddedRegistrar } from "../../src/Registry/Registrar.js"
 import { freePort, GetCount, Increment, messages, Relay } from "../fixtures/dist.js"
@@ -30,6 +30,9 @@ const startChild = (name: string, registrarPort: number) =>
     ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
   )
 
+/** Registered in this process only: the child cannot decode it. */
+class OnlyHere extends Schema.TaggedClass<OnlyHere>()("OnlyHere", { text: Schema.String }) {}
+
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
 const isExit = (u: unknown): u is Process.Exit => u instanceof Process.Exit
 
@@ -42,12 +45,19 @@ describe("multi-process", () => {
       const a = yield* Testing.make({
         name: "a@127.0.0.1",
         log: { level: "Error" },
-        network: { cookie: "test-cookie", registrar: embeddedRegistrar({ port: registrarPort }), messages }
+        network: { cookie: "test-cookie", registrar: embeddedRegistrar({ port: registrarPort }), messages: [...messages, OnlyHere] }
       })
       // remote name addressing across processes
       const echo = Process.name("echo", b)
       yield* a.send(echo, { reply: a.probe, n: 1 })
       assert.deepStrictEqual(yield* a.receive("5 seconds"), { reply: a.probe, n: 1 })
+      // a type only this side knows: dropped (and logged) there, the rest of the batch and the connection live
+      yield* a.node.trySend(echo, { reply: a.probe, secret: new OnlyHere({ text: "x" }) })
+      yield* a.node.trySend(echo, new OnlyHere({ text: "y" }))
+      yield* a.send(echo, { reply: a.probe, n: 2 })
+      assert.deepStrictEqual(yield* a.receive("5 seconds"), { reply: a.probe, n: 2 })
+      const refused = yield* Effect.flip(a.call(echo as unknown as Process.Ref<never, OnlyHere>, new OnlyHere({ text: "z" }) as never, "5 seconds"))
+      assert.strictEqual((refused as any)._tag, "TypeNotRegistered")
       const counter = yield* a.node.spawnRemote(b, "Counter", 1)
       assert.strictEqual(counter.creation, first.creation)
       yield* a.send(counter, new Increment({ by: 2 }))

@@ -83,10 +83,45 @@ const isIdentity = (klass: WireClass): boolean => {
   return true
 }
 
+/**
+ * What a value of an unknown class, or one its schema rejects, decodes to: the rest of
+ * the batch still decodes, and the receiver drops the message that holds it.
+ */
+export class Undecodable {
+  constructor(
+    readonly type: string,
+    readonly reason: string
+  ) {}
+}
+
+let undecodables = 0
+
+/** How many undecodable values were met so far (a batch that raised it needs a closer look). */
+export const undecodableCount = (): number => undecodables
+
+/** The first undecodable value inside a decoded value, if any. */
+export const findUndecodable = (value: unknown, depth = 0): Undecodable | undefined => {
+  if (value instanceof Undecodable) return value
+  if (value === null || typeof value !== "object" || depth > 64 || ArrayBuffer.isView(value)) return undefined
+  for (const key in value) {
+    const found = findUndecodable((value as Record<string, unknown>)[key], depth + 1)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
 const readClass = (data: [string, unknown]): unknown => {
   const entry = byId.get(data[0])
-  if (entry === undefined) throw new TypeNotRegistered({ type: data[0] })
-  return entry.decode(data[1])
+  if (entry === undefined) {
+    undecodables++
+    return new Undecodable(data[0], "the class is not registered on this node")
+  }
+  try {
+    return entry.decode(data[1])
+  } catch (error) {
+    undecodables++
+    return new Undecodable(data[0], error instanceof Error ? error.message : String(error))
+  }
 }
 
 const idExtension = (Class: typeof Pid | typeof Reference | typeof Alias, type: number) =>

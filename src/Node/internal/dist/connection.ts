@@ -29,7 +29,18 @@ import type { Kernel } from "../kernel.js"
 import { EXITING } from "../kernel.js"
 import { CallEnvelope } from "../mailbox.js"
 import type { Remote } from "../remote.js"
-import { bytesEstimate, decodeExit, encodeExit, pack, TypeNotRegistered, unpackMultiple, unregisteredType } from "./codec.js"
+import {
+  bytesEstimate,
+  decodeExit,
+  encodeExit,
+  findUndecodable,
+  pack,
+  TypeNotRegistered,
+  Undecodable,
+  undecodableCount,
+  unpackMultiple,
+  unregisteredType
+} from "./codec.js"
 import type { WireClass } from "./codec.js"
 import { register } from "./codec.js"
 import { SpawnRefused } from "./errors.js"
@@ -535,20 +546,25 @@ export class Distribution implements Remote {
 
   onFrame(conn: Conn, bytes: Buffer): void {
     let values: Array<any>
+    const seen = undecodableCount()
     try {
       values = unpackMultiple(bytes)
     } catch (error) {
       this.log(`Dropped an undecodable frame from ${conn.peerName ?? "a peer"}: ${error instanceof Error ? error.message : String(error)}`)
       return
     }
+    const suspect = undecodableCount() !== seen
     for (const value of values) {
-      if (!Array.isArray(value)) continue
-      if (value.length > 0 && Array.isArray(value[0])) this.onFrames(conn, value)
-      else this.onFrames(conn, [value])
+      if (!Array.isArray(value)) {
+        this.log(`Dropped an undecodable frame from ${conn.peerName ?? "a peer"}: not a frame`)
+        continue
+      }
+      if (value.length > 0 && Array.isArray(value[0])) this.onFrames(conn, value, suspect)
+      else this.onFrames(conn, [value], suspect)
     }
   }
 
-  private onFrames(conn: Conn, frames: Array<any>): void {
+  private onFrames(conn: Conn, frames: Array<any>, suspect: boolean): void {
     for (const frame of frames) {
       if (conn.closed) return
       if (conn.step !== "up") {
@@ -556,6 +572,16 @@ export class Distribution implements Remote {
         continue
       }
       try {
+        if (suspect && (frame[0] === SEND || frame[0] === CALL)) {
+          const bad = findUndecodable(frame[frame[0] === SEND ? 3 : 4])
+          if (bad !== undefined) {
+            if (frame[0] === SEND) {
+              this.log(`Dropped a message from ${conn.peerName} holding a ${bad.type}: ${bad.reason}`)
+              continue
+            }
+            frame[4] = bad
+          }
+        }
         this.dispatch(conn, frame)
       } catch (error) {
         this.log(`Dropped a bad frame from ${conn.peerName}: ${error instanceof Error ? error.message : String(error)}`)
@@ -654,6 +680,9 @@ export class Distribution implements Remote {
     const kernel = this.kernel
     switch (f[0]) {
       case SEND:
+        if (f[3] instanceof Undecodable) {
+          return this.log(`Dropped a message from ${conn.peerName} of type ${f[3].type}: ${f[3].reason}`)
+        }
         kernel.send(undefined, toAddress(f[2]), f[3], priorities[f[4]] ?? "normal")
         return
       case CALL: {
@@ -661,6 +690,10 @@ export class Distribution implements Remote {
         const to = toAddress(f[2]) as Pid | Name
         const ref = toRef(f[3])
         const request = f[4]
+        if (request instanceof Undecodable) {
+          this.log(`Refused a call from ${conn.peerName} with a request of type ${request.type}: ${request.reason}`)
+          return this.reply(ref, Exit.fail(new TypeNotRegistered({ type: `${request.type} (on ${kernel.name}: ${request.reason})` })))
+        }
         const proc = kernel.lookup(to)
         if (proc === undefined || proc.status >= EXITING) {
           return this.reply(ref, Exit.fail(new ProcessUnknown({ target: to.toString() })))
