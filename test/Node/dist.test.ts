@@ -273,4 +273,21 @@ describe("distribution", () => {
       const logs = yield* b.logs
       assert.isTrue(logs.some((entry) => entry.message.includes("undecodable")))
     }))
+
+  it.scopedLive("a silent peer is taken as lost after tickMillis (net tick)", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1", { tickMillis: 400 })
+      const b = yield* make("b@127.0.0.1", { tickMillis: 400 })
+      const target = yield* b.spawn(Relay, undefined)
+      yield* a.monitor(target)
+      yield* Effect.sleep("600 millis")
+      assert.deepStrictEqual(yield* a.node.nodes, ["b@127.0.0.1"])
+      // b goes silent: no ticks, nothing read
+      const remoteB = b.node.kernel.remote as any
+      clearInterval(remoteB.ticker)
+      remoteB.peers.get("a@127.0.0.1").conn.socket.pause()
+      const down = yield* a.receiveMatching(isDown, "2 seconds")
+      assert.strictEqual(down.reason._tag, "noconnection")
+    }))
 })

@@ -74,6 +74,12 @@ export interface NetworkOptions {
   readonly messages?: ReadonlyArray<WireClass> | undefined
   /** How long a connection attempt may take (default 5000 ms). */
   readonly connectTimeoutMillis?: number | undefined
+  /**
+   * Like Erlang's net_ticktime: a connection that received nothing for this long is
+   * considered lost (links and monitors fire); an idle one sends a tick every quarter
+   * of it. Default 20000 ms.
+   */
+  readonly tickMillis?: number | undefined
 }
 
 /** Any behaviour (its handlers' services must be none: a remote spawn provides nothing). */
@@ -97,6 +103,7 @@ const DOWN = 9
 const SPAWN = 10
 const SPAWNED = 11
 const APP_START = 12
+const TICK = 0
 
 const priorities: ReadonlyArray<Priority> = ["normal", "urgent", "low" as Priority]
 const priorityCode = (p: Priority): number => (p === "normal" ? 0 : p === "urgent" ? 1 : 2)
@@ -143,6 +150,8 @@ const encodes = (value: unknown): boolean => {
 class Conn {
   private chunks: Array<Buffer> = []
   private have = 0
+  lastReceived = Date.now()
+  lastSent = Date.now()
   private out: Array<unknown> = []
   private flushing = false
   closed = false
@@ -187,6 +196,7 @@ class Conn {
   }
 
   readonly flush = (): void => {
+    this.lastSent = Date.now()
     this.flushing = false
     const frames = this.out
     if (frames.length === 0 || this.closed) return
@@ -250,6 +260,7 @@ class Conn {
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk)
     this.have += chunk.length
+    this.lastReceived = Date.now()
     while (!this.closed && this.have >= 4) {
       let head = this.chunks[0]!
       if (head.length < 4) {
@@ -257,7 +268,8 @@ class Conn {
         this.chunks = [head]
       }
       const length = head.readUInt32BE(0)
-      if (length > this.dist.maxFrame) {
+      // Before the handshake a peer is unknown: only small frames.
+      if (length > (this.step === "up" ? this.dist.maxFrame : 65536)) {
         this.dist.log(`Closing the connection to ${this.peerName ?? "a peer"}: a frame of ${length} bytes is over the limit ${this.dist.maxFrame}`)
         this.destroy("frame too large")
         return
@@ -348,7 +360,27 @@ export class Distribution implements Remote {
   }
 
   /** Starts listening; resolves with the port. */
+  private ticker: ReturnType<typeof setInterval> | undefined = undefined
+
+  /** Ticks idle connections and closes silent ones. */
+  private startTicker(): void {
+    const tick = this.options.tickMillis ?? 20_000
+    this.ticker = setInterval(() => {
+      const now = Date.now()
+      for (const peer of this.peers.values()) {
+        const conn = peer.conn
+        if (peer.state !== "up" || conn === undefined) continue
+        if (now - conn.lastReceived > tick) {
+          this.log(`Connection to ${peer.name} lost: nothing received for ${tick} ms`)
+          conn.destroy("net tick timeout")
+        } else if (now - conn.lastSent >= tick / 4) conn.write([TICK])
+      }
+    }, Math.max(10, Math.floor(tick / 4)))
+    this.ticker.unref()
+  }
+
   listen(): Promise<number> {
+    this.startTicker()
     const onSocket = (socket: Socket) => {
       if (this.stopped) return socket.destroy()
       const conn = new Conn(this, socket, false)
@@ -373,6 +405,7 @@ export class Distribution implements Remote {
   /** Closes every connection (after sending what is queued) and the listener. */
   stop(): Promise<void> {
     this.stopped = true
+    if (this.ticker !== undefined) clearInterval(this.ticker)
     for (const peer of this.peers.values()) {
       if (peer.timer !== undefined) clearTimeout(peer.timer)
       peer.conn?.end()
@@ -738,6 +771,8 @@ export class Distribution implements Remote {
         )
         return
       }
+      case TICK:
+        return
       default:
         this.log(`Dropped a frame of unknown kind ${String(f[0])} from ${conn.peerName}`)
     }
