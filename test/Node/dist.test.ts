@@ -290,4 +290,29 @@ describe("distribution", () => {
       const down = yield* a.receiveMatching(isDown, "2 seconds")
       assert.strictEqual(down.reason._tag, "noconnection")
     }))
+
+  it.scopedLive("link and monitor from both sides at once", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const pa = yield* a.spawn(Relay, a.probe, { trapExit: true } as any)
+      const pb = yield* b.spawn(Relay, b.probe, { trapExit: true } as any)
+      // same turn, before any connection exists
+      yield* a.node.trySend(pa, { link: pb })
+      yield* b.node.trySend(pb, { link: pa })
+      yield* a.monitor(pb)
+      yield* b.monitor(pa)
+      yield* Effect.sleep("200 millis")
+      yield* b.send(pb, "crash")
+      const exit = yield* a.receiveMatching(isExit, "2 seconds")
+      assert.deepStrictEqual(exit.from, pb)
+      assert.strictEqual(exit.reason._tag, "error")
+      const down = yield* a.receiveMatching(isDown, "2 seconds")
+      assert.strictEqual(down.reason._tag, "error")
+      yield* a.send(pa, "stop")
+      const downA = yield* b.receiveMatching(isDown, "2 seconds")
+      assert.deepStrictEqual(downA.target, pa)
+      assert.strictEqual(downA.reason._tag, "normal")
+    }))
 })
