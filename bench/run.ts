@@ -1,0 +1,164 @@
+/**
+ * Rain's benchmarks, side by side with Erlang/OTP.
+ *
+ *   npm run bench                                  # every workload, JSON lines on stdout
+ *   npm run bench -- --only local,spawn --quick    # a subset, short pass
+ *   npm run bench:compare                          # also the Erlang workloads (needs erl)
+ *
+ * Each run of a workload happens in a fresh Node.js process (so that one workload's heap
+ * does not weigh on the next); a figure is the median of the runs. Human tables go to
+ * stderr. A workload that fails its own verification prints no figure and makes the
+ * exit code non-zero.
+ */
+import { execFileSync, spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { workloads } from "./workloads.js"
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const compare = args.includes("--compare")
+const onlyIndex = args.indexOf("--only")
+const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",").filter((p) => p !== "") : []
+const selected = (name: string) => only.length === 0 || only.some((prefix) => name.startsWith(prefix))
+const runs = quick ? 1 : 3
+const here = fileURLToPath(new URL(".", import.meta.url))
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+interface Figure {
+  readonly bench: string
+  readonly value: number
+  readonly unit: string
+  readonly runs: number
+  readonly min: number
+  readonly max: number
+}
+
+const figures = new Map<string, Figure>()
+let failed = false
+
+const emit = (bench: string, unit: string, values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const round = (n: number) => Math.round(n * 100) / 100
+  const figure = {
+    bench,
+    value: round(sorted[sorted.length >> 1]!),
+    unit,
+    runs: sorted.length,
+    min: round(sorted[0]!),
+    max: round(sorted[sorted.length - 1]!)
+  }
+  figures.set(bench, figure)
+  process.stdout.write(JSON.stringify(figure) + "\n")
+}
+
+const log = (line: string) => process.stderr.write(line + "\n")
+
+/** Runs a script in a fresh node process and returns the JSON it printed last. */
+const runChild = (script: string, scriptArgs: ReadonlyArray<string>, timeoutMs: number): unknown => {
+  const result = spawnSync(process.execPath, ["--expose-gc", "--max-old-space-size=8192", "--import", "tsx", script, ...scriptArgs], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  if (result.status !== 0) {
+    throw new Error(`${scriptArgs[0] ?? script} failed (${result.signal ?? result.status}): ${result.stderr.trim().split("\n").slice(-5).join(" | ")}`)
+  }
+  const lines = result.stdout.trim().split("\n")
+  return JSON.parse(lines[lines.length - 1]!)
+}
+
+// --- Rain, local
+for (const [name, unit] of workloads) {
+  if (!selected(name)) continue
+  try {
+    const values: Array<number> = []
+    for (let i = 0; i < runs; i++) {
+      const out = runChild(`${here}child.ts`, quick ? [name, "--quick"] : [name], 120_000) as { value: number }
+      values.push(out.value)
+    }
+    emit(name, unit, values)
+  } catch (error) {
+    failed = true
+    log(`FAILED ${name}: ${(error as Error).message}`)
+  }
+}
+
+// --- Rain, remote: two nodes in two OS processes on 127.0.0.1
+const remoteUnits: Record<string, string> = {
+  "remote.oneway.msgs_per_s": "msgs/s",
+  "remote.call.seq_per_s": "calls/s",
+  "remote.call.conc100_per_s": "calls/s",
+  "remote.payload1k.mb_per_s": "MB/s",
+  "remote.connect.ms": "ms",
+  "remote.down.ms": "ms"
+}
+if (Object.keys(remoteUnits).some(selected)) {
+  try {
+    const samples: Array<Record<string, number>> = []
+    for (let i = 0; i < runs; i++) samples.push(runChild(`${root}test/fixtures/remote-bench.ts`, quick ? ["--quick"] : [], 240_000) as Record<string, number>)
+    for (const [name, unit] of Object.entries(remoteUnits)) {
+      if (!selected(name)) continue
+      const values = samples.map((s) => s[name]).filter((v): v is number => typeof v === "number")
+      if (values.length === 0) throw new Error(`no figure for ${name}`)
+      emit(name, unit, values)
+    }
+  } catch (error) {
+    failed = true
+    log(`FAILED remote: ${(error as Error).message}`)
+  }
+}
+
+// --- Erlang/OTP on the same machine
+const hasErl = (() => {
+  try {
+    execFileSync("erl", ["-noshell", "-eval", "halt()."], { stdio: "ignore", timeout: 20_000 })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+if (compare && !hasErl) {
+  log("erl is not installed: showing Rain's figures alone (apt-get install erlang-base to compare).")
+}
+if (compare && hasErl) {
+  for (const [name, unit] of [...workloads.filter(([n]) => !n.startsWith("baseline.")), ...Object.entries(remoteUnits)]) {
+    if (!selected(name)) continue
+    try {
+      const values: Array<number> = []
+      for (let i = 0; i < runs; i++) {
+        const result = spawnSync("escript", [`${here}erlang/bench.escript`, name, quick ? "quick" : "full"], {
+          cwd: root,
+          encoding: "utf8",
+          timeout: 240_000
+        })
+        if (result.status !== 0) throw new Error(result.stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${result.status}`)
+        const line = result.stdout.trim().split("\n").pop()!
+        if (line === "skip") throw new Error("skipped (see stderr)")
+        values.push(Number(JSON.parse(line).value))
+      }
+      emit(`erlang.${name}`, unit, values)
+    } catch (error) {
+      log(`erlang ${name}: ${(error as Error).message}`)
+    }
+  }
+}
+
+// --- Table on stderr
+const lowerIsBetter = (unit: string) => unit === "us" || unit === "bytes" || unit === "s" || unit === "ms"
+const format = (n: number) => (n >= 1000 ? Math.round(n).toLocaleString("en-US") : String(n))
+log("")
+log(`${"workload".padEnd(40)} ${"Rain".padStart(14)} ${compare ? "Erlang".padStart(14) + " " + "Rain/Erlang".padStart(12) : ""}`)
+for (const figure of figures.values()) {
+  if (figure.bench.startsWith("erlang.")) continue
+  const erl = figures.get(`erlang.${figure.bench}`)
+  const ratio = erl === undefined ? "" : (lowerIsBetter(figure.unit) ? erl.value / figure.value : figure.value / erl.value).toFixed(2) + "x"
+  log(
+    `${figure.bench.padEnd(40)} ${(format(figure.value) + " " + figure.unit).padStart(14)} ${
+      compare ? (erl === undefined ? "" : format(erl.value) + " " + erl.unit).padStart(14) + " " + ratio.padStart(12) : ""
+    }`
+  )
+}
+if (compare) log("(Rain/Erlang above 1x means Rain is faster or smaller.)")
+process.exit(failed ? 1 : 0)

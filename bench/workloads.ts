@@ -1,0 +1,360 @@
+/**
+ * Rain's local workloads and the bare-Effect baselines. Each returns its figure and
+ * throws when the run was not correct (a message lost, out of order, a wrong count):
+ * then no figure is printed.
+ *
+ * Handlers are written as a user would: built once (`Effect.fnUntraced`, or a plain
+ * function returning `Effect.succeed`).
+ */
+import { Deferred, Effect, Fiber, Queue } from "effect"
+import type { Process as P } from "../src/index.js"
+import { Node, Process, Supervisor } from "../src/index.js"
+
+export interface Size {
+  readonly quick: boolean
+}
+
+const check = (ok: boolean, what: string) => {
+  if (!ok) throw new Error(`verification failed: ${what}`)
+}
+
+const gc = () => (globalThis as any).gc?.()
+
+const withNode = <A>(f: (node: Node.NodeService) => Effect.Effect<A, any>): Promise<A> =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(Node.start("bench@localhost", { limits: { maxProcesses: 5_000_000 } }), f)))
+
+// ---------------------------------------------------------------------------
+// spawn
+
+const Idle = Process.make({ name: "Idle", init: () => Effect.succeed(0), handleMessage: (_: number, s: number) => Effect.succeed(s + 1) })
+
+/** µs per spawned (and initialised) process, 100k processes that stay alive. */
+const spawnUs = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 20_000 : 100_000
+      const t = performance.now()
+      for (let i = 0; i < n; i++) yield* node.spawn(Idle, undefined)
+      const us = ((performance.now() - t) * 1000) / n
+      check(node.kernel.procs.size === n, `${n} live processes`)
+      return us
+    })
+  )
+
+/** Heap bytes per idle process at 100k (after a full GC on both sides). */
+const spawnBytes = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 20_000 : 100_000
+      const pids: Array<P.Pid> = []
+      gc()
+      const before = process.memoryUsage().heapUsed
+      for (let i = 0; i < n; i++) pids.push(yield* node.spawn(Idle, undefined))
+      gc()
+      const bytes = (process.memoryUsage().heapUsed - before) / n
+      check(node.kernel.procs.size === n && pids.length === n, `${n} live processes`)
+      return bytes
+    })
+  )
+
+/** Seconds until 1M processes are alive. */
+const spawn1m = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 200_000 : 1_000_000
+      const t = performance.now()
+      for (let i = 0; i < n; i++) yield* node.spawn(Idle, undefined)
+      const seconds = (performance.now() - t) / 1000
+      check(node.kernel.procs.size === n, `${n} live processes`)
+      return quick ? seconds * (1_000_000 / n) : seconds
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// messaging
+
+/** Counts what it receives and checks that sequence numbers arrive in order. */
+const makeSink = (total: number, done: Deferred.Deferred<void>, senders: number) =>
+  Process.make({
+    name: "Sink",
+    init: () => Effect.succeed({ count: 0, next: new Array<number>(senders).fill(0) }),
+    handleMessage: (m: readonly [number, number], s: { count: number; next: Array<number> }) => {
+      const [sender, seq] = m
+      if (s.next[sender] !== seq) return Effect.die(new Error(`sender ${sender}: got ${seq}, expected ${s.next[sender]}`))
+      s.next[sender] = seq + 1
+      s.count++
+      if (s.count === total) Deferred.unsafeDone(done, Effect.void)
+      return Effect.succeed(s)
+    }
+  })
+
+const makeSender = (sink: P.Pid, count: number) =>
+  Process.make({
+    name: "Sender",
+    init: (id: number) => Effect.succeed(id),
+    handleMessage: Effect.fnUntraced(function*(_: "go", id: number, ctx: P.Context<"go">) {
+      for (let i = 0; i < count; i++) yield* ctx.send(sink, [id, i] as const)
+      return id
+    })
+  })
+
+const flow = (senders: number, total: number) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const done = yield* Deferred.make<void>()
+      const sink = yield* node.spawn(makeSink(total, done, senders), undefined)
+      const Sender = makeSender(sink, total / senders)
+      const pids = []
+      for (let i = 0; i < senders; i++) pids.push(yield* node.spawn(Sender, i))
+      const t = performance.now()
+      for (const pid of pids) yield* node.send(pid, "go")
+      const exit = yield* Effect.raceFirst(Deferred.await(done), node.awaitExit(sink))
+      const seconds = (performance.now() - t) / 1000
+      check(exit === undefined, `sink ended early: ${exit && Process.ExitReason.format(exit as any)}`)
+      return total / seconds
+    })
+  )
+
+const oneway = ({ quick }: Size) => flow(1, quick ? 200_000 : 1_000_000)
+const fanin = ({ quick }: Size) => flow(100, quick ? 200_000 : 1_000_000)
+
+/** Round trips between two processes. */
+const pingpong = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 50_000 : 300_000
+      const done = yield* Deferred.make<number>()
+      const Pong = Process.make({
+        name: "Pong",
+        init: () => Effect.void,
+        handleMessage: (m: readonly [P.Pid, number], s, ctx) => Effect.as(ctx.send(m[0], m[1]), s)
+      })
+      const pong = yield* node.spawn(Pong, undefined)
+      const Ping = Process.make({
+        name: "Ping",
+        init: () => Effect.succeed(0),
+        handleMessage: (m: number, expected: number, ctx) => {
+          if (m !== expected) return Effect.die(new Error(`round trip ${expected} came back as ${m}`))
+          if (m === n) {
+            Deferred.unsafeDone(done, Effect.succeed(m))
+            return Effect.succeed(expected)
+          }
+          return Effect.as(ctx.send(pong, [ctx.self, m + 1] as const), m + 1)
+        }
+      })
+      const ping = yield* node.spawn(Ping, undefined)
+      const t = performance.now()
+      yield* node.send(ping, 0)
+      const last = yield* Deferred.await(done)
+      check(last === n, "all round trips")
+      return n / ((performance.now() - t) / 1000)
+    })
+  )
+
+/** `call` round trips from one process to another (gen_server:call), default 5 s timeout. */
+const call = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 50_000 : 300_000
+      const Server = Process.make({
+        name: "Server",
+        init: () => Effect.succeed(0),
+        handleCall: (q: number, _from, s: number) => Effect.succeed(Process.reply(q + 1, s + 1))
+      })
+      const server = yield* node.spawn(Server, undefined)
+      const done = yield* Deferred.make<number>()
+      const Client = Process.make({
+        name: "Client",
+        init: () => Effect.void,
+        handleMessage: Effect.fnUntraced(function*(_: "go", s: void, ctx: P.Context<"go">) {
+          let ok = 0
+          for (let i = 0; i < n; i++) if ((yield* ctx.call(server, i)) === i + 1) ok++
+          Deferred.unsafeDone(done, Effect.succeed(ok))
+          return s
+        })
+      })
+      const client = yield* node.spawn(Client, undefined)
+      const t = performance.now()
+      yield* node.send(client, "go")
+      const ok = yield* Deferred.await(done)
+      check(ok === n, `${ok} of ${n} replies right`)
+      return n / ((performance.now() - t) / 1000)
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// supervision
+
+const Child = Process.make({
+  name: "Child",
+  init: () => Effect.void,
+  handleMessage: (_: "crash") => Effect.fail("crash on purpose"),
+  handleCall: (_: "ping", _from, s) => Effect.succeed(Process.reply("pong", s))
+})
+
+/** µs from a child's crash to its replacement answering a call (median of many). */
+const restart = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const rounds = quick ? 200 : 1000
+      const sup = yield* Supervisor.start(
+        node,
+        Supervisor.oneForOne({ intensity: rounds + 1, period: "1 hour" }).pipe(
+          Supervisor.child({ id: "child", behaviour: Child, args: undefined, name: "child" })
+        )
+      )
+      const samples: Array<number> = []
+      const child = "child" as unknown as P.Ref<"crash", "ping">
+      const done = yield* Deferred.make<void>()
+      // Measured from inside a process, as the Erlang workload does.
+      const Tester = Process.make({
+        name: "Tester",
+        init: () => Effect.void,
+        handleMessage: Effect.fnUntraced(function*(_: "go", s: void, ctx: P.Context<"go">) {
+          for (let i = 0; i < rounds; i++) {
+            const t = performance.now()
+            yield* ctx.send(child, "crash")
+            // The old child takes the crash first; a call that reaches it (or finds no name) is retried.
+            const answer = yield* ctx.call(child, "ping").pipe(
+              Effect.retry({ while: (e) => e._tag === "ProcessExited" || e._tag === "ProcessUnknown" })
+            )
+            check(answer === "pong", "the new child answers")
+            samples.push((performance.now() - t) * 1000)
+          }
+          Deferred.unsafeDone(done, Effect.void)
+          return s
+        })
+      })
+      yield* node.send(yield* node.spawn(Tester, undefined), "go")
+      yield* Deferred.await(done)
+      check((yield* Supervisor.countChildren(node, sup)).active === 1, "one child")
+      samples.sort((a, b) => a - b)
+      return samples[samples.length >> 1]!
+    })
+  )
+
+/** ms to start a simple_one_for_one supervisor and 10k children. */
+const start10k = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 2_000 : 10_000
+      const t = performance.now()
+      const sup = yield* Supervisor.start(node, Supervisor.simpleOneForOne({ id: "c", behaviour: Child, args: undefined }))
+      for (let i = 0; i < n; i++) yield* Supervisor.startChild(node, sup, undefined)
+      const ms = performance.now() - t
+      check((yield* Supervisor.countChildren(node, sup)).active === n, `${n} children`)
+      return quick ? ms * (10_000 / n) : ms
+    })
+  )
+
+// ---------------------------------------------------------------------------
+// Bare Effect baselines: a process is a fiber with a Queue (the naive design)
+
+const baselineSpawnUs = ({ quick }: Size) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const n = quick ? 20_000 : 100_000
+    const fibers: Array<Fiber.RuntimeFiber<never>> = []
+    const t = performance.now()
+    for (let i = 0; i < n; i++) {
+      const q = yield* Queue.unbounded<number>()
+      fibers.push(yield* Effect.fork(Effect.forever(Queue.take(q))))
+    }
+    yield* Effect.yieldNow()
+    const us = ((performance.now() - t) * 1000) / n
+    check(fibers.length === n, "fibers")
+    yield* Fiber.interruptAll(fibers)
+    return us
+  }))
+
+const baselineSpawnBytes = ({ quick }: Size) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const n = quick ? 20_000 : 100_000
+    const fibers: Array<Fiber.RuntimeFiber<never>> = []
+    gc()
+    const before = process.memoryUsage().heapUsed
+    for (let i = 0; i < n; i++) {
+      const q = yield* Queue.unbounded<number>()
+      fibers.push(yield* Effect.fork(Effect.forever(Queue.take(q))))
+    }
+    yield* Effect.yieldNow()
+    gc()
+    const bytes = (process.memoryUsage().heapUsed - before) / n
+    yield* Fiber.interruptAll(fibers)
+    return bytes
+  }))
+
+const baselineOneway = ({ quick }: Size) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const n = quick ? 100_000 : 1_000_000
+    const q = yield* Queue.unbounded<number>()
+    const receiver = yield* Effect.fork(Effect.gen(function*() {
+      for (let i = 0; i < n; i++) {
+        const m = yield* Queue.take(q)
+        if (m !== i) return yield* Effect.die(new Error("order"))
+      }
+    }))
+    const t = performance.now()
+    for (let i = 0; i < n; i++) yield* Queue.offer(q, i)
+    yield* Fiber.join(receiver)
+    return n / ((performance.now() - t) / 1000)
+  }))
+
+const baselineFanin = ({ quick }: Size) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const n = quick ? 100_000 : 1_000_000
+    const senders = 100
+    const q = yield* Queue.unbounded<readonly [number, number]>()
+    const next = new Array<number>(senders).fill(0)
+    const receiver = yield* Effect.fork(Effect.gen(function*() {
+      for (let i = 0; i < n; i++) {
+        const [s, seq] = yield* Queue.take(q)
+        if (next[s] !== seq) return yield* Effect.die(new Error("order"))
+        next[s] = seq + 1
+      }
+    }))
+    const t = performance.now()
+    yield* Effect.forEach(
+      Array.from({ length: senders }, (_, s) => s),
+      (s) => Effect.gen(function*() {
+        for (let i = 0; i < n / senders; i++) yield* Queue.offer(q, [s, i] as const)
+      }),
+      { concurrency: "unbounded", discard: true }
+    )
+    yield* Fiber.join(receiver)
+    return n / ((performance.now() - t) / 1000)
+  }))
+
+const baselinePingpong = ({ quick }: Size) =>
+  Effect.runPromise(Effect.gen(function*() {
+    const n = quick ? 20_000 : 100_000
+    const a = yield* Queue.unbounded<number>()
+    const b = yield* Queue.unbounded<number>()
+    const pong = yield* Effect.fork(Effect.forever(Effect.flatMap(Queue.take(b), (m) => Queue.offer(a, m))))
+    const t = performance.now()
+    for (let i = 0; i < n; i++) {
+      yield* Queue.offer(b, i)
+      const back = yield* Queue.take(a)
+      if (back !== i) return yield* Effect.die(new Error("order"))
+    }
+    const rate = n / ((performance.now() - t) / 1000)
+    yield* Fiber.interrupt(pong)
+    return rate
+  }))
+
+/** Name, unit, run. Names are stable: they are compared run to run and with Erlang. */
+export const workloads: ReadonlyArray<readonly [string, string, (size: Size) => Promise<number>]> = [
+  ["spawn.us_per_process", "us", spawnUs],
+  ["spawn.bytes_per_process", "bytes", spawnBytes],
+  ["spawn.1m.seconds", "s", spawn1m],
+  ["local.oneway.msgs_per_s", "msgs/s", oneway],
+  ["local.pingpong.rt_per_s", "rt/s", pingpong],
+  ["local.fanin.msgs_per_s", "msgs/s", fanin],
+  ["local.call.per_s", "calls/s", call],
+  ["supervisor.restart.us", "us", restart],
+  ["supervisor.start10k.ms", "ms", start10k],
+  ["baseline.effect.spawn.us_per_process", "us", baselineSpawnUs],
+  ["baseline.effect.spawn.bytes_per_process", "bytes", baselineSpawnBytes],
+  ["baseline.effect.oneway.msgs_per_s", "msgs/s", baselineOneway],
+  ["baseline.effect.pingpong.rt_per_s", "rt/s", baselinePingpong],
+  ["baseline.effect.fanin.msgs_per_s", "msgs/s", baselineFanin]
+]
