@@ -350,7 +350,18 @@ export class Kernel {
     try {
       const queue = this.runQueue
       for (;;) {
-        if (tasks.size > 0) handled += tasks.run()
+        // Time budget, checked every few hundred messages or after any fiber tasks
+        // (a task may run 2048 Effect operations).
+        if (handled > 256) {
+          handled = 0
+          if (performance.now() - started > 20) {
+            // Let timers and I/O in; resume on the next macrotask.
+            this.drainScheduled = true
+            setImmediate(this.drain)
+            return
+          }
+        }
+        if (tasks.size > 0) handled += 64 * tasks.run()
         if (this.signalHead < this.signals.length) handled += this.deliverSignals()
         if (this.runHead >= queue.length) {
           if (tasks.size > 0 || this.signalHead < this.signals.length) continue
@@ -371,15 +382,6 @@ export class Kernel {
         if (proc.status === SCHEDULED) {
           // Still has messages: back of the queue, so that others get their turn.
           queue.push(proc)
-        }
-        if (handled > 4096) {
-          handled = 0
-          if (performance.now() - started > 20) {
-            // Let timers and I/O in; resume on the next macrotask.
-            this.drainScheduled = true
-            setImmediate(this.drain)
-            return
-          }
         }
       }
       queue.length = 0
@@ -733,7 +735,41 @@ export class Kernel {
   // Calls
 
   /** Calls a process and waits for the reply. */
+  /**
+   * Calls a process and waits for the reply. Failures known at once (no such process,
+   * full mailbox, no distribution) are plain `Effect.fail`s rather than an async resumed
+   * on the spot: Effect resets its yield counter at each async boundary, so a retry loop
+   * over synchronously resumed asyncs would never yield to other processes.
+   */
   call(from: Proc | undefined, to: Address<any, any>, request: unknown, timeout: CallTimeout | undefined): Effect.Effect<any, any> {
+    return Effect.suspend(() => {
+      if (from !== undefined) {
+        from.messagesOut++
+        this.totalOut++
+      }
+      const proc = this.lookup(to)
+      if (proc === undefined || proc.status >= EXITING) {
+        if (proc !== undefined || !this.isRemote(to)) {
+          return Effect.fail(new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }))
+        }
+        if (this.remote === undefined) {
+          return Effect.fail(new NoConnection({ node: (to as Pid).node, reason: "distribution is not started" }))
+        }
+      } else if (proc.main.length >= proc.mailboxSize) {
+        return Effect.fail(new MailboxFull({ target: proc.label(), size: proc.mailboxSize }))
+      }
+      return this.awaitReply(from, to, proc, request, timeout)
+    })
+  }
+
+  /** Hot path of `call`: registers the pending call, enqueues the request, waits. */
+  private awaitReply(
+    from: Proc | undefined,
+    to: Address<any, any>,
+    proc: Proc | undefined,
+    request: unknown,
+    timeout: CallTimeout | undefined
+  ): Effect.Effect<any, any> {
     return Effect.async<any, any>((resume) => {
       const ref = this.makeRef()
       const label = typeof to === "string" ? to : to.toString()
@@ -746,30 +782,15 @@ export class Kernel {
         cancelTimer: undefined
       }
       const replyTo = from === undefined ? unsafeMake(Alias, this.name, ref.id, this.creation) : from.pid
-      if (from !== undefined) {
-        from.messagesOut++
-        this.totalOut++
-      }
-      const proc = this.lookup(to)
-      if (proc === undefined || proc.status >= EXITING) {
-        if (proc === undefined && this.isRemote(to) && this.remote !== undefined) {
-          this.pending.set(ref.id, entry)
-          entry.remoteNode = (to as Pid | Name).node
-          const error = this.remote.call(replyTo, to as Pid | Name, ref, request)
-          if (error !== undefined) {
-            this.pending.delete(ref.id)
-            return resume(Effect.fail(error))
-          }
-        } else if (proc === undefined && this.isRemote(to)) {
-          return resume(Effect.fail(new NoConnection({ node: (to as Pid).node, reason: "distribution is not started" })))
-        } else {
-          return resume(Effect.fail(new ProcessUnknown({ target: label })))
+      this.pending.set(ref.id, entry)
+      if (proc === undefined) {
+        entry.remoteNode = (to as Pid | Name).node
+        const error = this.remote!.call(replyTo, to as Pid | Name, ref, request)
+        if (error !== undefined) {
+          this.pending.delete(ref.id)
+          return resume(Effect.fail(error))
         }
       } else {
-        if (proc.main.length >= proc.mailboxSize) {
-          return resume(Effect.fail(new MailboxFull({ target: proc.label(), size: proc.mailboxSize })))
-        }
-        this.pending.set(ref.id, entry)
         entry.target = proc
         proc.callers++
         this.enqueue(proc, new CallEnvelope(request, makeFrom(replyTo, ref)), "normal")

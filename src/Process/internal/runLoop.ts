@@ -188,9 +188,12 @@ const fork = <A, E, R>(
   runtime: Runtime.Runtime<R>,
   target: AsyncTarget
 ): Exit.Exit<A, E> | Fiber.RuntimeFiber<A, E> => {
-  const fiber = Runtime.runFork(runtime)(effect, { immediate: true })
-  const done = fiber.unsafePoll()
-  if (done !== null) return done
+  // `immediate: false` (Effect's default is to start at once): a fiber started on the
+  // current thread drains its own queue there,
+  // so its cooperative yields are swallowed and a handler that loops (a retry, a long
+  // computation) would starve every other process. Started through the runtime's
+  // scheduler (the node's, which runs tasks inside its drain loop), it yields properly.
+  const fiber = Runtime.runFork(runtime)(effect, { immediate: false })
   fiber.addObserver((exit) => target.resume(exit, fiber))
   return fiber
 }
