@@ -71,8 +71,24 @@ run("local.call.per_s", Q) ->
     T1 = now_us(),
     check(gen_server:call(S, get) =:= N, "server count"),
     N / ((T1 - T0) / 1.0e6);
-run("supervisor.restart.us", _) -> skip_note("supervisor.* (needs compiled callback modules)");
-run("supervisor.start10k.ms", _) -> skip_note("supervisor.* (needs compiled callback modules)");
+run("supervisor.restart.us", Q) ->
+    Rounds = n(Q, 200, 1000),
+    load_sup_mods(),
+    {ok, Sup} = supervisor:start_link(bench_sup, {one_for_one, Rounds + 10}),
+    Samples = [restart_once() || _ <- lists:seq(1, Rounds)],
+    check(proplists:get_value(active, supervisor:count_children(Sup)) =:= 1, "one child"),
+    unlink(Sup), exit(Sup, shutdown),
+    lists:nth(length(Samples) div 2 + 1, lists:sort(Samples));
+run("supervisor.start10k.ms", Q) ->
+    N = n(Q, 2000, 10000),
+    load_sup_mods(),
+    T0 = now_us(),
+    {ok, Sup} = supervisor:start_link(bench_sup, simple),
+    [{ok, _} = supervisor:start_child(Sup, []) || _ <- lists:seq(1, N)],
+    T1 = now_us(),
+    check(proplists:get_value(active, supervisor:count_children(Sup)) =:= N, "children"),
+    unlink(Sup), exit(Sup, shutdown),
+    (T1 - T0) / 1000 * (10000 / N);
 run("remote." ++ _, _) -> skip_note("remote.* (two distributed nodes: not written yet)");
 run(Other, _) ->
     io:format(standard_error, "unknown workload ~s~n", [Other]),
@@ -127,6 +143,58 @@ call_loop(S, I, N) ->
     R = gen_server:call(S, inc),
     check(R =:= I + 1, "call reply"),
     call_loop(S, I + 1, N).
+
+%% Crash a supervised child; time until its replacement answers a call.
+restart_once() ->
+    Old = whereis(bench_child),
+    T0 = now_us(),
+    Old ! crash,
+    wait_new(Old),
+    now_us() - T0.
+
+wait_new(Old) ->
+    case whereis(bench_child) of
+        New when is_pid(New), New =/= Old ->
+            case catch gen_server:call(New, ping) of
+                pong -> ok;
+                _ -> wait_new(Old)
+            end;
+        _ -> erlang:yield(), wait_new(Old)
+    end.
+
+%% Supervisor and child callback modules, built at run time like bench_srv.
+load_sup_mods() ->
+    logger:set_primary_config(level, none),
+    load_mod(bench_child, [
+        "-module(bench_child).",
+        "-behaviour(gen_server).",
+        "-export([start_link/1, init/1, handle_call/3, handle_cast/2, handle_info/2]).",
+        "start_link(named) -> gen_server:start_link({local, bench_child}, bench_child, [], []); "
+        "start_link(anon) -> gen_server:start_link(bench_child, [], []).",
+        "init([]) -> {ok, 0}.",
+        "handle_call(ping, _, S) -> {reply, pong, S}.",
+        "handle_cast(_, S) -> {noreply, S}.",
+        "handle_info(crash, S) -> {stop, crashed, S}."
+    ]),
+    load_mod(bench_sup, [
+        "-module(bench_sup).",
+        "-behaviour(supervisor).",
+        "-export([init/1]).",
+        "init({one_for_one, MaxR}) -> {ok, {#{strategy => one_for_one, intensity => MaxR, period => 3600}, "
+        "[#{id => child, start => {bench_child, start_link, [named]}}]}}; "
+        "init(simple) -> {ok, {#{strategy => simple_one_for_one, intensity => 1, period => 5}, "
+        "[#{id => c, start => {bench_child, start_link, [anon]}}]}}."
+    ]).
+
+load_mod(Name, Src) ->
+    case code:is_loaded(Name) of
+        {file, _} -> ok;
+        false ->
+            Forms = [begin {ok, T, _} = erl_scan:string(L), {ok, F} = erl_parse:parse_form(T), F end || L <- Src],
+            {ok, Mod, Bin} = compile:forms(Forms),
+            {module, Mod} = code:load_binary(Mod, atom_to_list(Name) ++ ".erl", Bin),
+            ok
+    end.
 
 %% A gen_server callback module built at run time (escripts cannot define one).
 bench_srv_mod() ->
