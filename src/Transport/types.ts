@@ -1,0 +1,165 @@
+/**
+ * Types and errors of the wire, shared by the transports, the handshake and the session.
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Effect, Either } from "effect"
+import { Schema } from "effect"
+import type * as Message from "../Message/index.js"
+
+/**
+ * Opening a listener or a connection failed (address in use, connection refused, TLS
+ * verification failed, ...).
+ *
+ * @since 0.1.0
+ */
+export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
+  operation: Schema.Literal("listen", "connect"),
+  address: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `Could not ${this.operation} ${this.operation === "listen" ? "on" : "to"} ${this.address}: ${this.detail}. ` +
+      (this.operation === "listen"
+        ? "Check that the port is free (or use port 0) and the certificate/key are valid"
+        : "Check that the peer node is running, the address is right and (for TLS) the CA trusts its certificate")
+  }
+}
+
+/**
+ * The handshake with a peer failed; the connection is closed and the reason logged.
+ * `reason` is one of `cookie` (the peers do not share the cookie), `version` (protocol
+ * version mismatch), `name` (malformed node name), `malformed` (garbage or an unexpected
+ * frame), `timeout`, `closed` (the peer hung up), `duplicate` (refused by the `accept`
+ * hook, e.g. a connection to that node already exists), `peer_rejected` (the peer refused us).
+ *
+ * @since 0.1.0
+ */
+export class HandshakeRejected extends Schema.TaggedError<HandshakeRejected>()("HandshakeRejected", {
+  reason: Schema.Literal("cookie", "version", "name", "malformed", "timeout", "closed", "duplicate", "peer_rejected"),
+  detail: Schema.String,
+  peer: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const who = this.peer === undefined ? "a peer" : this.peer
+    const hint = this.reason === "cookie"
+      ? "Start both nodes with the same cookie"
+      : this.reason === "peer_rejected"
+      ? "The peer's log says why; a wrong cookie is the usual cause"
+      : this.reason === "version"
+      ? "Run the same Rain version on both nodes"
+      : this.reason === "name"
+      ? "Node names look like name@host"
+      : this.reason === "timeout"
+      ? "Check that the peer is a Rain node and reachable"
+      : this.reason === "duplicate"
+      ? "A connection to that node already exists"
+      : "Check that the peer is a Rain node of the same version"
+    return `Handshake with ${who} rejected (${this.reason}): ${this.detail}. ${hint}`
+  }
+}
+
+/**
+ * Why a session ended: closed by this node (`local`), by the peer (`peer`), after a
+ * protocol violation such as garbage or an oversize frame (`protocol`), or by a transport
+ * error (`transport`).
+ *
+ * @since 0.1.0
+ */
+export class SessionClosed extends Schema.TaggedError<SessionClosed>()("SessionClosed", {
+  reason: Schema.Literal("local", "peer", "protocol", "transport"),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `Connection closed (${this.reason}): ${this.detail}. Connect again to send more`
+  }
+}
+
+/**
+ * What each side of a handshake announces about itself.
+ *
+ * @since 0.1.0
+ */
+export interface PeerInfo {
+  /** `name@host` */
+  readonly name: string
+  /** Incarnation number of the node. */
+  readonly creation: number
+  /** Whether the node accepts compressed frames. */
+  readonly compression: boolean
+  /** The largest encoded message the node accepts. */
+  readonly maxMessageSize: number
+}
+
+/**
+ * Options of both sides of a handshake.
+ *
+ * @since 0.1.0
+ */
+export interface HandshakeOptions {
+  /** This node's name, `name@host`. */
+  readonly name: string
+  /** The shared secret; it never crosses the wire (HMAC-SHA256 challenge/response). */
+  readonly cookie: string | Uint8Array
+  /** This node's incarnation number (default 0). */
+  readonly creation?: number
+  /** Offer compression (default true); used when both sides offer it. */
+  readonly compression?: boolean
+  /** The largest encoded message this node accepts (default 64 MiB). */
+  readonly maxMessageSize?: number
+  /** Encoded payloads of at least this many bytes are compressed (default 1024). */
+  readonly compressThreshold?: number
+  /** Time allowed for the whole handshake (default 5 seconds; runs on Effect's `Clock`). */
+  readonly handshakeTimeout?: Duration.DurationInput
+  /**
+   * Called with the authenticated peer on both sides before the session opens; `false`
+   * rejects it (reason `duplicate`). The node layer uses it to keep one connection per
+   * pair of nodes and to break ties when two nodes connect to each other at once.
+   */
+  readonly accept?: (peer: PeerInfo) => Effect.Effect<boolean>
+  /** The message registry used to encode and decode frames (default: the global one). */
+  readonly registry?: Message.Registry
+  /** Protocol version to announce; only for tests of version negotiation. */
+  readonly protocolVersion?: number
+}
+
+/**
+ * Receives the decoded frames of a session, in order, synchronously from the socket's
+ * data callback (keep it short: enqueue and return).
+ *
+ * @since 0.1.0
+ */
+export interface SessionHandler {
+  readonly onFrame: (frame: unknown) => void
+  /** A frame that could not be decoded was dropped; the session lives on. */
+  readonly onDecodeError?: (error: Message.DecodeFailed) => void
+  readonly onClose?: (reason: SessionClosed) => void
+}
+
+/**
+ * An authenticated connection to a peer node, the result of a successful handshake.
+ *
+ * @since 0.1.0
+ */
+export interface Session {
+  readonly local: PeerInfo
+  readonly peer: PeerInfo
+  /** Whether compression was negotiated. */
+  readonly compression: boolean
+  /** The largest encoded message the peer accepts. */
+  readonly maxMessageSize: number
+  readonly isOpen: boolean
+  /**
+   * Encodes a frame and queues it, synchronously; frames sent in the same tick leave in one
+   * write. Fails without sending anything when the frame cannot be encoded or is too large.
+   */
+  readonly send: (
+    frame: unknown
+  ) => Either.Either<void, Message.MessageTooLarge | Message.TypeNotRegistered | Message.EncodeFailed | SessionClosed>
+  /** Installs the receiver; frames that arrived before it are delivered first, in order. */
+  readonly setHandler: (handler: SessionHandler) => void
+  /** Closes the session after writing what is queued. */
+  readonly close: Effect.Effect<void>
+  /** Waits until the session is closed, with the reason. */
+  readonly closed: Effect.Effect<SessionClosed>
+}

@@ -1,0 +1,86 @@
+import { Deferred, Duration, Effect, Either, Queue } from "effect"
+import * as Message from "../../src/Message/index.js"
+import * as Transport from "../../src/Transport/index.js"
+
+export const cookie = "monster"
+
+/** A listening node `b@localhost` whose sessions land in a queue, and its rejected handshakes in another. */
+export const listen = (
+  transport: Transport.Transport,
+  options: Partial<Transport.ServeOptions> = {}
+) =>
+  Effect.gen(function*() {
+    const sessions = yield* Queue.unbounded<Transport.Session>()
+    const rejected = yield* Queue.unbounded<Transport.HandshakeRejected>()
+    const listener = yield* Transport.serve(
+      transport,
+      {
+        name: "b@localhost",
+        cookie,
+        handshakeTimeout: "2 seconds",
+        onRejected: (e) => Queue.offer(rejected, e),
+        ...options
+      },
+      (s) => Queue.offer(sessions, s)
+    )
+    return { listener, sessions, rejected }
+  })
+
+/** Collects `n` frames of a session (bounded wait). */
+export const collect = (session: Transport.Session, n: number, timeout: Duration.DurationInput = "20 seconds") =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<Array<unknown>>()
+    const frames: Array<unknown> = []
+    const decodeErrors: Array<Message.DecodeFailed> = []
+    session.setHandler({
+      onFrame: (f) => {
+        frames.push(f)
+        if (frames.length === n) Deferred.unsafeDone(done, Effect.succeed(frames))
+      },
+      onDecodeError: (e) => void decodeErrors.push(e)
+    })
+    return {
+      frames,
+      decodeErrors,
+      await: Deferred.await(done).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => `only ${frames.length}/${n} frames` }))
+    }
+  })
+
+export const take = <A>(q: Queue.Dequeue<A>, what = "value") =>
+  Queue.take(q).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => `timed out waiting for ${what}` }))
+
+/** A transport whose connections count the bytes they write (to see compression on the wire). */
+export const counting = (inner: Transport.Transport) => {
+  const stats = { written: 0 }
+  const transport: Transport.Transport = {
+    _tag: inner._tag,
+    listen: inner.listen,
+    connect: (address) =>
+      Effect.map(inner.connect(address), (d): Transport.Duplex => ({
+        ...d,
+        remoteAddress: d.remoteAddress,
+        write: (chunk) => {
+          stats.written += chunk.length
+          d.write(chunk)
+        }
+      }))
+  }
+  return { transport, stats }
+}
+
+/** Writes one raw frame (length, flags, payload) on a duplex. */
+export const rawFrame = (payload: Uint8Array, flags = 0): Uint8Array => {
+  const b = Buffer.allocUnsafe(5 + payload.length)
+  b.writeUInt32BE(payload.length + 1, 0)
+  b[4] = flags
+  b.set(payload, 5)
+  return b
+}
+
+export const packed = (value: unknown): Uint8Array => Either.getOrThrow(Message.encode(value))
+
+/** Waits until a duplex is closed (bounded). */
+export const closedOf = (duplex: Transport.Duplex) =>
+  Effect.async<void>((resume) => duplex.onClose(() => resume(Effect.void))).pipe(
+    Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "the connection was not closed" })
+  )
