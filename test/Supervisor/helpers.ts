@@ -1,6 +1,6 @@
 import { Effect } from "effect"
-import type { Process as P } from "../../src/index.js"
-import { Process } from "../../src/index.js"
+import type { Process as P, Testing } from "../../src/index.js"
+import { Process, Supervisor } from "../../src/index.js"
 
 /** Commands a test worker obeys. */
 export type WorkerCommand = "crash" | "normal" | "shutdown"
@@ -33,3 +33,7 @@ export const Stubborn = Process.make({
 
 /** Fails in init. */
 export const Broken = Process.make({ name: "Broken", init: (): Effect.Effect<void, string> => Effect.fail("missing config") })
+
+/** The pid of a supervisor's child, by id (undefined when it is not running). */
+export const childPid = (env: Testing.TestEnv, sup: P.Pid, id: string) =>
+  Effect.map(Supervisor.whichChildren(env.node, sup), (children) => children.find((c) => c.id === id)?.pid)

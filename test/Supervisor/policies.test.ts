@@ -1,10 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Schedule, TestClock } from "effect"
 import { Process, Supervisor, Testing } from "../../src/index.js"
-import { Broken, Stubborn, Worker } from "./helpers.js"
-
-const childPid = (env: Testing.TestEnv, sup: Process.Pid, id: string) =>
-  Effect.map(Supervisor.whichChildren(env.node, sup), (children) => children.find((c) => c.id === id)?.pid)
+import { Broken, Stubborn, Worker, childPid } from "./helpers.js"
 
 const crash = (env: Testing.TestEnv, sup: Process.Pid, id: string) =>
   Effect.gen(function*() {

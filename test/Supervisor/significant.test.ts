@@ -1,10 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Process, Supervisor, Testing } from "../../src/index.js"
-import { Worker } from "./helpers.js"
-
-const childPid = (env: Testing.TestEnv, sup: Process.Pid, id: string) =>
-  Effect.map(Supervisor.whichChildren(env.node, sup), (children) => children.find((c) => c.id === id)?.pid)
+import { Supervisor, Testing } from "../../src/index.js"
+import { Worker, childPid } from "./helpers.js"
 
 describe("significant children", () => {
   it.scoped("all_significant: the supervisor ends only when the last significant child has ended", () =>
