@@ -294,10 +294,6 @@ export class Kernel {
   // ---------------------------------------------------------------------------
   // Addressing
 
-  isLocalPid(pid: Pid): boolean {
-    return pid.node === this.name
-  }
-
   /** The live local process at an address, or undefined (dead, unknown, stale or remote). */
   lookup(to: Address<any, any>): Proc | undefined {
     if (typeof to === "string") return this.names.get(to)
