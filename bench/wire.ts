@@ -1,12 +1,13 @@
 /**
  * Throughput of the wire layer alone: small frames through a TCP session pair in one
- * process (encode, compress check, coalesced write, frame parse, decode, handler call).
+ * process (node codec encode, compress check, coalesced write, frame parse, decode, handler call).
  *
  *   npx tsx bench/wire.ts [--quick]
  *
  * Prints one JSON line per figure on stdout, a human line per run on stderr.
  */
-import { Deferred, Effect, Logger, LogLevel } from "effect"
+import { Deferred, Effect, Either, Logger, LogLevel } from "effect"
+import * as Message from "../src/Message/index.js"
 import { Pid } from "../src/Process/Pid.js"
 import * as Transport from "../src/Transport/index.js"
 
@@ -32,7 +33,8 @@ const once = (make: (i: number) => unknown) =>
     const done = yield* Deferred.make<number>()
     let received = 0
     server.setHandler({
-      onFrame: () => {
+      onFrame: (bytes) => {
+        Message.decode(bytes)
         if (++received === total) Deferred.unsafeDone(done, Effect.succeed(performance.now()))
       }
     })
@@ -41,7 +43,7 @@ const once = (make: (i: number) => unknown) =>
     let sent = 0
     const pump = () => {
       const end = Math.min(sent + batch, total)
-      for (; sent < end; sent++) client.send(make(sent))
+      for (; sent < end; sent++) client.send(Either.getOrThrow(Message.encode(make(sent))))
       if (sent < total) setImmediate(pump)
     }
     pump()

@@ -6,9 +6,9 @@
  * @example
  * ```ts
  * const listener = yield* Transport.serve(Transport.tcp(), { name: "b@localhost", cookie }, (session) =>
- *   Effect.sync(() => session.setHandler({ onFrame: (f) => console.log(f) })))
+ *   Effect.sync(() => session.setHandler({ onFrame: (bytes) => console.log(bytes.length) })))
  * const session = yield* Transport.connect(Transport.tcp(), listener.address, { name: "a@localhost", cookie })
- * session.send({ t: "send", to: pid, msg: new Put({ key: "a", value: 1 }) })
+ * session.send(new TextEncoder().encode("hello"))
  * ```
  * @since 0.1.0
  */
@@ -119,7 +119,14 @@ const listenServer = (
     }),
     () =>
       Effect.async<void>((resume) => {
-        for (const s of sockets) s.destroy()
+        // A socket still writing (a session's last frames) gets a moment to finish.
+        for (const s of sockets) {
+          if (s.writableLength === 0) s.destroy()
+          else {
+            s.end()
+            setTimeout(() => s.destroy(), 1000).unref()
+          }
+        }
         server.close(() => resume(Effect.void))
       })
   )
@@ -181,6 +188,11 @@ export interface TlsOptions extends TcpOptions {
   readonly requireClientCert?: boolean
   /** Server name to verify when connecting (default: the host of the address). */
   readonly servername?: string
+  /**
+   * Match the peer's certificate to the host connected to (default true). Set false for
+   * cluster certificates that name no host: the chain is still verified against `ca`.
+   */
+  readonly checkHostname?: boolean
 }
 
 /**
@@ -221,6 +233,7 @@ export const tls_ = (options: TlsOptions): Transport => {
             cert: options.cert,
             key: options.key,
             rejectUnauthorized: true,
+            ...(options.checkHostname === false ? { checkServerIdentity: () => undefined } : {}),
             ...(options.servername !== undefined ? { servername: options.servername } : net.isIP(h) ? {} : { servername: h })
           }),
         "secureConnect"
@@ -337,8 +350,8 @@ export const serve = <R>(
  *
  * @since 0.1.0
  */
-export const frames = (session: Session): Effect.Effect<Queue.Dequeue<unknown>> =>
-  Effect.map(Queue.unbounded<unknown>(), (queue) => {
+export const frames = (session: Session): Effect.Effect<Queue.Dequeue<Uint8Array>> =>
+  Effect.map(Queue.unbounded<Uint8Array>(), (queue) => {
     session.setHandler({
       onFrame: (f) => void queue.unsafeOffer(f),
       onClose: () => void Effect.runFork(Queue.shutdown(queue))

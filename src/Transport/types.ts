@@ -5,7 +5,7 @@
  */
 import type { Duration, Effect, Either } from "effect"
 import { Schema } from "effect"
-import type * as Message from "../Message/index.js"
+import type { MessageTooLarge } from "../Process/errors.js"
 
 /**
  * Opening a listener or a connection failed (address in use, connection refused, TLS
@@ -112,27 +112,24 @@ export interface HandshakeOptions {
   /** Time allowed for the whole handshake (default 5 seconds; runs on Effect's `Clock`). */
   readonly handshakeTimeout?: Duration.DurationInput
   /**
-   * Called with the authenticated peer on both sides before the session opens; `false`
-   * rejects it (reason `duplicate`). The node layer uses it to keep one connection per
-   * pair of nodes and to break ties when two nodes connect to each other at once.
+   * Called with the peer on both sides before the session opens (on the acceptor, before
+   * the initiator has proved the cookie); `false` or a string (the reason, told to the
+   * peer) rejects it with reason `duplicate`. The node layer uses it to keep one connection
+   * per pair of nodes and to break ties when two nodes connect to each other at once.
    */
-  readonly accept?: (peer: PeerInfo) => Effect.Effect<boolean>
-  /** The message registry used to encode and decode frames (default: the global one). */
-  readonly registry?: Message.Registry
+  readonly accept?: (peer: PeerInfo) => Effect.Effect<boolean | string>
   /** Protocol version to announce; only for tests of version negotiation. */
   readonly protocolVersion?: number
 }
 
 /**
- * Receives the decoded frames of a session, in order, synchronously from the socket's
- * data callback (keep it short: enqueue and return).
+ * Receives the frames of a session (their payloads, decompressed), in order, synchronously
+ * from the transport's data callback (keep it short: decode, enqueue and return).
  *
  * @since 0.1.0
  */
 export interface SessionHandler {
-  readonly onFrame: (frame: unknown) => void
-  /** A frame that could not be decoded was dropped; the session lives on. */
-  readonly onDecodeError?: (error: Message.DecodeFailed) => void
+  readonly onFrame: (payload: Uint8Array) => void
   readonly onClose?: (reason: SessionClosed) => void
 }
 
@@ -150,12 +147,12 @@ export interface Session {
   readonly maxMessageSize: number
   readonly isOpen: boolean
   /**
-   * Encodes a frame and queues it, synchronously; frames sent in the same tick leave in one
-   * write. Fails without sending anything when the frame cannot be encoded or is too large.
+   * Queues a frame's payload, synchronously; frames sent during the same synchronous run
+   * leave in one write. A payload of at least `compressThreshold` bytes is compressed when
+   * both sides offered compression, unless `compress` is false. Fails without sending
+   * anything when the payload is larger than the peer accepts or the session is closed.
    */
-  readonly send: (
-    frame: unknown
-  ) => Either.Either<void, Message.MessageTooLarge | Message.TypeNotRegistered | Message.EncodeFailed | SessionClosed>
+  readonly send: (payload: Uint8Array, compress?: boolean) => Either.Either<void, MessageTooLarge | SessionClosed>
   /** Installs the receiver; frames that arrived before it are delivered first, in order. */
   readonly setHandler: (handler: SessionHandler) => void
   /** Closes the session after writing what is queued. */

@@ -1,11 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { Application, Node, Process, Testing } from "../../src/index.js"
 import { embeddedRegistrar } from "../../src/Registry/Registrar.js"
+import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { Blob, Counter, freePort, GetCount, Increment, InOrder, messages, Relay, Secret } from "../fixtures/dist.js"
 
 const cookie = "test-cookie"
@@ -238,15 +235,11 @@ describe("distribution", () => {
       assert.include(refused.message, "allowApplications")
     }))
 
-  it.scopedLive("TLS with client certificates", () =>
+  it.scopedLive("TLS with client certificates; a peer trusting another CA cannot connect", () =>
     Effect.gen(function*() {
-      const dir = mkdtempSync(join(tmpdir(), "rain-tls-"))
-      execFileSync("openssl", [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=rain-test",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
-      ], { stdio: "ignore" })
-      const cert = readFileSync(join(dir, "cert.pem"))
-      const tls = { cert, key: readFileSync(join(dir, "key.pem")), ca: cert, requireClientCert: true }
+      if (!hasOpenssl) return
+      const certs = makeCerts()
+      const tls = { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requireClientCert: true }
       const { make } = yield* cluster
       const a = yield* make("a@127.0.0.1", { tls })
       const b = yield* make("b@127.0.0.1", { tls })
@@ -255,6 +248,13 @@ describe("distribution", () => {
       assert.strictEqual(yield* b.receive("5 seconds"), "over tls")
       const counter = yield* b.spawn(Counter, 3)
       assert.strictEqual(yield* a.call(counter, new GetCount()), 3)
+      // c trusts another CA: b's certificate is refused, and b's other connection lives
+      const c = yield* make("c@127.0.0.1", { tls: { ...tls, ca: certs.otherCa } })
+      const refused = yield* Effect.flip(c.node.connect("b@127.0.0.1"))
+      assert.strictEqual(refused._tag, "NoConnection")
+      assert.include(refused.message, "certificate")
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 3)
+      assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
     }))
 
   it.scopedLive("an undecodable frame is logged and dropped; the connection lives", () =>
@@ -266,7 +266,8 @@ describe("distribution", () => {
       yield* a.send(relay, "before")
       assert.strictEqual(yield* b.receive("2 seconds"), "before")
       const peer = (a.node.kernel.remote as any).peers.get("b@127.0.0.1")
-      peer.conn.socket.write(Buffer.from([0, 0, 0, 4, 0xdd, 0xff, 0xff, 0xff]))
+      // a frame (length 4: flags 0, then 3 bytes) whose payload is not msgpack
+      peer.conn.session.duplex.write(Buffer.from([0, 0, 0, 4, 0, 0xc1, 0xff, 0xff]))
       yield* a.send(relay, "after")
       assert.strictEqual(yield* b.receive("2 seconds"), "after")
       assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
@@ -286,7 +287,7 @@ describe("distribution", () => {
       // b goes silent: no ticks, nothing read
       const remoteB = b.node.kernel.remote as any
       clearInterval(remoteB.ticker)
-      remoteB.peers.get("a@127.0.0.1").conn.socket.pause()
+      remoteB.peers.get("a@127.0.0.1").conn.session.duplex.write = () => {}
       const down = yield* a.receiveMatching(isDown, "2 seconds")
       assert.strictEqual(down.reason._tag, "noconnection")
     }))

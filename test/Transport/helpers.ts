@@ -31,17 +31,14 @@ export const collect = (session: Transport.Session, n: number, timeout: Duration
   Effect.gen(function*() {
     const done = yield* Deferred.make<Array<unknown>>()
     const frames: Array<unknown> = []
-    const decodeErrors: Array<Message.DecodeFailed> = []
     session.setHandler({
-      onFrame: (f) => {
-        frames.push(f)
+      onFrame: (bytes) => {
+        frames.push(Either.getOrThrow(Message.decode(bytes)))
         if (frames.length === n) Deferred.unsafeDone(done, Effect.succeed(frames))
-      },
-      onDecodeError: (e) => void decodeErrors.push(e)
+      }
     })
     return {
       frames,
-      decodeErrors,
       await: Deferred.await(done).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => `only ${frames.length}/${n} frames` }))
     }
   })
@@ -78,6 +75,9 @@ export const rawFrame = (payload: Uint8Array, flags = 0): Uint8Array => {
 }
 
 export const packed = (value: unknown): Uint8Array => Either.getOrThrow(Message.encode(value))
+
+/** Encodes a value with the node codec and sends it on a session. */
+export const send = (session: Transport.Session, value: unknown) => session.send(packed(value))
 
 /** Waits until a duplex is closed (bounded). */
 export const closedOf = (duplex: Transport.Duplex) =>

@@ -4,16 +4,10 @@ import * as crypto from "node:crypto"
 import * as Message from "../../src/Message/index.js"
 import { Pid } from "../../src/Process/Pid.js"
 import * as Transport from "../../src/Transport/index.js"
-import { closedOf, collect, cookie, counting, listen, packed, rawFrame, take } from "./helpers.js"
+import { closedOf, collect, cookie, counting, listen, packed, rawFrame, send, take } from "./helpers.js"
 
 class Put extends Schema.TaggedClass<Put>()("test/Put", { key: Schema.String, value: Schema.Number, from: Pid }) {}
-class Unknown extends Schema.TaggedClass<Unknown>()("test/OnlyOnSender", { n: Schema.Number }) {}
-class Unregistered extends Schema.TaggedClass<Unregistered>()("test/Unregistered", { n: Schema.Number }) {}
-
-const registry = Message.makeRegistry()
-Message.unsafeRegisterIn(registry, Put)
-const senderRegistry = Message.makeRegistry()
-Message.unsafeRegisterIn(senderRegistry, Put, Unknown)
+Message.unsafeRegister(Put)
 
 const pid = new Pid({ node: "a@localhost", id: 1, creation: 1 })
 const transports = [["tcp", Transport.tcp()], ["memory", Transport.memory()]] as const
@@ -22,12 +16,11 @@ describe("Transport session", () => {
   for (const [label, transport] of transports) {
     it.scopedLive(`handshake and frames both ways over ${label}`, () =>
       Effect.gen(function*() {
-        const { listener, sessions } = yield* listen(transport, { registry, creation: 9 })
+        const { listener, sessions } = yield* listen(transport, { creation: 9 })
         const client = yield* Transport.connectScoped(transport, listener.address, {
           name: "a@localhost",
           cookie,
-          creation: 4,
-          registry
+          creation: 4
         })
         const server = yield* take(sessions, "the server session")
         assert.strictEqual(client.peer.name, "b@localhost")
@@ -38,9 +31,9 @@ describe("Transport session", () => {
         const atServer = yield* collect(server, 2)
         const atClient = yield* collect(client, 1)
         const put = new Put({ key: "k", value: 1, from: pid })
-        assert.isTrue(Either.isRight(client.send({ t: "send", to: pid, msg: put })))
-        assert.isTrue(Either.isRight(client.send("second")))
-        assert.isTrue(Either.isRight(server.send({ t: "reply", n: 42 })))
+        assert.isTrue(Either.isRight(send(client, { t: "send", to: pid, msg: put })))
+        assert.isTrue(Either.isRight(send(client, "second")))
+        assert.isTrue(Either.isRight(send(server, { t: "reply", n: 42 })))
         const [first, second] = yield* atServer.await
         assert.deepStrictEqual(first, { t: "send", to: pid, msg: put })
         assert.instanceOf((first as any).msg, Put)
@@ -49,7 +42,7 @@ describe("Transport session", () => {
         yield* client.close
         const reason = yield* server.closed
         assert.strictEqual(reason.reason, "peer")
-        assert.isTrue(Either.isLeft(client.send("late")))
+        assert.isTrue(Either.isLeft(send(client, "late")))
       }))
   }
 
@@ -200,7 +193,7 @@ describe("Transport session", () => {
       assert.strictEqual(client.maxMessageSize, 9 * 1024 * 1024)
       const big = crypto.randomBytes(8 * 1024 * 1024)
       const got = yield* collect(server, 1)
-      assert.isTrue(Either.isRight(client.send({ big })))
+      assert.isTrue(Either.isRight(send(client, { big })))
       const [frame] = yield* got.await
       assert.isTrue(Buffer.from((frame as any).big).equals(big))
 
@@ -222,7 +215,7 @@ describe("Transport session", () => {
       const n = 100_000
       const got = yield* collect(server, n)
       for (let i = 0; i < n; i++) {
-        client.send({ i })
+        send(client, { i })
         if (i % 10_000 === 0) yield* Effect.yieldNow()
       }
       const frames = yield* got.await
@@ -243,49 +236,13 @@ describe("Transport session", () => {
         assert.strictEqual(client.compression, compression)
         const before = stats.written
         const got = yield* collect(server, 2)
-        client.send({ text })
-        client.send("small")
+        send(client, { text })
+        send(client, "small")
         assert.deepStrictEqual(yield* got.await, [{ text }, "small"])
         sizes[String(compression)] = stats.written - before
       }
       assert.isBelow(sizes["true"], text.length / 10)
       assert.isAbove(sizes["false"], text.length)
-    }))
-
-  it.scopedLive("an unregistered type is refused with TypeNotRegistered and nothing is sent", () =>
-    Effect.gen(function*() {
-      const { stats, transport } = counting(Transport.memory())
-      const { listener, sessions } = yield* listen(transport)
-      const client = yield* Transport.connectScoped(transport, listener.address, { name: "a@localhost", cookie })
-      const server = yield* take(sessions)
-      const got = yield* collect(server, 1)
-      const before = stats.written
-      const r = client.send({ t: "send", msg: new Unregistered({ n: 1 }) })
-      assert.isTrue(Either.isLeft(r) && r.left._tag === "TypeNotRegistered")
-      if (Either.isLeft(r)) assert.include(r.left.message, "Message.register(test/Unregistered)")
-      yield* Effect.sleep("20 millis")
-      assert.strictEqual(stats.written, before)
-      client.send("next")
-      assert.deepStrictEqual(yield* got.await, ["next"])
-    }))
-
-  it.scopedLive("an undecodable frame is dropped, reported, and the session lives", () =>
-    Effect.gen(function*() {
-      const transport = Transport.tcp()
-      const { listener, sessions } = yield* listen(transport, { registry })
-      const client = yield* Transport.connectScoped(transport, listener.address, {
-        name: "a@localhost",
-        cookie,
-        registry: senderRegistry
-      })
-      const server = yield* take(sessions)
-      const got = yield* collect(server, 1)
-      assert.isTrue(Either.isRight(client.send({ t: "send", msg: new Unknown({ n: 1 }) })))
-      client.send({ t: "after" })
-      assert.deepStrictEqual(yield* got.await, [{ t: "after" }])
-      assert.strictEqual(got.decodeErrors.length, 1)
-      assert.strictEqual(got.decodeErrors[0].type, "test/OnlyOnSender")
-      assert.isTrue(server.isOpen && client.isOpen)
     }))
 
   it.scopedLive("frames are available as a queue", () =>
@@ -295,10 +252,10 @@ describe("Transport session", () => {
       const client = yield* Transport.connectScoped(transport, listener.address, { name: "a@localhost", cookie })
       const server = yield* take(sessions)
       const queue = yield* Transport.frames(server)
-      client.send(1)
-      client.send(2)
-      assert.strictEqual(yield* take(queue), 1)
-      assert.strictEqual(yield* take(queue), 2)
+      client.send(new Uint8Array([1]))
+      client.send(new Uint8Array([2, 3]))
+      assert.deepStrictEqual(Array.from(yield* take(queue)), [1])
+      assert.deepStrictEqual(Array.from(yield* take(queue)), [2, 3])
     }))
 
   it.scopedLive("closing the listener's scope closes its sessions", () =>

@@ -2,15 +2,16 @@
  * Framing, handshake and the session over a `Duplex`.
  *
  * Frame: `u32 BE length` (of what follows), `u8 flags` (bit 0: payload is deflate-raw
- * compressed), msgpack payload. The same framing carries the handshake (with a small
- * maximum size) and then the session's frames.
+ * compressed), payload. The handshake frames are msgpack maps (with a small maximum size);
+ * the session's frames are opaque bytes, encoded by the layer above (the node's codec).
  *
  * @internal
  */
 import { Cause, Deferred, Duration, Effect, Either, FiberId, Runtime } from "effect"
+import { Packr } from "msgpackr"
 import * as crypto from "node:crypto"
 import * as zlib from "node:zlib"
-import * as Message from "../../Message/index.js"
+import { MessageTooLarge } from "../../Process/errors.js"
 import type { Duplex } from "./duplex.js"
 import {
   HandshakeRejected,
@@ -33,6 +34,17 @@ const FLAG_COMPRESSED = 1
 const NAME_RE = /^[A-Za-z0-9_.+-]{1,255}@[A-Za-z0-9_.:[\]-]{1,255}$/
 
 const RIGHT_VOID: Either.Either<void, never> = Either.right(undefined)
+
+/** Handshake frames are plain maps: no extensions, no records. */
+const handshakeCodec = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
+const encodeHandshake = (value: object): Buffer => handshakeCodec.pack(value)
+const decodeHandshake = (bytes: Uint8Array): Either.Either<unknown, string> => {
+  try {
+    return Either.right(handshakeCodec.unpack(bytes))
+  } catch (e) {
+    return Either.left(e instanceof Error ? e.message : String(e))
+  }
+}
 
 type Phase = "handshake" | "open" | "closed"
 
@@ -57,9 +69,8 @@ export class Connection implements Session {
   compression = false
   maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE
   private compressThreshold = DEFAULT_COMPRESS_THRESHOLD
-  private registry: Message.Registry = Message.defaultRegistry
   private handler: SessionHandler | undefined
-  private early: Array<unknown> = []
+  private early: Array<Uint8Array> = []
   // writer
   private outQ: Array<Uint8Array> = []
   private outFlags: Array<number> = []
@@ -172,17 +183,9 @@ export class Connection implements Session {
         return this.protocolError(`corrupt compressed frame: ${String(e)}`)
       }
     }
-    const r = Message.decode(bytes, this.registry)
-    if (Either.isLeft(r)) {
-      // A frame this node cannot decode is dropped; the session lives.
-      this.log("warning", `dropped an undecodable frame: ${r.left.message}`)
-      const h = this.handler
-      if (h !== undefined && h.onDecodeError !== undefined) h.onDecodeError(r.left)
-      return
-    }
     const h = this.handler
-    if (h === undefined) this.early.push(r.right)
-    else h.onFrame(r.right)
+    if (h === undefined) this.early.push(bytes)
+    else h.onFrame(bytes)
   }
 
   private localMax(): number {
@@ -223,7 +226,6 @@ export class Connection implements Session {
     this.maxMessageSize = peer.maxMessageSize
     this.maxFrame = local.maxMessageSize + 1
     this.compressThreshold = options.compressThreshold ?? DEFAULT_COMPRESS_THRESHOLD
-    this.registry = options.registry ?? Message.defaultRegistry
     this.phase = "open"
     // Frames that followed the handshake in the same chunk were queued as handshake frames.
     const queued = this.hsFrames
@@ -238,24 +240,18 @@ export class Connection implements Session {
   }
 
   /**
-   * Hot path: encodes once, compresses above the threshold, and queues; all frames sent in
-   * the same tick leave in one `write` (see `flush`).
+   * Hot path: compresses above the threshold (unless `compress` is false) and queues; all
+   * frames sent in the same synchronous run leave in one `write` (see `flush`).
    */
-  send(frame: unknown): Either.Either<
-    void,
-    Message.MessageTooLarge | Message.TypeNotRegistered | Message.EncodeFailed | SessionClosed
-  > {
+  send(payload: Uint8Array, compress = true): Either.Either<void, MessageTooLarge | SessionClosed> {
     if (this.phase !== "open") {
       return Either.left(this.closeReason ?? new SessionClosed({ reason: "local", detail: "handshake not complete" }))
     }
-    const r = Message.encode(frame, this.registry)
-    if (Either.isLeft(r)) return r
-    let payload = r.right
     if (payload.length > this.maxMessageSize) {
-      return Either.left(new Message.MessageTooLarge({ size: payload.length, max: this.maxMessageSize }))
+      return Either.left(new MessageTooLarge({ size: payload.length, limit: this.maxMessageSize }))
     }
     let flags = 0
-    if (this.compression && payload.length >= this.compressThreshold) {
+    if (compress && this.compression && payload.length >= this.compressThreshold) {
       // deflate-raw level 1: fast and in node:zlib everywhere; brotli was not measured.
       const c = zlib.deflateRawSync(payload, { level: 1 })
       if (c.length < payload.length) {
@@ -267,8 +263,10 @@ export class Connection implements Session {
     this.outFlags.push(flags)
     this.outBytes += 5 + payload.length
     if (!this.scheduled) {
+      // A microtask: everything sent during the current synchronous run (a kernel drain, a
+      // burst of sends) leaves in one write, without waiting for the next event-loop turn.
       this.scheduled = true
-      setImmediate(this.flush)
+      queueMicrotask(this.flush)
     }
     return RIGHT_VOID
   }
@@ -358,8 +356,7 @@ const isHello = (u: any): u is Hello =>
 const reject = (conn: Connection, reason: HandshakeRejected["reason"], detail: string, peer?: string, tell = true) =>
   Effect.suspend(() => {
     if (tell && conn.phase === "handshake") {
-      const enc = Message.encode({ t: "reject", reason })
-      if (Either.isRight(enc)) conn.writeNow(enc.right)
+      conn.writeNow(encodeHandshake({ t: "reject", reason, detail }))
     }
     const err = new HandshakeRejected({ reason, detail, ...(peer === undefined ? {} : { peer }) })
     conn.log("warning", `handshake failed: ${err.message}`)
@@ -373,11 +370,12 @@ const readFrame = (conn: Connection, peer?: string): Effect.Effect<any, Handshak
       const why = conn.closeReason?.detail ?? "connection closed"
       return reject(conn, conn.closeReason?.reason === "protocol" ? "malformed" : "closed", why, peer, false)
     }
-    const r = Message.decode(frame)
-    if (Either.isLeft(r)) return reject(conn, "malformed", `undecodable handshake frame: ${r.left.detail}`, peer)
+    const r = decodeHandshake(frame)
+    if (Either.isLeft(r)) return reject(conn, "malformed", `undecodable handshake frame: ${r.left}`, peer)
     const m: any = r.right
     if (typeof m === "object" && m !== null && m.t === "reject") {
-      return reject(conn, "peer_rejected", `the peer rejected the handshake (${String(m.reason)})`, peer, false)
+      const detail = typeof m.detail === "string" ? `: ${m.detail}` : ""
+      return reject(conn, "peer_rejected", `the peer rejected the handshake (${String(m.reason)}${detail})`, peer, false)
     }
     return Effect.succeed(m)
   })
@@ -409,7 +407,7 @@ export const handshake = (
         nonce,
         ...(proofBytes === undefined ? {} : { proof: proofBytes })
       }
-      conn.writeNow(Either.getOrThrow(Message.encode(h)))
+      conn.writeNow(encodeHandshake(h))
     }
     const checkHello = (m: unknown): Effect.Effect<Hello, HandshakeRejected> => {
       if (!isHello(m)) return reject(conn, "malformed", "expected a hello frame")
@@ -425,8 +423,10 @@ export const handshake = (
       compression: h.compression,
       maxMessageSize: h.maxMessageSize
     })
-    const accept = (peer: PeerInfo) =>
-      options.accept === undefined ? Effect.succeed(true) : options.accept(peer)
+    const accept = (peer: PeerInfo): Effect.Effect<true | string> =>
+      options.accept === undefined
+        ? Effect.succeed(true)
+        : Effect.map(options.accept(peer), (ok) => ok === false ? "refused by the accept hook" : ok)
 
     const run: Effect.Effect<Session, HandshakeRejected> = role === "initiator"
       ? Effect.gen(function*() {
@@ -436,8 +436,9 @@ export const handshake = (
           return yield* reject(conn, "cookie", "the acceptor's proof does not match our cookie", h.name)
         }
         const peer = peerInfo(h)
-        if (!(yield* accept(peer))) return yield* reject(conn, "duplicate", "refused by the accept hook", h.name)
-        conn.writeNow(Either.getOrThrow(Message.encode({ t: "proof", proof: proof(cookie, h.nonce, local.name, h.name) })))
+        const accepted = yield* accept(peer)
+        if (accepted !== true) return yield* reject(conn, "duplicate", accepted, h.name)
+        conn.writeNow(encodeHandshake({ t: "proof", proof: proof(cookie, h.nonce, local.name, h.name) }))
         const ok = yield* readFrame(conn, h.name)
         if (ok?.t !== "ok") return yield* reject(conn, "malformed", "expected the acceptor's ok", h.name)
         conn.open(local, peer, options)
@@ -448,14 +449,15 @@ export const handshake = (
         const h = yield* Effect.flatMap(readFrame(conn), checkHello)
         if (h.proof !== undefined) return yield* reject(conn, "malformed", "unexpected proof in the first hello", h.name)
         const peer = peerInfo(h)
-        if (!(yield* accept(peer))) return yield* reject(conn, "duplicate", "refused by the accept hook", h.name)
+        const accepted = yield* accept(peer)
+        if (accepted !== true) return yield* reject(conn, "duplicate", accepted, h.name)
         hello(proof(cookie, h.nonce, local.name, h.name))
         const p = yield* readFrame(conn, h.name)
         if (p?.t !== "proof") return yield* reject(conn, "malformed", "expected the initiator's proof", h.name)
         if (!proofOk(proof(cookie, nonce, h.name, local.name), p.proof)) {
           return yield* reject(conn, "cookie", "the initiator's proof does not match our cookie", h.name)
         }
-        conn.writeNow(Either.getOrThrow(Message.encode({ t: "ok" })))
+        conn.writeNow(encodeHandshake({ t: "ok" }))
         conn.open(local, peer, options)
         conn.log("debug", `session open with ${peer.name}`)
         return conn as Session

@@ -1,7 +1,8 @@
 /**
- * Distribution: one connection per pair of nodes carrying length-prefixed msgpack
- * frames, with coalesced writes, an HMAC cookie handshake and Erlang's tie-break for
- * simultaneous connects. Implements the kernel's `Remote` seam.
+ * Distribution: one `Transport.Session` per pair of nodes (any transport: TCP, TLS, in
+ * memory or custom; the session does framing, the HMAC cookie handshake, negotiated
+ * compression and coalesced writes), carrying batches of msgpack frames, with Erlang's
+ * tie-break for simultaneous connects. Implements the kernel's `Remote` seam.
  *
  * Why not @effect/rpc (as DESIGN.md "The wire" first said): the performance target of
  * >= 500k small messages/s one way between two OS processes is above @effect/rpc's
@@ -13,10 +14,8 @@
  *
  * @internal
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
-import * as net from "node:net"
-import * as tls from "node:tls"
-import { Effect, Exit, Runtime } from "effect"
+import type { Either, Scope } from "effect"
+import { Duration, Effect, Exit, Fiber, FiberId, Runtime } from "effect"
 import type { Behaviour, Priority, SpawnOptions } from "../../../Process/Behaviour.js"
 import { MailboxFull, MessageTooLarge, ProcessUnknown } from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
@@ -24,6 +23,7 @@ import type { ExitReason } from "../../../Process/ExitReason.js"
 import { From } from "../../../Process/Message.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
 import type { Registrar, Route } from "../../../Registry/Registrar.js"
+import * as Transport from "../../../Transport/index.js"
 import { spawnEffect } from "../context.js"
 import type { Kernel } from "../kernel.js"
 import { EXITING } from "../kernel.js"
@@ -40,9 +40,9 @@ import {
   undecodableCount,
   unpackMultiple,
   unregisteredType
-} from "./codec.js"
-import type { WireClass } from "./codec.js"
-import { register } from "./codec.js"
+} from "../../../Message/internal/codec.js"
+import type { WireClass } from "../../../Message/internal/codec.js"
+import { register } from "../../../Message/internal/codec.js"
 import { SpawnRefused } from "./errors.js"
 
 /** Distribution settings of a node (`NodeOptions.network`). */
@@ -53,16 +53,26 @@ export interface NetworkOptions {
   readonly host?: string | undefined
   /** Listen port (default 0: any free port). */
   readonly port?: number | undefined
-  /** TLS instead of plain TCP. */
-  readonly tls?: {
-    readonly cert: string | Buffer
-    readonly key: string | Buffer
-    readonly ca?: string | Buffer | undefined
-    readonly requireClientCert?: boolean | undefined
-  } | undefined
+  /**
+   * TLS instead of plain TCP: this node's certificate and key, the CA that signs its peers'
+   * certificates, and whether to require client certificates (mutual TLS). Peers' certificates
+   * are always verified against `ca` (default: the system's CAs); `checkHostname: false` skips
+   * matching the certificate to the peer's host (for certificates that name no host).
+   */
+  readonly tls?: Transport.TlsOptions | undefined
+  /**
+   * Another transport than TCP/TLS (`Transport.memory()`, or your own): `host`, `port` and
+   * `tls` are then ignored, and routes give each node's transport address.
+   */
+  readonly transport?: Transport.Transport | undefined
+  /**
+   * Offer compression (deflate) for messages of at least `threshold` bytes (default 1024);
+   * used on a connection when both nodes offer it. Off by default.
+   */
+  readonly compression?: boolean | { readonly threshold?: number | undefined } | undefined
   /** Largest frame in bytes, both ways (default: the node's `process.maxMessageSize`, 64 MiB). */
   readonly maxMessageSize?: number | undefined
-  /** Static routes: node name to "host:port" or { host, port }. */
+  /** Static routes: node name to "host:port" (or another transport's address) or { host, port }. */
   readonly routes?: Readonly<Record<string, string | Route>> | undefined
   /** Where to register this node and look others up (see `Registrar`). */
   readonly registrar?: Registrar | undefined
@@ -88,8 +98,6 @@ export interface SpawnableBehaviour {
   readonly init: (args: any, ctx: any) => unknown
 }
 
-const VERSION = 1
-
 // Frame kinds
 const SEND = 1
 const CALL = 2
@@ -108,11 +116,7 @@ const TICK = 0
 const priorities: ReadonlyArray<Priority> = ["normal", "urgent", "low" as Priority]
 const priorityCode = (p: Priority): number => (p === "normal" ? 0 : p === "urgent" ? 1 : 2)
 
-const hmac = (cookie: string, challenge: string): Buffer => createHmac("sha256", cookie).update(challenge).digest()
-
 const nodeNamePattern = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/
-
-type Socket = net.Socket | tls.TLSSocket
 
 /** Addresses in SEND/CALL frames as plain arrays (no extension lookup): [kind, a, b, c]. */
 const fromAddress = (a: Pid | Alias | Name): ReadonlyArray<unknown> =>
@@ -146,32 +150,30 @@ const encodes = (value: unknown): boolean => {
   }
 }
 
-/** One socket to a peer: framing, handshake, batched writes. */
+/** One authenticated session to a peer, with batched writes. */
 class Conn {
-  private chunks: Array<Buffer> = []
-  private have = 0
   lastReceived = Date.now()
   lastSent = Date.now()
   private out: Array<unknown> = []
   private flushing = false
   closed = false
-  /** Handshake step: "hello" (acceptor waits), "challenge" (initiator waits), "proof" (acceptor waits), "up". */
-  step: "hello" | "challenge" | "proof" | "up"
-  peerName: string | undefined
-  peerCreation = 0
-  challenge = ""
   abandoned = false
+  readonly peerName: string
+  readonly peerCreation: number
 
   constructor(
     readonly dist: Distribution,
-    readonly socket: Socket,
-    readonly initiator: boolean
+    readonly session: Transport.Session
   ) {
-    this.step = initiator ? "challenge" : "hello"
-    socket.setNoDelay(true)
-    socket.on("data", (chunk: Buffer) => this.onData(chunk))
-    socket.on("error", (error) => this.close(`socket error: ${error.message}`))
-    socket.on("close", () => this.close("connection closed"))
+    this.peerName = session.peer.name
+    this.peerCreation = session.peer.creation
+    session.setHandler({
+      onFrame: (bytes) => {
+        this.lastReceived = Date.now()
+        dist.onFrame(this, bytes)
+      },
+      onClose: (reason) => this.close(reason.detail)
+    })
   }
 
   /**
@@ -189,101 +191,53 @@ class Conn {
     }
   }
 
-  writeNow(frame: unknown): void {
-    if (this.closed) return
-    this.out.push(frame)
-    this.flush()
-  }
-
   readonly flush = (): void => {
     this.lastSent = Date.now()
     this.flushing = false
     const frames = this.out
     if (frames.length === 0 || this.closed) return
     this.out = []
-    // A write is a sequence of msgpack values: runs of small frames packed together as
-    // one array (one pack call), and large frames packed at send time on their own
-    // (msgpackr copies big binaries slowly inside a growing batch).
-    const segments: Array<Buffer> = []
+    // Runs of small frames are packed together as one array (one pack call, one session
+    // frame, never compressed); a large frame was packed at send time and goes on its own,
+    // compressed when the session negotiated compression.
     let run: Array<unknown> = []
-    const endRun = () => {
-      if (run.length === 0) return
-      const frames = run
-      run = []
-      try {
-        segments.push(pack(frames))
-      } catch {
-        // a value that does not encode: find it, one frame at a time
-        for (const frame of frames) {
-          try {
-            segments.push(pack([frame]))
-          } catch (error) {
-            this.dist.log(`Dropped a message to ${this.peerName} that does not encode: ${error instanceof Error ? error.message : String(error)}`)
-          }
-        }
-      }
-    }
     for (const frame of frames) {
       if (frame instanceof Buffer) {
-        endRun()
-        segments.push(frame)
+        this.sendRun(run)
+        run = []
+        this.sendBytes(frame, true)
       } else run.push(frame)
     }
-    endRun()
-    let size = 0
-    let from = 0
-    for (let i = 0; i < segments.length; i++) {
-      const length = segments[i]!.length
-      if (size > 0 && size + length > this.dist.maxFrame) {
-        this.writeFrame(segments.slice(from, i), size)
-        from = i
-        size = 0
-      }
-      size += length
-    }
-    if (size > 0) this.writeFrame(segments.slice(from), size)
+    this.sendRun(run)
   }
 
-  private writeFrame(segments: Array<Buffer>, size: number): void {
-    const head = Buffer.allocUnsafe(4)
-    head.writeUInt32BE(size, 0)
-    if (size < 65536) {
-      this.socket.write(Buffer.concat([head, ...segments], 4 + size))
-    } else {
-      this.socket.cork()
-      this.socket.write(head)
-      for (const segment of segments) this.socket.write(segment)
-      this.socket.uncork()
-    }
-  }
-
-  private onData(chunk: Buffer): void {
-    this.chunks.push(chunk)
-    this.have += chunk.length
-    this.lastReceived = Date.now()
-    while (!this.closed && this.have >= 4) {
-      let head = this.chunks[0]!
-      if (head.length < 4) {
-        head = Buffer.concat(this.chunks, this.have)
-        this.chunks = [head]
-      }
-      const length = head.readUInt32BE(0)
-      // Before the handshake a peer is unknown: only small frames.
-      if (length > (this.step === "up" ? this.dist.maxFrame : 65536)) {
-        this.dist.log(`Closing the connection to ${this.peerName ?? "a peer"}: a frame of ${length} bytes is over the limit ${this.dist.maxFrame}`)
-        this.destroy("frame too large")
+  private sendRun(run: Array<unknown>): void {
+    if (run.length === 0) return
+    let bytes: Buffer
+    try {
+      bytes = pack(run)
+    } catch {
+      // a value that does not encode: find it, one frame at a time
+      if (run.length === 1) {
+        this.dist.log(`Dropped a message to ${this.peerName} that does not encode`)
         return
       }
-      if (this.have < 4 + length) return
-      if (head.length < 4 + length) {
-        head = Buffer.concat(this.chunks, this.have)
-        this.chunks = [head]
-      }
-      const frame = head.subarray(4, 4 + length)
-      this.have -= 4 + length
-      if (head.length > 4 + length) this.chunks[0] = head.subarray(4 + length)
-      else this.chunks.shift()
-      this.dist.onFrame(this, frame)
+      for (const frame of run) this.sendRun([frame])
+      return
+    }
+    if (bytes.length > this.session.maxMessageSize && run.length > 1) {
+      const half = run.length >> 1
+      this.sendRun(run.slice(0, half))
+      this.sendRun(run.slice(half))
+      return
+    }
+    this.sendBytes(bytes, false)
+  }
+
+  private sendBytes(bytes: Buffer, compress: boolean): void {
+    const result = this.session.send(bytes, compress)
+    if (result._tag === "Left" && result.left._tag === "MessageTooLarge") {
+      this.dist.log(`Dropped a message to ${this.peerName}: ${result.left.message} (the peer's maxMessageSize is smaller than ours)`)
     }
   }
 
@@ -291,13 +245,14 @@ class Conn {
   end(): void {
     if (this.closed) return
     this.flush()
-    this.socket.end()
+    Effect.runSync(this.session.close)
   }
 
   destroy(reason: string): void {
+    if (this.closed) return
     this.flush()
-    this.socket.destroy()
     this.close(reason)
+    Effect.runSync(this.session.close)
   }
 
   close(reason: string): void {
@@ -308,12 +263,22 @@ class Conn {
   }
 }
 
+/** A handshake in progress, outgoing or incoming; superseded attempts are abandoned. */
+class Attempt {
+  abandoned = false
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  abandon(): void {
+    this.abandoned = true
+    if (this.fiber !== undefined) this.fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+}
+
 /** What this node knows about another node. */
 class Peer {
   state: "idle" | "pending" | "up" = "idle"
   conn: Conn | undefined = undefined
-  outgoing: Conn | undefined = undefined
-  incoming: Conn | undefined = undefined
+  outgoing: Attempt | undefined = undefined
+  incoming: Attempt | undefined = undefined
   queue: Array<unknown> = []
   creation = 0
   timer: ReturnType<typeof setTimeout> | undefined = undefined
@@ -326,13 +291,15 @@ export class Distribution implements Remote {
   readonly peers = new Map<string, Peer>()
   readonly maxFrame: number
   readonly maxMessage: number
-  private server: net.Server | undefined = undefined
-  private readonly accepted = new Set<Conn>()
+  readonly transport: Transport.Transport
   private readonly allow = new Map<string, Behaviour<any, any, any, any, any, any>>()
   private readonly spawns = new Map<number, { node: string; behaviour: string; resolve: (exit: Exit.Exit<Pid, unknown>) => void }>()
+  private readonly handshakes = new Set<Attempt>()
   private nextSpawn = 1
   private stopped = false
   port = 0
+  /** Where peers connect (`host:port` for TCP and TLS). */
+  address = ""
   /** Starts an application here (installed by `Node.start`, which knows the Application module). */
   startApplication: ((spec: { readonly name: string }) => Promise<string | undefined>) | undefined = undefined
   /** Called when a connection is lost or cannot be made (for `node.monitorNode`). */
@@ -353,13 +320,16 @@ export class Distribution implements Remote {
     this.maxFrame = this.maxMessage + 4096
     for (const b of options.allowSpawn ?? []) this.allow.set(b.name, b as Behaviour<any, any, any, any, any, any>)
     if (options.messages !== undefined) register(...options.messages)
+    const t = options.tls
+    this.transport = options.transport ?? (t === undefined
+      ? Transport.tcp({ host: options.host, port: options.port })
+      : Transport.tls({ ...t, host: options.host, port: options.port }))
   }
 
   log(message: string): void {
     Runtime.runFork(this.runtime)(Effect.logWarning(message).pipe(Effect.annotateLogs({ node: this.kernel.name })))
   }
 
-  /** Starts listening; resolves with the port. */
   private ticker: ReturnType<typeof setInterval> | undefined = undefined
 
   /** Ticks idle connections and closes silent ones. */
@@ -379,45 +349,70 @@ export class Distribution implements Remote {
     this.ticker.unref()
   }
 
-  listen(): Promise<number> {
-    this.startTicker()
-    const onSocket = (socket: Socket) => {
-      if (this.stopped) return socket.destroy()
-      const conn = new Conn(this, socket, false)
-      this.accepted.add(conn)
+  /** The handshake options of this node, with the accept hook of one attempt. */
+  private handshakeOptions(accept: (peer: Transport.PeerInfo) => true | string): Transport.HandshakeOptions {
+    const compression = this.options.compression
+    return {
+      name: this.kernel.name,
+      cookie: this.options.cookie,
+      creation: this.kernel.creation,
+      compression: compression !== undefined && compression !== false,
+      ...(typeof compression === "object" && compression.threshold !== undefined
+        ? { compressThreshold: compression.threshold }
+        : {}),
+      maxMessageSize: this.maxFrame,
+      handshakeTimeout: Duration.millis(this.options.connectTimeoutMillis ?? 5000),
+      accept: (peer) => Effect.sync(() => accept(peer))
     }
-    const t = this.options.tls
-    const server = t === undefined
-      ? net.createServer({ noDelay: true }, onSocket)
-      : tls.createServer({ cert: t.cert, key: t.key, ca: t.ca, requestCert: t.requireClientCert ?? false, rejectUnauthorized: t.requireClientCert ?? false }, onSocket)
-    this.server = server
-    server.on("error", (error) => this.log(`Listener error: ${error.message}`))
-    return new Promise((resolve, reject) => {
-      server.once("error", reject)
-      server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1", () => {
-        server.off("error", reject)
-        this.port = (server.address() as net.AddressInfo).port
-        resolve(this.port)
-      })
+  }
+
+  /** Runs a handshake on this node's runtime; `onDone` sees the session or the error. */
+  private runHandshake<E>(
+    attempt: Attempt,
+    effect: Effect.Effect<Transport.Session, E>,
+    onDone: (result: Either.Either<Transport.Session, E>) => void
+  ): void {
+    this.handshakes.add(attempt)
+    const fiber = Runtime.runFork(this.runtime)(Effect.either(effect))
+    attempt.fiber = fiber
+    fiber.addObserver((exit) => {
+      this.handshakes.delete(attempt)
+      attempt.fiber = undefined
+      if (exit._tag === "Success" && !this.stopped) onDone(exit.value)
+      else if (exit._tag === "Success" && exit.value._tag === "Right") Effect.runSync(exit.value.right.close)
     })
   }
 
-  /** Closes every connection (after sending what is queued) and the listener. */
-  stop(): Promise<void> {
+  /** Starts listening on the transport; the scope closes the listener. */
+  listen(): Effect.Effect<Transport.Listener, Transport.TransportError, Scope.Scope> {
+    return Effect.tap(
+      this.transport.listen((duplex) => {
+        if (this.stopped) return duplex.close(new Error("node stopping"))
+        const attempt = new Attempt()
+        this.runHandshake(
+          attempt,
+          Transport.handshake(duplex, "acceptor", this.handshakeOptions((info) => this.acceptIncoming(info, attempt))),
+          (result) => this.incomingDone(attempt, result)
+        )
+      }),
+      (listener) =>
+        Effect.sync(() => {
+          this.port = listener.port
+          this.address = listener.address
+          this.startTicker()
+        })
+    )
+  }
+
+  /** Closes every connection (after sending what is queued) and the handshakes in progress. */
+  stop(): void {
     this.stopped = true
     if (this.ticker !== undefined) clearInterval(this.ticker)
+    for (const attempt of this.handshakes) attempt.abandon()
     for (const peer of this.peers.values()) {
       if (peer.timer !== undefined) clearTimeout(peer.timer)
       peer.conn?.end()
-      peer.outgoing?.destroy("node stopping")
-      peer.incoming?.destroy("node stopping")
     }
-    for (const conn of this.accepted) conn.destroy("node stopping")
-    return new Promise((resolve) => {
-      if (this.server === undefined) return resolve()
-      this.server.close(() => resolve())
-      setTimeout(resolve, 200).unref()
-    })
   }
 
   // ---------------------------------------------------------------------------
@@ -469,14 +464,15 @@ export class Distribution implements Remote {
     return this.peers.get(node)?.state === "up"
   }
 
-  private async resolve(node: string): Promise<Route | undefined> {
+  /** The transport address of a node: a static route, else the registrar's answer. */
+  private async resolve(node: string): Promise<string | undefined> {
     const route = this.options.routes?.[node]
-    if (typeof route === "string") {
-      const i = route.lastIndexOf(":")
-      return { host: route.slice(0, i), port: Number(route.slice(i + 1)) }
+    if (typeof route === "string") return route
+    if (route !== undefined) return `${route.host}:${route.port}`
+    if (this.options.registrar !== undefined) {
+      const found = await this.options.registrar.lookup(node)
+      return found === undefined ? undefined : `${found.host}:${found.port}`
     }
-    if (route !== undefined) return route
-    if (this.options.registrar !== undefined) return this.options.registrar.lookup(node)
     return undefined
   }
 
@@ -488,24 +484,86 @@ export class Distribution implements Remote {
       setImmediate(() => this.fail(peer, `"${peer.name}" is not a node name (name@host)`))
       return
     }
+    const attempt = new Attempt()
+    peer.outgoing = attempt
     this.resolve(peer.name).then(
-      (route) => {
-        if (peer.state !== "pending" || this.stopped) return
-        if (route === undefined) return this.fail(peer, "no route to the node (add it to network.routes or use a registrar)")
-        const t = this.options.tls
-        const socket = t === undefined
-          ? net.connect({ host: route.host, port: route.port, noDelay: true })
-          : tls.connect({ host: route.host, port: route.port, cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: t.ca !== undefined, checkServerIdentity: () => undefined })
-        const conn = new Conn(this, socket, true)
-        conn.peerName = peer.name
-        peer.outgoing = conn
-        socket.once(t === undefined ? "connect" : "secureConnect", () => {
-          conn.challenge = randomBytes(16).toString("hex")
-          conn.writeNow(["hello", VERSION, this.kernel.name, this.kernel.creation, conn.challenge])
-        })
+      (address) => {
+        if (peer.outgoing !== attempt || this.stopped) return
+        if (address === undefined) return this.fail(peer, "no route to the node (add it to network.routes or use a registrar)")
+        const accept = (info: Transport.PeerInfo): true | string => {
+          if (info.name !== peer.name) return `expected ${peer.name}, this is ${info.name}`
+          return peer.outgoing === attempt && !attempt.abandoned ? true : "superseded"
+        }
+        this.runHandshake(
+          attempt,
+          Transport.connect(this.transport, address, this.handshakeOptions(accept)),
+          (result) => this.outgoingDone(peer, attempt, result)
+        )
       },
-      (error) => this.fail(peer, `lookup failed: ${String(error)}`)
+      (error) => {
+        if (peer.outgoing === attempt) this.fail(peer, `lookup failed: ${String(error)}`)
+      }
     )
+  }
+
+  private outgoingDone(
+    peer: Peer,
+    attempt: Attempt,
+    result: Either.Either<Transport.Session, Transport.TransportError | Transport.HandshakeRejected>
+  ): void {
+    if (result._tag === "Right") {
+      const conn = new Conn(this, result.right)
+      if (peer.outgoing !== attempt) return conn.destroy("superseded")
+      return this.up(peer, conn)
+    }
+    if (peer.outgoing !== attempt) return
+    peer.outgoing = undefined
+    const error = result.left
+    // Refused because the peer's own connection to us wins: wait for it.
+    if (error._tag === "HandshakeRejected" && error.reason === "peer_rejected" && error.detail.includes("simultaneous")) return
+    if (peer.incoming === undefined) this.fail(peer, error.message)
+  }
+
+  /**
+   * The acceptor's decision on a peer's hello: one connection per pair of nodes, and when
+   * both connect at once the connection started by the greater name wins (Erlang's rule).
+   */
+  private acceptIncoming(info: Transport.PeerInfo, attempt: Attempt): true | string {
+    if (this.stopped) return "node stopping"
+    if (info.name === this.kernel.name) return `the peer uses this node's own name ${info.name}`
+    const peer = this.peer(info.name)
+    if (peer.state === "up") {
+      if (peer.creation === info.creation) return "already connected"
+      // A new incarnation of a node whose old connection we have not yet seen close.
+      peer.conn!.destroy("replaced by a new incarnation")
+    }
+    if (peer.incoming !== undefined) return "duplicate connection"
+    if (peer.outgoing !== undefined) {
+      if (this.kernel.name > info.name) return "simultaneous connect: the other connection wins"
+      peer.outgoing.abandon()
+      peer.outgoing = undefined
+    }
+    if (peer.state === "idle") {
+      peer.state = "pending"
+      const timeout = this.options.connectTimeoutMillis ?? 5000
+      peer.timer = setTimeout(() => this.fail(peer, "handshake timed out"), timeout)
+    }
+    peer.incoming = attempt
+    return true
+  }
+
+  private incomingDone(attempt: Attempt, result: Either.Either<Transport.Session, Transport.HandshakeRejected>): void {
+    if (result._tag === "Right") {
+      const conn = new Conn(this, result.right)
+      const peer = this.peers.get(conn.peerName)
+      if (peer === undefined || peer.incoming !== attempt) return conn.destroy("superseded")
+      return this.up(peer, conn)
+    }
+    const name = result.left.peer
+    const peer = name === undefined ? undefined : this.peers.get(name)
+    if (peer === undefined || peer.incoming !== attempt) return
+    peer.incoming = undefined
+    if (peer.outgoing === undefined) this.fail(peer, result.left.message)
   }
 
   /** A connection attempt failed: drop what was queued and fire links and monitors. */
@@ -515,11 +573,9 @@ export class Distribution implements Remote {
     peer.timer = undefined
     peer.state = "idle"
     peer.queue = []
-    const out = peer.outgoing
-    const inc = peer.incoming
+    peer.outgoing?.abandon()
+    peer.incoming?.abandon()
     peer.outgoing = peer.incoming = undefined
-    out?.destroy(reason)
-    inc?.destroy(reason)
     for (const w of peer.waiters.splice(0)) w(reason)
     this.failSpawns(peer.name, reason)
     this.nodeDown(peer.name, reason)
@@ -528,19 +584,12 @@ export class Distribution implements Remote {
   private up(peer: Peer, conn: Conn): void {
     if (peer.timer !== undefined) clearTimeout(peer.timer)
     peer.timer = undefined
-    if (peer.outgoing !== undefined && peer.outgoing !== conn) {
-      peer.outgoing.abandoned = true
-      peer.outgoing.destroy("another connection won")
-    }
-    if (peer.incoming !== undefined && peer.incoming !== conn) {
-      peer.incoming.abandoned = true
-      peer.incoming.destroy("another connection won")
-    }
+    peer.outgoing?.abandon()
+    peer.incoming?.abandon()
     peer.outgoing = peer.incoming = undefined
     peer.state = "up"
     peer.conn = conn
     peer.creation = conn.peerCreation
-    conn.step = "up"
     const queue = peer.queue
     peer.queue = []
     for (const frame of queue) conn.write(frame)
@@ -549,47 +598,30 @@ export class Distribution implements Remote {
   }
 
   onClose(conn: Conn, reason: string): void {
-    this.accepted.delete(conn)
-    const name = conn.peerName
-    if (name === undefined) return
-    const peer = this.peers.get(name)
-    if (peer === undefined) return
-    if (peer.conn === conn) {
-      peer.conn = undefined
-      peer.state = "idle"
-      this.failSpawns(name, reason)
-      if (!this.stopped) this.nodeDown(name, reason)
-      return
-    }
-    if (conn.abandoned) return
-    if (peer.outgoing === conn) {
-      peer.outgoing = undefined
-      // Refused because the peer's own connection to us wins: wait for it.
-      if (reason === "simultaneous") return
-      if (peer.incoming === undefined) this.fail(peer, reason)
-    } else if (peer.incoming === conn) {
-      peer.incoming = undefined
-      if (peer.outgoing === undefined && peer.queue.length > 0) this.fail(peer, reason)
-      else if (peer.outgoing === undefined && peer.state === "pending") this.fail(peer, reason)
-    }
+    const peer = this.peers.get(conn.peerName)
+    if (peer === undefined || peer.conn !== conn) return
+    peer.conn = undefined
+    peer.state = "idle"
+    this.failSpawns(peer.name, reason)
+    if (!this.stopped) this.nodeDown(peer.name, reason)
   }
 
   // ---------------------------------------------------------------------------
   // Frames
 
-  onFrame(conn: Conn, bytes: Buffer): void {
+  onFrame(conn: Conn, bytes: Uint8Array): void {
     let values: Array<any>
     const seen = undecodableCount()
     try {
       values = unpackMultiple(bytes)
     } catch (error) {
-      this.log(`Dropped an undecodable frame from ${conn.peerName ?? "a peer"}: ${error instanceof Error ? error.message : String(error)}`)
+      this.log(`Dropped an undecodable frame from ${conn.peerName}: ${error instanceof Error ? error.message : String(error)}`)
       return
     }
     const suspect = undecodableCount() !== seen
     for (const value of values) {
       if (!Array.isArray(value)) {
-        this.log(`Dropped an undecodable frame from ${conn.peerName ?? "a peer"}: not a frame`)
+        this.log(`Dropped an undecodable frame from ${conn.peerName}: not a frame`)
         continue
       }
       if (value.length > 0 && Array.isArray(value[0])) this.onFrames(conn, value, suspect)
@@ -600,10 +632,6 @@ export class Distribution implements Remote {
   private onFrames(conn: Conn, frames: Array<any>, suspect: boolean): void {
     for (const frame of frames) {
       if (conn.closed) return
-      if (conn.step !== "up") {
-        this.handshake(conn, frame)
-        continue
-      }
       try {
         if (suspect && (frame[0] === SEND || frame[0] === CALL)) {
           const bad = findUndecodable(frame[frame[0] === SEND ? 3 : 4])
@@ -620,93 +648,6 @@ export class Distribution implements Remote {
         this.log(`Dropped a bad frame from ${conn.peerName}: ${error instanceof Error ? error.message : String(error)}`)
       }
     }
-  }
-
-  private handshake(conn: Conn, frame: Array<any>): void {
-    if (!Array.isArray(frame)) return conn.destroy("malformed handshake")
-    const cookie = this.options.cookie
-    switch (conn.step) {
-      case "hello": {
-        const [tag, version, name, creation, challenge] = frame
-        if (tag !== "hello" || typeof name !== "string" || typeof challenge !== "string" || typeof creation !== "number") {
-          this.log("Closing an incoming connection: malformed handshake")
-          return conn.destroy("malformed handshake")
-        }
-        if (version !== VERSION) return this.refuse(conn, `protocol version ${version} is not ${VERSION}`)
-        if (!nodeNamePattern.test(name) || name === this.kernel.name) return this.refuse(conn, `bad node name ${name}`)
-        const peer = this.peer(name)
-        if (peer.state === "up") {
-          if (peer.creation === creation) return this.refuse(conn, "already connected")
-          // A new incarnation of a node whose old connection we have not yet seen close.
-          peer.conn!.destroy("replaced by a new incarnation")
-        }
-        if (peer.incoming !== undefined) return this.refuse(conn, "duplicate")
-        if (peer.outgoing !== undefined) {
-          // Both sides connect at once: the connection started by the greater name wins.
-          if (this.kernel.name > name) return this.refuse(conn, "simultaneous")
-          peer.outgoing.abandoned = true
-          peer.outgoing.destroy("simultaneous")
-          peer.outgoing = undefined
-        }
-        if (peer.state === "idle") {
-          peer.state = "pending"
-          const timeout = this.options.connectTimeoutMillis ?? 5000
-          peer.timer = setTimeout(() => this.fail(peer, "handshake timed out"), timeout)
-        }
-        peer.incoming = conn
-        conn.peerName = name
-        conn.peerCreation = creation
-        conn.challenge = randomBytes(16).toString("hex")
-        conn.step = "proof"
-        conn.writeNow(["challenge", this.kernel.name, this.kernel.creation, conn.challenge, hmac(cookie, challenge)])
-        return
-      }
-      case "challenge": {
-        if (frame[0] === "refuse") {
-          this.log(`Connection to ${conn.peerName} refused: ${String(frame[1])}`)
-          return conn.destroy(frame[1] === "simultaneous" ? "simultaneous" : `refused: ${String(frame[1])}`)
-        }
-        const [tag, name, creation, challenge, proof] = frame
-        if (tag !== "challenge" || typeof challenge !== "string" || !(proof instanceof Uint8Array)) {
-          return conn.destroy("malformed handshake")
-        }
-        if (name !== conn.peerName) {
-          this.log(`Closing the connection to ${conn.peerName}: the node there is ${String(name)}`)
-          return conn.destroy(`the node at that address is ${String(name)}`)
-        }
-        if (!this.proofOk(cookie, conn.challenge, proof)) {
-          this.log(`Closing the connection to ${name}: wrong cookie`)
-          return conn.destroy("wrong cookie")
-        }
-        conn.peerCreation = creation
-        conn.writeNow(["proof", hmac(cookie, challenge)])
-        const peer = this.peer(name)
-        if (peer.outgoing !== conn) return conn.destroy("superseded")
-        return this.up(peer, conn)
-      }
-      case "proof": {
-        const [tag, proof] = frame
-        if (tag !== "proof" || !(proof instanceof Uint8Array) || !this.proofOk(cookie, conn.challenge, proof)) {
-          this.log(`Closing the connection from ${conn.peerName}: wrong cookie`)
-          return conn.destroy("wrong cookie")
-        }
-        const peer = this.peer(conn.peerName!)
-        if (peer.incoming !== conn) return conn.destroy("superseded")
-        this.accepted.delete(conn)
-        return this.up(peer, conn)
-      }
-    }
-  }
-
-  private proofOk(cookie: string, challenge: string, proof: Uint8Array): boolean {
-    const expected = hmac(cookie, challenge)
-    return proof.length === expected.length && timingSafeEqual(expected, proof)
-  }
-
-  private refuse(conn: Conn, reason: string): void {
-    conn.writeNow(["refuse", reason])
-    conn.abandoned = true
-    conn.end()
   }
 
   private dispatch(conn: Conn, f: Array<any>): void {

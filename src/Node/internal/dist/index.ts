@@ -11,8 +11,8 @@ import { Distribution } from "./connection.js"
 
 export type { NetworkOptions } from "./connection.js"
 export { Distribution } from "./connection.js"
-export { register, TypeNotRegistered } from "./codec.js"
-export type { WireClass } from "./codec.js"
+export { register, TypeNotRegistered } from "../../../Message/internal/codec.js"
+export type { WireClass } from "../../../Message/internal/codec.js"
 export { NotDistributed, SpawnRefused } from "./errors.js"
 
 /**
@@ -36,25 +36,17 @@ export const startDistribution = (
   runtime: Runtime.Runtime<any>,
   maxMessageSize: number
 ): Effect.Effect<Distribution, NetworkError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const dist = new Distribution(kernel, options, runtime, maxMessageSize)
-        try {
-          const port = await dist.listen()
-          await options.registrar?.register(kernel.name, port)
-        } catch (error) {
-          await dist.stop()
-          throw error
-        }
-        kernel.remote = dist
-        return dist
-      },
-      catch: (error) => new NetworkError({ node: kernel.name, reason: error instanceof Error ? error.message : String(error) })
-    }),
-    (dist) =>
-      Effect.promise(async () => {
-        await dist.stop()
-        await options.registrar?.close()
-      })
-  )
+  Effect.gen(function*() {
+    const dist = new Distribution(kernel, options, runtime, maxMessageSize)
+    const failed = (error: unknown) =>
+      new NetworkError({ node: kernel.name, reason: error instanceof Error ? error.message : String(error) })
+    // Finalizers run in reverse: connections end (queued frames written) before the listener closes.
+    yield* Effect.addFinalizer(() => Effect.promise(async () => await options.registrar?.close()))
+    yield* dist.listen().pipe(Effect.mapError(failed))
+    yield* Effect.addFinalizer(() => Effect.sync(() => dist.stop()))
+    if (options.registrar !== undefined) {
+      yield* Effect.tryPromise({ try: () => options.registrar!.register(kernel.name, dist.port), catch: failed })
+    }
+    kernel.remote = dist
+    return dist
+  })

@@ -8,10 +8,10 @@
  */
 import { Cause, Exit, Schema, SchemaAST } from "effect"
 import { addExtension, Packr, Unpackr } from "msgpackr"
-import * as Errors from "../../../Process/errors.js"
-import * as Reason from "../../../Process/ExitReason.js"
-import * as Msg from "../../../Process/Message.js"
-import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
+import * as Errors from "../../Process/errors.js"
+import * as Reason from "../../Process/ExitReason.js"
+import * as Msg from "../../Process/Message.js"
+import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
 
 /**
  * A message of a type that is not registered for the wire was sent to another node.
@@ -22,7 +22,7 @@ export class TypeNotRegistered extends Schema.TaggedError<TypeNotRegistered>()("
   type: Schema.String
 }) {
   override get message(): string {
-    return `Values of type ${this.type} cannot cross nodes: make it a Schema class and list it in the node's network.messages (on both nodes).`
+    return `Values of type ${this.type} cannot cross nodes: make it a Schema class and register it on both nodes (Message.register(${this.type}), or the node's network.messages).`
   }
 }
 
