@@ -178,8 +178,10 @@ export interface NodeService {
   ): Effect.Effect<Pid, SpawnRefused | NotDistributed>
   /** Starts an application that `node` allows (`network.allowApplications`) there. */
   startRemoteApplication(node: string, application: string): Effect.Effect<void, SpawnRefused | NotDistributed>
-  /** The port the node listens on (0 without network). */
+  /** The port the node listens on (0 without network, or on a transport without ports). */
   readonly port: number
+  /** The transport address the node listens on (`127.0.0.1:4370`, `memory:3`; "" without network). */
+  readonly address: string
   // --- end distribution ---
   /** @internal */
   readonly kernel: Kernel
@@ -399,6 +401,7 @@ const makeService = (
     wait,
     // --- distribution ---
     port: dist?.port ?? 0,
+    address: dist?.address ?? "",
     connect: (node) =>
       dist === undefined
         ? Effect.fail(new NotDistributed({ node: kernel.name }))

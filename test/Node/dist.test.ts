@@ -1,23 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
-import { Application, Node, Process, Testing } from "../../src/index.js"
-import { embeddedRegistrar } from "../../src/Registry/Registrar.js"
+import { Application, Process } from "../../src/index.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
-import { Blob, Counter, freePort, GetCount, Increment, InOrder, messages, Relay, Secret } from "../fixtures/dist.js"
-
-const cookie = "test-cookie"
-
-/** Starts test nodes sharing an embedded registrar on a random port. */
-const cluster = Effect.gen(function*() {
-  const port = yield* Effect.promise(freePort)
-  const make = (name: string, extra: Partial<Node.NetworkOptions> = {}) =>
-    Testing.make({
-      name,
-      log: { level: "Warning" },
-      network: { cookie, registrar: embeddedRegistrar({ port }), messages, allowSpawn: [Counter], ...extra }
-    })
-  return { make, port }
-})
+import { Blob, cluster, Counter, GetCount, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
 
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
 const isExit = (u: unknown): u is Process.Exit => u instanceof Process.Exit

@@ -1,0 +1,129 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Schedule, Scope } from "effect"
+import * as crypto from "node:crypto"
+import * as net from "node:net"
+import { Process, Testing, Transport } from "../../src/index.js"
+import { cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
+
+const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
+
+/** A transport whose outgoing connections count the bytes they write. */
+const counting = (inner: Transport.Transport) => {
+  const stats = { written: 0 }
+  const transport: Transport.Transport = {
+    _tag: inner._tag,
+    listen: inner.listen,
+    connect: (address) =>
+      Effect.map(inner.connect(address), (d): Transport.Duplex => ({
+        ...d,
+        remoteAddress: d.remoteAddress,
+        write: (chunk) => {
+          stats.written += chunk.length
+          d.write(chunk)
+        }
+      }))
+  }
+  return { transport, stats }
+}
+
+/** Opens a raw TCP connection, writes bytes, and waits until the node closes it. */
+const rawConnection = (port: number, bytes: Uint8Array) =>
+  Effect.async<string>((resume) => {
+    const socket = net.connect({ host: "127.0.0.1", port }, () => socket.write(bytes))
+    socket.on("data", () => {})
+    socket.on("error", () => {})
+    socket.on("close", () => resume(Effect.succeed("closed")))
+    return Effect.sync(() => socket.destroy())
+  }).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "the node did not close the connection" }))
+
+describe("node wire", () => {
+  it.scopedLive("two nodes over the in-memory transport, with static routes", () =>
+    Effect.gen(function*() {
+      const transport = Transport.memory()
+      const network = { cookie, messages, transport, allowSpawn: [Counter] }
+      const scope = yield* Scope.make()
+      const b = yield* Testing.make({ name: "b@mem", log: { level: "Warning" }, network }).pipe(Scope.extend(scope))
+      assert.match(b.node.address, /^memory:\d+$/)
+      const a = yield* Testing.make({
+        name: "a@mem",
+        log: { level: "Warning" },
+        network: { ...network, routes: { "b@mem": b.node.address } }
+      })
+      const counter = yield* a.node.spawnRemote("b@mem", "Counter", 4)
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 4)
+      const relay = yield* b.spawn(Relay, b.probe)
+      yield* a.send(relay, { over: "memory" })
+      assert.deepStrictEqual(yield* b.receive("2 seconds"), { over: "memory" })
+      yield* a.monitor(counter)
+      yield* Scope.close(scope, Exit.void)
+      const down = yield* a.receiveMatching(isDown, "2 seconds")
+      assert.strictEqual(down.reason._tag, "noconnection")
+    }))
+
+  it.scopedLive("compression is used when both nodes offer it, for messages above the threshold", () =>
+    Effect.gen(function*() {
+      const text = "the quick brown fox jumps over the lazy dog ".repeat(5000)
+      const written: Record<string, number> = {}
+      for (const [label, aOffers, bOffers] of [["both", true, true], ["a only", true, false]] as const) {
+        const { stats, transport } = counting(Transport.memory())
+        const b = yield* Testing.make({
+          name: "b@mem",
+          log: { level: "Warning" },
+          network: { cookie, transport, compression: bOffers }
+        })
+        const a = yield* Testing.make({
+          name: "a@mem",
+          log: { level: "Warning" },
+          network: { cookie, transport, compression: aOffers && { threshold: 4096 }, routes: { "b@mem": b.node.address } }
+        })
+        const relay = yield* b.spawn(Relay, b.probe)
+        yield* a.node.connect("b@mem")
+        const before = stats.written
+        yield* a.send(relay, text)
+        assert.strictEqual(yield* b.receive("2 seconds"), text)
+        written[label] = stats.written - before
+        yield* b.node.stop
+        yield* a.node.stop
+      }
+      assert.isBelow(written["both"], text.length / 10)
+      assert.isAbove(written["a only"], text.length)
+    }))
+
+  it.scopedLive("garbage on the node's port (random bytes, truncated handshake, oversize length) closes only that connection", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1", { connectTimeoutMillis: 500 })
+      const counter = yield* b.spawn(Counter, 1)
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 1)
+      const port = b.node.port
+      yield* rawConnection(port, crypto.randomBytes(64))
+      // a valid frame header with a handshake cut short, then silence until the handshake
+      // times out (connectTimeoutMillis)
+      const truncated = Buffer.from([0, 0, 0, 40, 0, 0x85, 0xa1, 0x74])
+      yield* rawConnection(port, truncated)
+      const oversize = Buffer.from([0xff, 0xff, 0xff, 0xf0, 0])
+      yield* rawConnection(port, oversize)
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 1)
+      assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
+      const logs = (yield* b.logs).map((entry) => entry.message).join("\n")
+      assert.include(logs, "exceeds the maximum")
+      assert.include(logs, "handshake")
+    }), { timeout: 20_000 })
+
+  it.scopedLive("a wrong cookie is refused with a logged reason on both sides", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1", { cookie: "another" })
+      const error = yield* Effect.flip(a.node.connect("b@127.0.0.1"))
+      assert.strictEqual(error._tag, "NoConnection")
+      assert.include(error.message, "cookie")
+      const logged = b.logs.pipe(
+        Effect.map((logs) => logs.map((entry) => entry.message).join("\n")),
+        Effect.filterOrFail((text) => text.includes("cookie")),
+        Effect.retry({ times: 40, schedule: Schedule.spaced("50 millis") })
+      )
+      yield* logged
+    }))
+})
