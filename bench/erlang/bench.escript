@@ -4,6 +4,7 @@
 %%   escript bench/erlang/bench.escript <name> quick|full
 %% Prints one line {"bench":"erlang.<name>","value":N} on stdout (or "skip").
 %% Runs on 1 scheduler (+S 1). Exits non-zero when a workload fails its check.
+%% remote.* also start a second node (erl -name, +S 1) on 127.0.0.1 for the run.
 -mode(compile).
 
 main([Name, Size]) ->
@@ -194,7 +195,8 @@ start_peer() ->
         {Port, {data, {eol, "ready " ++ OsPid}}} ->
             persistent_term:put(bench_peer, {Port, OsPid}),
             check(erlang:port_info(Port, os_pid) =:= {os_pid, list_to_integer(OsPid)}, "b runs as the port's OS process"),
-            B
+            B;
+        {Port, {exit_status, S}} -> check(false, "node b exited with status " ++ integer_to_list(S))
     after 20000 -> check(false, "node b did not start within 20 s")
     end.
 
