@@ -153,6 +153,8 @@ export interface Session {
    * anything when the payload is larger than the peer accepts or the session is closed.
    */
   readonly send: (payload: Uint8Array, compress?: boolean) => Either.Either<void, MessageTooLarge | SessionClosed>
+  /** Writes the queued frames now instead of at the end of the current synchronous run. */
+  readonly flush: () => void
   /** Installs the receiver; frames that arrived before it are delivered first, in order. */
   readonly setHandler: (handler: SessionHandler) => void
   /** Closes the session after writing what is queued. */

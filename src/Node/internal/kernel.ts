@@ -92,7 +92,7 @@ const notAnEffect = (behaviour: string, handler: string, value: unknown): Effect
   )
 
 /** A reply address without the Schema constructor: call is a hot path. */
-const makeFrom = (to: Pid | Alias, ref: Reference): From => {
+export const makeFrom = (to: Pid | Alias, ref: Reference): From => {
   const from = Object.create(From.prototype)
   from.to = to
   from.ref = ref

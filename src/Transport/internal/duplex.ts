@@ -30,7 +30,17 @@ export interface Duplex {
   readonly onClose: (handler: (error: unknown) => void) => void
   /** Closes the duplex; queued bytes are flushed first unless an error is given. */
   readonly close: (error?: unknown) => void
+  /**
+   * Optional backpressure: true while the duplex holds more unsent bytes than it wants;
+   * the session then keeps frames (coalescing them) until `onDrain`'s handler is called.
+   */
+  readonly busy?: () => boolean
+  /** Calls the handler once, when the bytes held by a busy duplex have been sent. */
+  readonly onDrain?: (handler: () => void) => void
 }
+
+/** Bytes a socket may hold unsent before the session stops writing to it. */
+const SOCKET_BUSY_BYTES = 1024 * 1024
 
 /** @internal */
 export const fromNodeSocket = (socket: net.Socket, remoteAddress?: string): Duplex => {
@@ -57,6 +67,10 @@ export const fromNodeSocket = (socket: net.Socket, remoteAddress?: string): Dupl
     onClose: (handler) => {
       if (closed) handler(closeError)
       else closeHandler = handler
+    },
+    busy: () => socket.writableLength > SOCKET_BUSY_BYTES,
+    onDrain: (handler) => {
+      socket.once("drain", handler)
     },
     close: (error) => {
       if (closed) return

@@ -76,6 +76,11 @@ export class Connection implements Session {
   private outFlags: Array<number> = []
   private outBytes = 0
   private scheduled = false
+  private waitingForDrain = false
+  private readonly drained = (): void => {
+    this.waitingForDrain = false
+    this.flush()
+  }
   // close
   closeReason: SessionClosed | undefined
   readonly closedDeferred: Deferred.Deferred<SessionClosed>
@@ -272,12 +277,19 @@ export class Connection implements Session {
   }
 
   /** Hot path: one allocation and one `write` for every frame queued since the last flush. */
-  private flush = (): void => {
+  readonly flush = (force?: boolean): void => {
     this.scheduled = false
     const q = this.outQ
     const fl = this.outFlags
     const n = q.length
-    if (n === 0 || this.phase === "closed") return
+    if (n === 0 || this.phase === "closed" || (this.waitingForDrain && force !== true)) return
+    const duplex = this.duplex
+    if (force !== true && duplex.busy !== undefined && duplex.onDrain !== undefined && duplex.busy()) {
+      // Backpressure: keep the frames (they leave together, later) until the duplex drains.
+      this.waitingForDrain = true
+      duplex.onDrain(this.drained)
+      return
+    }
     const buf = Buffer.allocUnsafe(this.outBytes)
     let off = 0
     for (let i = 0; i < n; i++) {
@@ -302,7 +314,7 @@ export class Connection implements Session {
 
   get close(): Effect.Effect<void> {
     return Effect.sync(() => {
-      this.flush()
+      this.flush(true)
       this.finish(new SessionClosed({ reason: "local", detail: "closed by this node" }), false)
     })
   }

@@ -20,13 +20,12 @@ import type { Behaviour, Priority, SpawnOptions } from "../../../Process/Behavio
 import { MailboxFull, MessageTooLarge, ProcessUnknown } from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import type { ExitReason } from "../../../Process/ExitReason.js"
-import { From } from "../../../Process/Message.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
 import type { Registrar, Route } from "../../../Registry/Registrar.js"
 import * as Transport from "../../../Transport/index.js"
 import { spawnEffect } from "../context.js"
 import type { Kernel } from "../kernel.js"
-import { EXITING } from "../kernel.js"
+import { EXITING, makeFrom } from "../kernel.js"
 import { CallEnvelope } from "../mailbox.js"
 import type { Remote } from "../remote.js"
 import {
@@ -150,6 +149,9 @@ const encodes = (value: unknown): boolean => {
   }
 }
 
+/** Frames queued for a peer before they are written without waiting for the end of the run. */
+const EARLY_FLUSH = Number(process.env.RAIN_EARLY_FLUSH ?? 64)
+
 /** One authenticated session to a peer, with batched writes. */
 class Conn {
   lastReceived = Date.now()
@@ -184,7 +186,13 @@ class Conn {
    */
   write(frame: unknown): void {
     if (this.closed) return
-    this.out.push(frame)
+    if (this.out.push(frame) >= EARLY_FLUSH) {
+      // Long runs leave in slices, so the peer starts on them while this node goes on:
+      // both nodes work at once instead of taking turns (100 concurrent callers, say).
+      this.flush()
+      this.session.flush()
+      return
+    }
     if (!this.flushing) {
       this.flushing = true
       queueMicrotask(this.flush)
@@ -219,6 +227,12 @@ class Conn {
     } catch {
       // a value that does not encode: find it, one frame at a time
       if (run.length === 1) {
+        const frame = run[0] as Array<unknown>
+        if (frame[0] === REPLY) {
+          // the caller must hear of it rather than wait for its timeout
+          this.sendRun([[REPLY, frame[1], [false, "the reply could not be encoded for the wire", false]]])
+          return
+        }
         this.dist.log(`Dropped a message to ${this.peerName} that does not encode`)
         return
       }
@@ -672,7 +686,7 @@ export class Distribution implements Remote {
         if (proc === undefined || proc.status >= EXITING) {
           return this.reply(ref, Exit.fail(new ProcessUnknown({ target: to.toString() })))
         }
-        const error = kernel.enqueue(proc, new CallEnvelope(request, new From({ to: from, ref }, true)), "normal")
+        const error = kernel.enqueue(proc, new CallEnvelope(request, makeFrom(from, ref)), "normal")
         if (error !== undefined) this.reply(ref, Exit.fail(error as MailboxFull))
         return
       }
@@ -800,9 +814,8 @@ export class Distribution implements Remote {
   }
 
   reply(ref: Reference, exit: Exit.Exit<unknown, unknown>): void {
-    let wire = encodeExit(exit)
-    if (!encodes(wire)) wire = [false, "the reply could not be encoded for the wire", false]
-    this.enqueue(ref.node, [REPLY, [ref.node, ref.id, ref.creation], wire], false)
+    // Packed with its batch; a reply whose schema rejects it is replaced there (see Conn.sendRun).
+    this.enqueue(ref.node, [REPLY, [ref.node, ref.id, ref.creation], encodeExit(exit)], false)
   }
 
   link(local: Pid, remote: Pid): void {
