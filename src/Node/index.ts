@@ -21,7 +21,7 @@ import type { NodeDown } from "../Process/Message.js"
 import { NodeDown as NodeDownMessage } from "../Process/Message.js"
 import { NoConnection } from "../Process/errors.js"
 import type { Distribution, NetworkOptions } from "./internal/dist/index.js"
-import { NetworkError, NotDistributed, SpawnRefused, startDistribution } from "./internal/dist/index.js"
+import { NetworkError, NotDistributed, SpawnRefused, spawnRemote, startDistribution } from "./internal/dist/index.js"
 export { NetworkError, NotDistributed, register as registerMessages, SpawnRefused, TypeNotRegistered } from "./internal/dist/index.js"
 export type { NetworkOptions, WireClass } from "./internal/dist/index.js"
 // --- end distribution ---
@@ -426,17 +426,7 @@ const makeService = (
         ? Effect.fail(new NotDistributed({ node: kernel.name }))
         : Effect.flatMap(Effect.promise(() => dist.startRemoteApplication(node, application)), (reason) =>
           reason === undefined ? Effect.void : Effect.fail(new SpawnRefused({ node, behaviour: application, reason }))),
-    spawnRemote: (node, behaviour, args, options) =>
-      dist === undefined
-        ? Effect.fail(new NotDistributed({ node: kernel.name }))
-        : Effect.flatMap(Effect.promise(() => dist.spawn(node, behaviour, args, options ?? {})), (exit) =>
-          exit._tag === "Success"
-            ? Effect.succeed(exit.value)
-            : Effect.fail(
-              exit.cause._tag === "Fail" && exit.cause.error instanceof SpawnRefused
-                ? exit.cause.error
-                : new SpawnRefused({ node, behaviour, reason: String(exit.cause) })
-            ))
+    spawnRemote: (node, behaviour, args, options) => spawnRemote(kernel, node, behaviour, args, { name: options?.name }),
     // --- end distribution ---
   }
 }

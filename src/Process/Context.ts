@@ -5,7 +5,17 @@
  */
 import type { Duration, Effect } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "./Behaviour.js"
-import type { AlreadyRegistered, CallError, MailboxFull, MessageTooLarge, NameTaken, NoConnection, SpawnError } from "./errors.js"
+import type {
+  AlreadyRegistered,
+  CallError,
+  MailboxFull,
+  MessageTooLarge,
+  NameTaken,
+  NoConnection,
+  NotDistributed,
+  SpawnError,
+  SpawnRefused
+} from "./errors.js"
 import type { ExitReason } from "./ExitReason.js"
 import type { From } from "./Message.js"
 import type { Address, Alias, Name, Pid, Ref, Reference } from "./Pid.js"
@@ -81,6 +91,36 @@ export interface Context<M = unknown, Q = never> {
     args: A,
     options?: SpawnOptions
   ): Effect.Effect<readonly [Ref<M2, Q2>, Reference], SpawnError, R>
+  /**
+   * Spawns, on another node, a behaviour that node allows by name (its `network.allowSpawn`);
+   * its messages must be registered types. Fails with `SpawnRefused` (not allowed there,
+   * init failed, no connection) or `NotDistributed`.
+   *
+   * @example
+   * ```ts
+   * const worker = yield* ctx.spawnRemoteLink("b@host", "Worker", { chunk: 3 })
+   * ```
+   */
+  spawnRemote(
+    node: string,
+    behaviour: string,
+    args: unknown,
+    options?: { readonly name?: string }
+  ): Effect.Effect<Pid, SpawnRefused | NotDistributed>
+  /** `spawnRemote`, linked from the start: an exit right after init still reaches this process. */
+  spawnRemoteLink(
+    node: string,
+    behaviour: string,
+    args: unknown,
+    options?: { readonly name?: string }
+  ): Effect.Effect<Pid, SpawnRefused | NotDistributed>
+  /** `spawnRemote`, monitored from the start: exactly one `Down` follows. */
+  spawnRemoteMonitor(
+    node: string,
+    behaviour: string,
+    args: unknown,
+    options?: { readonly name?: string }
+  ): Effect.Effect<readonly [Pid, Reference], SpawnRefused | NotDistributed>
   /** Links to a process; linking to a dead one delivers an exit signal `noproc`. */
   link(pid: Pid): Effect.Effect<void>
   unlink(pid: Pid): Effect.Effect<void>

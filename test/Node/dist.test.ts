@@ -4,6 +4,30 @@ import { Application, Process } from "../../src/index.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { Blob, cluster, Counter, GetCount, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
 
+/** Crashes right after init (allowed for remote spawn on b in one test). */
+const Crasher = Process.make({
+  name: "Crasher",
+  init: (_: undefined, ctx) => Effect.as(ctx.send(ctx.self, "crash"), undefined),
+  handleMessage: (_msg: string) => Effect.fail("crashed at once")
+})
+
+/** Spawns a Crasher on b, linked or monitored as told; forwards pids, failures and infos to `to`. */
+const Spawner = Process.make({
+  name: "Spawner",
+  init: (to: Process.Pid) => Effect.succeed(to),
+  handleMessage: (how: "link" | "monitor" | "refused", to, ctx) =>
+    (how === "link"
+      ? ctx.spawnRemoteLink("b@127.0.0.1", "Crasher", undefined)
+      : how === "monitor"
+      ? Effect.map(ctx.spawnRemoteMonitor("b@127.0.0.1", "Crasher", undefined), ([pid]) => pid)
+      : ctx.spawnRemote("b@127.0.0.1", "Relay", undefined)).pipe(
+        Effect.flatMap((pid) => ctx.send(to, pid)),
+        Effect.catchAll((e) => ctx.send(to, e._tag)),
+        Effect.as(to)
+      ),
+  handleInfo: (info, to, ctx) => Effect.as(ctx.send(to, info), to)
+})
+
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
 const isExit = (u: unknown): u is Process.Exit => u instanceof Process.Exit
 
@@ -179,6 +203,28 @@ describe("distribution", () => {
       const refused = yield* Effect.flip(a.node.spawnRemote("b@127.0.0.1", "Relay", undefined))
       assert.strictEqual(refused._tag, "SpawnRefused")
       assert.include(refused.message, "allowSpawn")
+    }))
+
+  it.scopedLive("remote spawn linked or monitored from the start: a process that dies at once still signals its spawner", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      yield* make("b@127.0.0.1", { allowSpawn: [Counter, Crasher] })
+      const spawner = yield* a.spawn(Spawner, a.probe, { trapExit: true } as any)
+      yield* a.send(spawner, "link")
+      const linked = yield* a.receive("2 seconds")
+      assert.instanceOf(linked, Process.Pid)
+      const exit = yield* a.receiveMatching(isExit, "2 seconds")
+      assert.deepStrictEqual(exit.from, linked)
+      assert.strictEqual(exit.reason._tag, "error")
+      yield* a.send(spawner, "monitor")
+      const monitored = yield* a.receive("2 seconds")
+      const down = yield* a.receiveMatching(isDown, "2 seconds")
+      assert.deepStrictEqual(down.target, monitored)
+      assert.strictEqual(down.reason._tag, "error")
+      // a refusal reaches the spawner as a SpawnRefused failure
+      yield* a.send(spawner, "refused")
+      assert.strictEqual(yield* a.receive("2 seconds"), "SpawnRefused")
     }))
 
   it.scopedLive("three nodes; disconnect fires node monitors; reconnect on next send", () =>

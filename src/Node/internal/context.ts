@@ -15,6 +15,7 @@ import type { From } from "../../Process/Message.js"
 import { NodeDown } from "../../Process/Message.js"
 import type { Address, Name, Pid, Reference } from "../../Process/Pid.js"
 import { Alias, unsafeMake } from "../../Process/Pid.js"
+import { spawnRemote } from "./dist/index.js"
 import type { Kernel, Proc } from "./kernel.js"
 
 /** The `ctx` handed to handlers; one per process, methods build small Effects. */
@@ -66,6 +67,24 @@ export class ProcessContext implements Context<any, any> {
 
   spawnMonitor(behaviour: Behaviour<any, any, any, any, any, any>, args: unknown, options?: SpawnOptions): Effect.Effect<any, any> {
     return spawnEffect(this.proc.kernel, behaviour, args, options, this.proc.runtime, undefined, this.proc, true)
+  }
+
+  spawnRemote(node: string, behaviour: string, args: unknown, options?: { readonly name?: string }) {
+    return spawnRemote(this.proc.kernel, node, behaviour, args, { name: options?.name })
+  }
+
+  spawnRemoteLink(node: string, behaviour: string, args: unknown, options?: { readonly name?: string }) {
+    return spawnRemote(this.proc.kernel, node, behaviour, args, { name: options?.name, link: this.proc.pid })
+  }
+
+  spawnRemoteMonitor(node: string, behaviour: string, args: unknown, options?: { readonly name?: string }) {
+    return Effect.suspend(() => {
+      const ref = this.proc.kernel.makeRef()
+      return Effect.map(
+        spawnRemote(this.proc.kernel, node, behaviour, args, { name: options?.name, monitor: [this.proc.pid, ref] }),
+        (pid) => [pid, ref] as const
+      )
+    })
   }
 
   link(pid: Pid): Effect.Effect<void> {

@@ -1123,6 +1123,14 @@ export class Kernel {
     return true
   }
 
+  /** Records that a local process monitors a remote one set up on the other side (remote spawn); false if the watcher is gone. */
+  adoptRemoteMonitor(watcher: Pid, target: Pid, ref: Reference): boolean {
+    const proc = this.lookup(watcher)
+    if (proc === undefined || proc.status >= EXITING) return false
+    ;(proc.watching ??= new Map()).set(ref.id, { ref, target, remoteTarget: target })
+    return true
+  }
+
   remoteDemonitor(target: Pid | Name, ref: Reference): void {
     this.lookup(target)?.watchers?.delete(ref.id)
   }

@@ -29,12 +29,15 @@ export interface Remote {
   demonitor(watcher: Pid, target: Pid | Name, ref: Reference): void
   /** Tells a remote watcher that a local process it monitors went down. */
   down(watcher: Pid, ref: Reference, target: Pid | Name, reason: ExitReason): void
-  /** Spawns on a remote node by registered behaviour name (allowlisted there). */
+  /**
+   * Spawns on a remote node by registered behaviour name (allowlisted there), linked to
+   * `link` and monitored by `monitor` (watcher, reference) from the start when given.
+   */
   spawn(
     node: string,
     behaviour: string,
     args: unknown,
-    options: SpawnOptions & { readonly link?: Pid | undefined; readonly monitor?: Pid | undefined }
+    options: SpawnOptions & { readonly link?: Pid | undefined; readonly monitor?: readonly [Pid, Reference] | undefined }
   ): Promise<Exit.Exit<Pid, unknown>>
   /** Node monitoring: the kernel keeps the watchers; distribution reports up/down through `Kernel.nodeEvent`. */
   isConnected(node: string): boolean

@@ -23,7 +23,6 @@ import type { ExitReason } from "../../../Process/ExitReason.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
 import type { Registrar, Route } from "../../../Registry/Registrar.js"
 import * as Transport from "../../../Transport/index.js"
-import { spawnEffect } from "../context.js"
 import type { Kernel } from "../kernel.js"
 import { EXITING, makeFrom } from "../kernel.js"
 import { CallEnvelope } from "../mailbox.js"
@@ -42,7 +41,7 @@ import {
 } from "../../../Message/internal/codec.js"
 import type { WireClass } from "../../../Message/internal/codec.js"
 import { register } from "../../../Message/internal/codec.js"
-import { SpawnRefused } from "./errors.js"
+import { SpawnRefused } from "../../../Process/errors.js"
 
 /** Distribution settings of a node (`NodeOptions.network`). */
 export interface NetworkOptions {
@@ -150,7 +149,7 @@ const encodes = (value: unknown): boolean => {
 }
 
 /** Frames queued for a peer before they are written without waiting for the end of the run. */
-const EARLY_FLUSH = Number(process.env.RAIN_EARLY_FLUSH ?? 64)
+const EARLY_FLUSH = 64
 
 /** One authenticated session to a peer, with batched writes. */
 class Conn {
@@ -277,6 +276,15 @@ class Conn {
   }
 }
 
+/** A remote spawn (or application start) waiting for its answer. */
+interface PendingSpawn {
+  readonly node: string
+  readonly behaviour: string
+  readonly resolve: (exit: Exit.Exit<Pid, unknown>) => void
+  readonly link?: Pid | undefined
+  readonly monitor?: readonly [Pid, Reference] | undefined
+}
+
 /** A handshake in progress, outgoing or incoming; superseded attempts are abandoned. */
 class Attempt {
   abandoned = false
@@ -307,7 +315,7 @@ export class Distribution implements Remote {
   readonly maxMessage: number
   readonly transport: Transport.Transport
   private readonly allow = new Map<string, Behaviour<any, any, any, any, any, any>>()
-  private readonly spawns = new Map<number, { node: string; behaviour: string; resolve: (exit: Exit.Exit<Pid, unknown>) => void }>()
+  private readonly spawns = new Map<number, PendingSpawn>()
   private readonly handshakes = new Set<Attempt>()
   private nextSpawn = 1
   private stopped = false
@@ -719,6 +727,7 @@ export class Distribution implements Remote {
         const pending = this.spawns.get(f[1])
         if (pending === undefined) return
         this.spawns.delete(f[1])
+        if (f[2] === true && f[3] instanceof Pid) this.adoptSpawned(f[3], pending.link, pending.monitor)
         pending.resolve(
           f[2] === true
             ? Exit.succeed(f[3] as Pid)
@@ -733,17 +742,41 @@ export class Distribution implements Remote {
     }
   }
 
-  private spawnHere(node: string, id: number, name: string, args: unknown, options: { name?: string } | null): void {
+  private spawnHere(
+    node: string,
+    id: number,
+    name: string,
+    args: unknown,
+    options: { name?: string; link?: Pid; monitor?: [Pid, Reference] } | null
+  ): void {
     const answer = (ok: boolean, value: unknown) => this.enqueue(node, [SPAWNED, id, ok, value], false)
     const behaviour = this.allow.get(name)
     if (behaviour === undefined) return answer(false, `${name} is not in this node's allowSpawn list`)
-    const spawnOptions: SpawnOptions | undefined = options?.name !== undefined ? { name: options.name } : undefined
-    Effect.runPromiseExit(
-      spawnEffect(this.kernel, behaviour, args, spawnOptions, this.runtime, undefined, undefined, false) as Effect.Effect<Pid, unknown>
-    ).then((exit) => {
-      if (exit._tag === "Success") answer(true, exit.value)
-      else answer(false, encodeExit(exit)[1] instanceof Error ? (encodeExit(exit)[1] as Error).message : String(encodeExit(exit)[1]))
+    const spawnOptions: SpawnOptions | undefined = typeof options?.name === "string" ? { name: options.name } : undefined
+    const link = options?.link instanceof Pid ? options.link : undefined
+    const monitor = Array.isArray(options?.monitor) ? options.monitor : undefined
+    // `done` runs as init completes, before the new process handles any message: the link
+    // and monitor exist before it can exit, and the answer leaves before any signal of it.
+    this.kernel.spawn(behaviour, args, spawnOptions, this.runtime, undefined, undefined, (exit) => {
+      if (exit._tag === "Failure") {
+        const error = encodeExit(exit)[1]
+        return answer(false, error instanceof Error ? error.message : String(error))
+      }
+      const pid = exit.value as Pid
+      const linked = link !== undefined && this.kernel.remoteLink(link, pid)
+      const monitored = monitor !== undefined && this.kernel.remoteMonitor(monitor[0], pid, monitor[1])
+      answer(true, pid)
+      if (link !== undefined && !linked) this.exit(pid, link, Reason.noproc, true)
+      if (monitor !== undefined && !monitored) this.down(monitor[0], monitor[1], pid, Reason.noproc)
     })
+  }
+
+  /** The spawner's half of a link or monitor made by a remote spawn; undone if the spawner is gone. */
+  private adoptSpawned(pid: Pid, link: Pid | undefined, monitor: readonly [Pid, Reference] | undefined): void {
+    if (link !== undefined && !this.kernel.remoteLink(pid, link)) this.exit(link, pid, Reason.noproc, true)
+    if (monitor !== undefined && !this.kernel.adoptRemoteMonitor(monitor[0], pid, monitor[1])) {
+      this.demonitor(monitor[0], pid, monitor[1])
+    }
   }
 
   private startApplicationHere(node: string, id: number, name: string): void {
@@ -848,13 +881,17 @@ export class Distribution implements Remote {
     node: string,
     behaviour: string,
     args: unknown,
-    options: SpawnOptions & { readonly link?: Pid | undefined; readonly monitor?: Pid | undefined }
+    options: SpawnOptions & { readonly link?: Pid | undefined; readonly monitor?: readonly [Pid, Reference] | undefined }
   ): Promise<Exit.Exit<Pid, unknown>> {
     const id = this.nextSpawn++
-    const frame = this.check([SPAWN, id, behaviour, args, options.name !== undefined ? { name: options.name } : null], args)
+    const wire: Record<string, unknown> = {}
+    if (options.name !== undefined) wire.name = options.name
+    if (options.link !== undefined) wire.link = options.link
+    if (options.monitor !== undefined) wire.monitor = options.monitor
+    const frame = this.check([SPAWN, id, behaviour, args, wire], args)
     if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return Promise.resolve(Exit.fail(frame))
     return new Promise((resolve) => {
-      this.spawns.set(id, { node, behaviour, resolve })
+      this.spawns.set(id, { node, behaviour, resolve, link: options.link, monitor: options.monitor })
       this.enqueue(node, frame)
     })
   }

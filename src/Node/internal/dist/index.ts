@@ -5,6 +5,8 @@
  */
 import type { Runtime, Scope } from "effect"
 import { Effect, Schema } from "effect"
+import { NotDistributed, SpawnRefused } from "../../../Process/errors.js"
+import type { Pid, Reference } from "../../../Process/Pid.js"
 import type { Kernel } from "../kernel.js"
 import type { NetworkOptions } from "./connection.js"
 import { Distribution } from "./connection.js"
@@ -13,7 +15,7 @@ export type { NetworkOptions } from "./connection.js"
 export { Distribution } from "./connection.js"
 export { register, TypeNotRegistered } from "../../../Message/internal/codec.js"
 export type { WireClass } from "../../../Message/internal/codec.js"
-export { NotDistributed, SpawnRefused } from "./errors.js"
+export { NotDistributed, SpawnRefused } from "../../../Process/errors.js"
 
 /**
  * The node could not start listening (or register with its registrar).
@@ -49,4 +51,39 @@ export const startDistribution = (
     }
     kernel.remote = dist
     return dist
+  })
+
+/**
+ * Spawns a behaviour another node allows, optionally linked to or monitored by a local
+ * process from the start (set up on that node before it answers).
+ */
+export const spawnRemote = (
+  kernel: Kernel,
+  node: string,
+  behaviour: string,
+  args: unknown,
+  options: {
+    readonly name?: string | undefined
+    readonly link?: Pid | undefined
+    readonly monitor?: readonly [Pid, Reference] | undefined
+  }
+): Effect.Effect<Pid, SpawnRefused | NotDistributed> =>
+  Effect.suspend((): Effect.Effect<Pid, SpawnRefused | NotDistributed> => {
+    const dist = kernel.remote as Distribution | undefined
+    if (dist === undefined) return Effect.fail(new NotDistributed({ node: kernel.name }))
+    if (node === kernel.name) {
+      return Effect.fail(new SpawnRefused({ node, behaviour, reason: "that is this node: spawn the behaviour itself" }))
+    }
+    return Effect.flatMap(Effect.promise(() => dist.spawn(node, behaviour, args, options)), (exit) =>
+      exit._tag === "Success"
+        ? Effect.succeed(exit.value)
+        : Effect.fail(
+          exit.cause._tag === "Fail" && exit.cause.error instanceof SpawnRefused
+            ? exit.cause.error
+            : new SpawnRefused({
+              node,
+              behaviour,
+              reason: exit.cause._tag === "Fail" && exit.cause.error instanceof Error ? exit.cause.error.message : String(exit.cause)
+            })
+        ))
   })
