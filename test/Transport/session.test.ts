@@ -245,6 +245,42 @@ describe("Transport session", () => {
       assert.isAbove(sizes["false"], text.length)
     }))
 
+  it.scopedLive("backpressure: while the duplex is busy frames wait, then leave together", () =>
+    Effect.gen(function*() {
+      const inner = Transport.memory()
+      const gate = { busy: true, writes: 0, drain: undefined as (() => void) | undefined }
+      const transport: Transport.Transport = {
+        _tag: "gated",
+        listen: inner.listen,
+        connect: (address) =>
+          Effect.map(inner.connect(address), (d): Transport.Duplex => ({
+            ...d,
+            remoteAddress: d.remoteAddress,
+            write: (chunk) => {
+              gate.writes++
+              d.write(chunk)
+            },
+            busy: () => gate.busy,
+            onDrain: (handler) => {
+              gate.drain = handler
+            }
+          }))
+      }
+      const { listener, sessions } = yield* listen(transport)
+      const client = yield* Transport.connectScoped(transport, listener.address, { name: "a@localhost", cookie })
+      const server = yield* take(sessions)
+      const got = yield* collect(server, 3)
+      const handshakeWrites = gate.writes
+      for (const n of [1, 2, 3]) assert.isTrue(Either.isRight(send(client, { n })))
+      yield* Effect.sleep("20 millis")
+      assert.strictEqual(gate.writes, handshakeWrites)
+      assert.strictEqual(got.frames.length, 0)
+      gate.busy = false
+      gate.drain!()
+      assert.deepStrictEqual(yield* got.await, [{ n: 1 }, { n: 2 }, { n: 3 }])
+      assert.strictEqual(gate.writes, handshakeWrites + 1)
+    }))
+
   it.scopedLive("frames are available as a queue", () =>
     Effect.gen(function*() {
       const transport = Transport.memory()
