@@ -11,6 +11,7 @@
  * exit code non-zero.
  */
 import { execFileSync, spawnSync } from "node:child_process"
+import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
 import { workloads } from "./workloads.js"
 
@@ -129,8 +130,21 @@ const hasErl = (() => {
 if (compare && !hasErl) {
   log("erl is not installed: showing Rain's figures alone (apt-get install erlang-base to compare).")
 }
+/**
+ * Erlang runs each workload on one scheduler (`+S 1`, like Rain's one thread) and, for
+ * the local workloads, again on every core (`erlang.<name>.smp`: what a user of the BEAM
+ * gets by default; `ERL_ZFLAGS` comes after the escript's own `+S 1`).
+ */
+const erlangRuns: Array<readonly [name: string, unit: string, suffix: string, env: Record<string, string>]> = [
+  ...[...workloads.filter(([n]) => !n.startsWith("baseline.")), ...Object.entries(remoteUnits)].map(([name, unit]) =>
+    [name, unit, "", {}] as const
+  ),
+  ...workloads.filter(([n]) => n.startsWith("local.") || n.startsWith("supervisor.")).map(([name, unit]) =>
+    [name, unit, ".smp", { ERL_ZFLAGS: `+S ${cpus().length}` }] as const
+  )
+]
 if (compare && hasErl) {
-  for (const [name, unit] of [...workloads.filter(([n]) => !n.startsWith("baseline.")), ...Object.entries(remoteUnits)]) {
+  for (const [name, unit, suffix, env] of erlangRuns) {
     if (!selected(name)) continue
     try {
       const values: Array<number> = []
@@ -138,16 +152,17 @@ if (compare && hasErl) {
         const result = spawnSync("escript", [`${here}erlang/bench.escript`, name, quick ? "quick" : "full"], {
           cwd: root,
           encoding: "utf8",
-          timeout: 240_000
+          timeout: 240_000,
+          env: { ...process.env, ...env }
         })
         if (result.status !== 0) throw new Error(result.stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${result.status}`)
         const line = result.stdout.trim().split("\n").pop()!
         if (line === "skip") throw new Error("skipped (see stderr)")
         values.push(Number(JSON.parse(line).value))
       }
-      emit(`erlang.${name}`, unit, values)
+      emit(`erlang.${name}${suffix}`, unit, values)
     } catch (error) {
-      log(`erlang ${name}: ${(error as Error).message}`)
+      log(`erlang ${name}${suffix}: ${(error as Error).message}`)
     }
   }
 }
@@ -156,16 +171,20 @@ if (compare && hasErl) {
 const lowerIsBetter = (unit: string) => unit === "us" || unit === "bytes" || unit === "s" || unit === "ms"
 const format = (n: number) => (n >= 1000 ? Math.round(n).toLocaleString("en-US") : String(n))
 log("")
-log(`${"workload".padEnd(40)} ${"Rain".padStart(14)} ${compare ? "Erlang".padStart(14) + " " + "Rain/Erlang".padStart(12) : ""}`)
+log(
+  `${"workload".padEnd(40)} ${"Rain".padStart(16)} ${
+    compare ? "Erlang +S1".padStart(16) + " " + "Rain/Erlang".padStart(12) + " " + "Erlang SMP".padStart(16) : ""
+  }`
+)
 for (const figure of figures.values()) {
   if (figure.bench.startsWith("erlang.")) continue
   const erl = figures.get(`erlang.${figure.bench}`)
+  const smp = figures.get(`erlang.${figure.bench}.smp`)
   const ratio = erl === undefined ? "" : (lowerIsBetter(figure.unit) ? erl.value / figure.value : figure.value / erl.value).toFixed(2) + "x"
+  const cell = (f: Figure | undefined) => (f === undefined ? "" : format(f.value) + " " + f.unit).padStart(16)
   log(
-    `${figure.bench.padEnd(40)} ${(format(figure.value) + " " + figure.unit).padStart(14)} ${
-      compare ? (erl === undefined ? "" : format(erl.value) + " " + erl.unit).padStart(14) + " " + ratio.padStart(12) : ""
-    }`
+    `${figure.bench.padEnd(40)} ${cell(figure)} ${compare ? cell(erl) + " " + ratio.padStart(12) + " " + cell(smp) : ""}`
   )
 }
-if (compare) log("(Rain/Erlang above 1x means Rain is faster or smaller.)")
+if (compare) log(`(Rain/Erlang above 1x means Rain is faster or smaller than Erlang on one scheduler; Erlang SMP uses all ${cpus().length} cores.)`)
 process.exit(failed ? 1 : 0)

@@ -214,10 +214,17 @@ const restart = ({ quick }: Size) =>
           for (let i = 0; i < rounds; i++) {
             const t = performance.now()
             yield* ctx.send(child, "crash")
-            // The old child takes the crash first; a call that reaches it (or finds no name) is retried.
-            const answer = yield* ctx.call(child, "ping").pipe(
-              Effect.retry({ while: (e) => e._tag === "ProcessExited" || e._tag === "ProcessUnknown" })
-            )
+            // The old child takes the crash first; a call that reaches it (or finds no name) is
+            // retried. Each retry yields first: JavaScript does not preempt, so without it the
+            // supervisor would wait for this fiber's op budget (Erlang's workload spins on
+            // whereis and is preempted by reductions).
+            let answer: unknown
+            while (answer === undefined) {
+              const r = yield* Effect.either(ctx.call(child, "ping"))
+              if (r._tag === "Right") answer = r.right
+              else if (r.left._tag === "ProcessExited" || r.left._tag === "ProcessUnknown") yield* Effect.yieldNow()
+              else return yield* Effect.die(r.left)
+            }
             check(answer === "pong", "the new child answers")
             samples.push((performance.now() - t) * 1000)
           }

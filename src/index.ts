@@ -6,6 +6,7 @@
 export * as Node from "./Node/index.js"
 export * as Process from "./Process/index.js"
 export * as Registry from "./Registry/index.js"
+export * as Registrar from "./Registry/Registrar.js"
 export * as Testing from "./Testing/index.js"
 export * as Supervisor from "./Supervisor/index.js"
 export * as Application from "./Application/index.js"

@@ -150,6 +150,11 @@ export interface Context<M = unknown, Q = never> {
   stop(reason?: ExitReason): Effect.Effect<void>
   /** After this handler, deliver `Timeout` to `handleInfo` if no message arrives within `after`. */
   setTimeout(after: Duration.DurationInput): Effect.Effect<void>
+  /**
+   * The node's `Clock` (a `TestClock` in tests) in milliseconds. Unlike
+   * `Clock.currentTimeMillis`, reading it does not move the handler onto a fiber.
+   */
+  readonly currentTimeMillis: Effect.Effect<number>
   /** Monitors a node: `NodeDown`/`NodeUp` arrive in `handleInfo`. */
   monitorNode(node: string): Effect.Effect<void>
   demonitorNode(node: string): Effect.Effect<void>

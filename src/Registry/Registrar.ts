@@ -7,7 +7,22 @@
  *
  * @since 0.1.0
  */
+import { Effect, Schema } from "effect"
 import { embedded } from "./internal/embedded.js"
+
+/**
+ * A registrar could not register a node or look one up (the registry is unreachable, say).
+ *
+ * @since 0.1.0
+ */
+export class RegistrarError extends Schema.TaggedError<RegistrarError>()("RegistrarError", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `Could not ${this.operation}: ${this.detail}. Check the registrar port (network.registrar) or use static routes`
+  }
+}
 
 /**
  * Where a node listens.
@@ -20,18 +35,25 @@ export interface Route {
 }
 
 /**
- * A name service for nodes. Promise-based because the connection manager calls it
- * from socket callbacks.
+ * A name service for nodes: implement it for another backend (DNS, a service registry).
  *
+ * @example
+ * ```ts
+ * const fromTable = (table: Map<string, Route>): Registrar => ({
+ *   register: () => Effect.void,
+ *   lookup: (name) => Effect.succeed(table.get(name)),
+ *   close: Effect.void
+ * })
+ * ```
  * @since 0.1.0
  */
 export interface Registrar {
   /** Announces `name` at `port` until `close`. */
-  register(name: string, port: number): Promise<void>
+  register(name: string, port: number): Effect.Effect<void, RegistrarError>
   /** The address of a node, or undefined if it is not known. */
-  lookup(name: string): Promise<Route | undefined>
+  lookup(name: string): Effect.Effect<Route | undefined, RegistrarError>
   /** Withdraws the registration (and stops serving, if this node served). */
-  close(): Promise<void>
+  readonly close: Effect.Effect<void>
 }
 
 /**
@@ -51,7 +73,7 @@ export interface EmbeddedOptions {
  *
  * @example
  * ```ts
- * Node.start("a@127.0.0.1", { network: { cookie: "secret", registrar: Registrar.embedded({ port: 4469 }) } })
+ * Node.start("a@127.0.0.1", { network: { cookie: "secret", registrar: Registrar.embeddedRegistrar({ port: 4469 }) } })
  * ```
  * @since 0.1.0
  */
@@ -63,12 +85,13 @@ export const embeddedRegistrar = (options: EmbeddedOptions = {}): Registrar => e
  * @since 0.1.0
  */
 export const staticRoutes = (routes: Readonly<Record<string, string | Route>>): Registrar => ({
-  register: () => Promise.resolve(),
-  lookup: (name) => {
-    const route = routes[name]
-    if (route === undefined || typeof route !== "string") return Promise.resolve(route)
-    const i = route.lastIndexOf(":")
-    return Promise.resolve({ host: route.slice(0, i), port: Number(route.slice(i + 1)) })
-  },
-  close: () => Promise.resolve()
+  register: () => Effect.void,
+  lookup: (name) =>
+    Effect.sync(() => {
+      const route = routes[name]
+      if (route === undefined || typeof route !== "string") return route
+      const i = route.lastIndexOf(":")
+      return { host: route.slice(0, i), port: Number(route.slice(i + 1)) }
+    }),
+  close: Effect.void
 })

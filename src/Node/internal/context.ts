@@ -161,6 +161,11 @@ export class ProcessContext implements Context<any, any> {
     })
   }
 
+  get currentTimeMillis(): Effect.Effect<number> {
+    const clock = this.proc.kernel.options.clock
+    return Effect.sync(() => clock.unsafeCurrentTimeMillis())
+  }
+
   monitorNode(node: string): Effect.Effect<void> {
     return Effect.sync(() => {
       const kernel = this.proc.kernel

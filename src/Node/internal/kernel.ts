@@ -91,6 +91,21 @@ const notAnEffect = (behaviour: string, handler: string, value: unknown): Effect
     )
   )
 
+/**
+ * Builds an error of a call that fails at once without a stack trace (it would only show
+ * the kernel) or Schema validation: a caller retrying in a loop (waiting for a supervisor
+ * to restart a process) spends its time here, and the restart waits for it.
+ */
+const quickError = <E>(make: () => E): E => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return make()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 /** A reply address without the Schema constructor: call is a hot path. */
 export const makeFrom = (to: Pid | Alias, ref: Reference): From => {
   const from = Object.create(From.prototype)
@@ -746,13 +761,13 @@ export class Kernel {
       const proc = this.lookup(to)
       if (proc === undefined || proc.status >= EXITING) {
         if (proc !== undefined || !this.isRemote(to)) {
-          return Effect.fail(new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }))
+          return Effect.fail(quickError(() => new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }, true)))
         }
         if (this.remote === undefined) {
           return Effect.fail(new NoConnection({ node: (to as Pid).node, reason: "distribution is not started" }))
         }
       } else if (proc.main.length >= proc.mailboxSize) {
-        return Effect.fail(new MailboxFull({ target: proc.label(), size: proc.mailboxSize }))
+        return Effect.fail(quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true)))
       }
       return this.awaitReply(from, to, proc, request, timeout)
     })

@@ -10,8 +10,10 @@
  *
  * @internal
  */
+import { Effect } from "effect"
 import * as net from "node:net"
 import type { Registrar, Route } from "../Registrar.js"
+import { RegistrarError } from "../Registrar.js"
 
 const lines = (socket: net.Socket, onLine: (line: any) => void): void => {
   let rest = ""
@@ -114,24 +116,33 @@ export const embedded = (port: number, host: string): Registrar => {
       })
     })
 
+  const failed = (operation: string) => (error: unknown) =>
+    new RegistrarError({ operation, detail: error instanceof Error ? error.message : String(error) })
   return {
-    register: (name, nodePort) => {
-      own = { name, port: nodePort }
-      return ensure()
-    },
-    lookup: async (name) => {
-      const nodeHost = name.slice(name.indexOf("@") + 1)
-      if (server !== undefined && table.has(name)) return { host: nodeHost, port: table.get(name)! }
-      const found = await ask({ host: nodeHost === "localhost" ? host : nodeHost, port }, name)
-      return found === undefined ? undefined : { host: nodeHost, port: found }
-    },
-    close: () =>
-      new Promise((resolve) => {
-        closed = true
-        client?.destroy()
-        for (const s of serverSockets) s.destroy()
-        if (server === undefined) return resolve()
-        server.close(() => resolve())
-      })
+    register: (name, nodePort) =>
+      Effect.tryPromise({
+        try: () => {
+          own = { name, port: nodePort }
+          return ensure()
+        },
+        catch: failed(`register ${name} with the embedded registrar on port ${port}`)
+      }),
+    lookup: (name) =>
+      Effect.tryPromise({
+        try: async () => {
+          const nodeHost = name.slice(name.indexOf("@") + 1)
+          if (server !== undefined && table.has(name)) return { host: nodeHost, port: table.get(name)! }
+          const found = await ask({ host: nodeHost === "localhost" ? host : nodeHost, port }, name)
+          return found === undefined ? undefined : { host: nodeHost, port: found }
+        },
+        catch: failed(`look ${name} up in the embedded registrar on port ${port}`)
+      }),
+    close: Effect.async<void>((resume) => {
+      closed = true
+      client?.destroy()
+      for (const s of serverSockets) s.destroy()
+      if (server === undefined) return resume(Effect.void)
+      server.close(() => resume(Effect.void))
+    })
   }
 }

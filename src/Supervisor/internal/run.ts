@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Clock, Duration, Effect, Option, ScheduleDecision, ScheduleIntervals } from "effect"
+import { Duration, Effect, Option, ScheduleDecision, ScheduleIntervals } from "effect"
 import type { CallResult } from "../../Process/Behaviour.js"
 import { reply, replyError } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
@@ -89,8 +89,8 @@ const giveUp = (state: State, ctx: Ctx, why: string): Effect.Effect<State> =>
   )
 
 /** Records a restart; false when it goes past the intensity. */
-const recordRestart = (state: State): Effect.Effect<boolean> =>
-  Effect.map(Clock.currentTimeMillis, (now) => {
+const recordRestart = (state: State, ctx: Ctx): Effect.Effect<boolean> =>
+  Effect.map(ctx.currentTimeMillis, (now) => {
     const period = Duration.toMillis(state.spec.period)
     state.restarts = state.restarts.filter((t) => now - t < period)
     state.restarts.push(now)
@@ -99,11 +99,11 @@ const recordRestart = (state: State): Effect.Effect<boolean> =>
   })
 
 /** The next delay of the backoff schedule, 0 without one. */
-const nextDelay = (state: State): Effect.Effect<number> => {
+const nextDelay = (state: State, ctx: Ctx): Effect.Effect<number> => {
   const schedule = state.spec.backoff
   if (schedule === undefined) return Effect.succeed(0)
   return Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
+    const now = yield* ctx.currentTimeMillis
     const [next, , decision] = yield* schedule.step(now, undefined, state.backoff ?? schedule.initial)
     state.backoff = next
     if (ScheduleDecision.isDone(decision)) return 0
@@ -120,7 +120,7 @@ const restartGroup = (state: State, ctx: Ctx, group: ReadonlyArray<ChildState>):
         const started = yield* Effect.either(startChild(ctx, child))
         if (started._tag === "Right") break
         yield* Effect.logWarning(started.left.message)
-        if (!(yield* recordRestart(state))) return yield* giveUp(state, ctx, `restarting ${child.id} kept failing`)
+        if (!(yield* recordRestart(state, ctx))) return yield* giveUp(state, ctx, `restarting ${child.id} kept failing`)
       }
     }
     return state
@@ -154,7 +154,7 @@ export const childExited = (state: State, ctx: Ctx, from: Pid, reason: ExitReaso
       }
       return state
     }
-    if (!(yield* recordRestart(state))) {
+    if (!(yield* recordRestart(state, ctx))) {
       return yield* giveUp(state, ctx, `more than ${state.spec.intensity} restarts in ${Duration.format(state.spec.period)}`)
     }
     let group: Array<ChildState>
@@ -169,7 +169,7 @@ export const childExited = (state: State, ctx: Ctx, from: Pid, reason: ExitReaso
         group = []
     }
     group = state.children.filter((c) => c === child || group.includes(c))
-    const delay = yield* nextDelay(state)
+    const delay = yield* nextDelay(state, ctx)
     if (delay > 0) {
       yield* ctx.sendAfter(ctx.self, new DelayedRestart({ ids: group.map((c) => c.id) }), Duration.millis(delay))
       return state

@@ -492,7 +492,7 @@ export class Distribution implements Remote {
     if (typeof route === "string") return route
     if (route !== undefined) return `${route.host}:${route.port}`
     if (this.options.registrar !== undefined) {
-      const found = await this.options.registrar.lookup(node)
+      const found = await Runtime.runPromise(this.runtime)(this.options.registrar.lookup(node))
       return found === undefined ? undefined : `${found.host}:${found.port}`
     }
     return undefined

@@ -43,12 +43,10 @@ export const startDistribution = (
     const failed = (error: unknown) =>
       new NetworkError({ node: kernel.name, reason: error instanceof Error ? error.message : String(error) })
     // Finalizers run in reverse: connections end (queued frames written) before the listener closes.
-    yield* Effect.addFinalizer(() => Effect.promise(async () => await options.registrar?.close()))
+    if (options.registrar !== undefined) yield* Effect.addFinalizer(() => options.registrar!.close)
     yield* dist.listen().pipe(Effect.mapError(failed))
     yield* Effect.addFinalizer(() => Effect.sync(() => dist.stop()))
-    if (options.registrar !== undefined) {
-      yield* Effect.tryPromise({ try: () => options.registrar!.register(kernel.name, dist.port), catch: failed })
-    }
+    if (options.registrar !== undefined) yield* options.registrar.register(kernel.name, dist.port).pipe(Effect.mapError(failed))
     kernel.remote = dist
     return dist
   })
