@@ -3,7 +3,7 @@ import { Effect, Exit, Schedule, Scope } from "effect"
 import * as crypto from "node:crypto"
 import * as net from "node:net"
 import { Process, Testing, Transport } from "../../src/index.js"
-import { cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
+import { Blob, cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
 
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
 
@@ -110,6 +110,28 @@ describe("node wire", () => {
       assert.include(logs, "exceeds the maximum")
       assert.include(logs, "handshake")
     }), { timeout: 20_000 })
+
+  it.scopedLive("a message above maxMessageSize (this node's or the peer's) fails at the sender; the connection lives", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1", { maxMessageSize: 4 * 1024 * 1024 })
+      const b = yield* make("b@127.0.0.1", { maxMessageSize: 1024 * 1024 })
+      const relay = yield* b.spawn(Relay, b.probe)
+      yield* a.node.connect("b@127.0.0.1")
+      const send = (bytes: number) => a.node.trySend(relay, new Blob({ seq: bytes, data: new Uint8Array(bytes) }))
+      // b accepts at most 1 MiB
+      const overPeer = yield* Effect.flip(send(2 * 1024 * 1024))
+      assert.strictEqual(overPeer._tag, "MessageTooLarge")
+      assert.include(overPeer.message, "1048576")
+      // a's own limit, to a node it is not connected to
+      const big = new Blob({ seq: 0, data: new Uint8Array(5 * 1024 * 1024) })
+      const overOwn = yield* Effect.flip(a.node.trySend(Process.name("x", "c@127.0.0.1"), big))
+      assert.strictEqual(overOwn._tag, "MessageTooLarge")
+      assert.include(overOwn.message, "4194304")
+      yield* send(512 * 1024)
+      assert.strictEqual(((yield* b.receive("5 seconds")) as Blob).data.length, 512 * 1024)
+      assert.deepStrictEqual(yield* a.node.nodes, ["b@127.0.0.1"])
+    }))
 
   it.scopedLive("a wrong cookie is refused with a logged reason on both sides", () =>
     Effect.gen(function*() {

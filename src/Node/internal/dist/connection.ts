@@ -148,6 +148,9 @@ const encodes = (value: unknown): boolean => {
   }
 }
 
+/** Room in a frame for the envelope of a message of the maximum size. */
+const FRAME_SLACK = 4096
+
 /** Frames queued for a peer before they are written without waiting for the end of the run. */
 const EARLY_FLUSH = 64
 
@@ -339,7 +342,7 @@ export class Distribution implements Remote {
     maxMessageSize: number
   ) {
     this.maxMessage = options.maxMessageSize ?? maxMessageSize
-    this.maxFrame = this.maxMessage + 4096
+    this.maxFrame = this.maxMessage + FRAME_SLACK
     for (const b of options.allowSpawn ?? []) this.allow.set(b.name, b as Behaviour<any, any, any, any, any, any>)
     if (options.messages !== undefined) register(...options.messages)
     const t = options.tls
@@ -817,7 +820,7 @@ export class Distribution implements Remote {
    * Checks a payload now, so that the sender gets the error and nothing is sent. The
    * frame itself is packed with the rest of its batch when the batch is written.
    */
-  private check(frame: ReadonlyArray<unknown>, payload: unknown): unknown {
+  private check(node: string, frame: ReadonlyArray<unknown>, payload: unknown): unknown {
     const bad = unregisteredType(payload)
     if (bad !== undefined) return new TypeNotRegistered({ type: bad })
     if (bytesEstimate(payload) < 512) return frame
@@ -828,19 +831,22 @@ export class Distribution implements Remote {
     } catch (error) {
       return new TypeNotRegistered({ type: `a value its schema rejects (${error instanceof Error ? error.message : String(error)})` })
     }
-    if (bytes.length > this.maxMessage) return new MessageTooLarge({ size: bytes.length, limit: this.maxMessage })
+    // The smaller of this node's limit and the connected peer's.
+    const session = this.peers.get(node)?.conn?.session
+    const limit = session === undefined ? this.maxMessage : Math.min(this.maxMessage, session.maxMessageSize - FRAME_SLACK)
+    if (bytes.length > limit) return new MessageTooLarge({ size: bytes.length, limit })
     return bytes
   }
 
   send(from: Pid | undefined, to: Pid | Alias | Name, message: unknown, priority: Priority): unknown | undefined {
-    const frame = this.check([SEND, from === undefined ? null : fromAddress(from), fromAddress(to), message, priorityCode(priority)], message)
+    const frame = this.check(to.node, [SEND, from === undefined ? null : fromAddress(from), fromAddress(to), message, priorityCode(priority)], message)
     if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
     this.enqueue(to.node, frame)
     return undefined
   }
 
   call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): unknown | undefined {
-    const frame = this.check([CALL, fromAddress(from), fromAddress(to), [ref.node, ref.id, ref.creation], request], request)
+    const frame = this.check(to.node, [CALL, fromAddress(from), fromAddress(to), [ref.node, ref.id, ref.creation], request], request)
     if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
     this.enqueue(to.node, frame)
     return undefined
@@ -888,7 +894,7 @@ export class Distribution implements Remote {
     if (options.name !== undefined) wire.name = options.name
     if (options.link !== undefined) wire.link = options.link
     if (options.monitor !== undefined) wire.monitor = options.monitor
-    const frame = this.check([SPAWN, id, behaviour, args, wire], args)
+    const frame = this.check(node, [SPAWN, id, behaviour, args, wire], args)
     if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return Promise.resolve(Exit.fail(frame))
     return new Promise((resolve) => {
       this.spawns.set(id, { node, behaviour, resolve, link: options.link, monitor: options.monitor })
