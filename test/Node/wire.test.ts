@@ -133,6 +133,21 @@ describe("node wire", () => {
       assert.deepStrictEqual(yield* a.node.nodes, ["b@127.0.0.1"])
     }))
 
+  it.scopedLive("a peer claiming a connected node's name without the cookie cannot replace its connection", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const counter = yield* b.spawn(Counter, 2)
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 2)
+      const impostor = yield* Effect.flip(
+        Transport.connect(Transport.tcp(), b.node.address, { name: "a@127.0.0.1", cookie: "guess", creation: 999 })
+      )
+      assert.strictEqual(impostor._tag, "HandshakeRejected")
+      assert.strictEqual(yield* a.call(counter, new GetCount()), 2)
+      assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
+    }))
+
   it.scopedLive("a wrong cookie is refused with a logged reason on both sides", () =>
     Effect.gen(function*() {
       const { make } = yield* cluster

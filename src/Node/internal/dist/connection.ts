@@ -557,11 +557,9 @@ export class Distribution implements Remote {
     if (this.stopped) return "node stopping"
     if (info.name === this.kernel.name) return `the peer uses this node's own name ${info.name}`
     const peer = this.peer(info.name)
-    if (peer.state === "up") {
-      if (peer.creation === info.creation) return "already connected"
-      // A new incarnation of a node whose old connection we have not yet seen close.
-      peer.conn!.destroy("replaced by a new incarnation")
-    }
+    // A new incarnation of a node whose old connection we have not yet seen close replaces
+    // it, but only once it has proved the cookie (see incomingDone).
+    if (peer.state === "up" && peer.creation === info.creation) return "already connected"
     if (peer.incoming !== undefined) return "duplicate connection"
     if (peer.outgoing !== undefined) {
       if (this.kernel.name > info.name) return "simultaneous connect: the other connection wins"
@@ -582,6 +580,7 @@ export class Distribution implements Remote {
       const conn = new Conn(this, result.right)
       const peer = this.peers.get(conn.peerName)
       if (peer === undefined || peer.incoming !== attempt) return conn.destroy("superseded")
+      if (peer.conn !== undefined) peer.conn.destroy("replaced by a new incarnation")
       return this.up(peer, conn)
     }
     const name = result.left.peer
