@@ -153,6 +153,10 @@ export interface Session {
    * anything when the payload is larger than the peer accepts or the session is closed.
    */
   readonly send: (payload: Uint8Array, compress?: boolean) => Either.Either<void, MessageTooLarge | SessionClosed>
+  /** True while the transport holds back frames (its buffer is over its limit). */
+  readonly busy: boolean
+  /** Calls `callback` once the session is no longer busy (or has closed); at once if it is not busy. */
+  readonly whenReady: (callback: () => void) => void
   /** Writes the queued frames now instead of at the end of the current synchronous run. */
   readonly flush: () => void
   /** Installs the receiver; frames that arrived before it are delivered first, in order. */

@@ -5,6 +5,14 @@ import * as net from "node:net"
 import { Process, Testing, Transport } from "../../src/index.js"
 import { Blob, cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
 
+/** Sends "over a busy connection" to the pid it gets, then tells `to` "sent". */
+const Forwarder = Process.make({
+  name: "Forwarder",
+  init: (to: Process.Pid) => Effect.succeed(to),
+  handleMessage: (target: Process.Pid, to, ctx) =>
+    ctx.send(target, "over a busy connection").pipe(Effect.zipRight(ctx.send(to, "sent")), Effect.as(to))
+})
+
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
 
 /** A transport whose outgoing connections count the bytes they write. */
@@ -146,6 +154,42 @@ describe("node wire", () => {
       assert.strictEqual(impostor._tag, "HandshakeRejected")
       assert.strictEqual(yield* a.call(counter, new GetCount()), 2)
       assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
+    }))
+
+  it.scopedLive("a process sending to a node whose connection is backed up waits until it drains (busy dist port)", () =>
+    Effect.gen(function*() {
+      const inner = Transport.memory()
+      const gate = { busy: false, drain: undefined as (() => void) | undefined }
+      const transport: Transport.Transport = {
+        _tag: "gated",
+        listen: inner.listen,
+        connect: (address) =>
+          Effect.map(inner.connect(address), (d): Transport.Duplex => ({
+            ...d,
+            remoteAddress: d.remoteAddress,
+            busy: () => gate.busy,
+            onDrain: (handler) => {
+              gate.drain = handler
+            }
+          }))
+      }
+      const b = yield* Testing.make({ name: "b@mem", log: { level: "Warning" }, network: { cookie, transport } })
+      const a = yield* Testing.make({
+        name: "a@mem",
+        log: { level: "Warning" },
+        network: { cookie, transport, routes: { "b@mem": b.node.address } }
+      })
+      const relay = yield* b.spawn(Relay, b.probe)
+      yield* a.node.connect("b@mem")
+      const sender = yield* a.spawn(Forwarder, a.probe)
+      gate.busy = true
+      yield* a.send(sender, relay)
+      yield* a.expectNoMessage("100 millis")
+      yield* b.expectNoMessage("50 millis")
+      gate.busy = false
+      gate.drain!()
+      assert.strictEqual(yield* b.receive("2 seconds"), "over a busy connection")
+      assert.strictEqual(yield* a.receive("2 seconds"), "sent")
     }))
 
   it.scopedLive("a wrong cookie is refused with a logged reason on both sides", () =>

@@ -275,8 +275,16 @@ describe("Transport session", () => {
       yield* Effect.sleep("20 millis")
       assert.strictEqual(gate.writes, handshakeWrites)
       assert.strictEqual(got.frames.length, 0)
+      assert.isTrue(client.busy)
+      let ready = false
+      client.whenReady(() => {
+        ready = true
+      })
+      assert.isFalse(ready)
       gate.busy = false
       gate.drain!()
+      assert.isTrue(ready)
+      assert.isFalse(client.busy)
       assert.deepStrictEqual(yield* got.await, [{ n: 1 }, { n: 2 }, { n: 3 }])
       assert.strictEqual(gate.writes, handshakeWrites + 1)
     }))

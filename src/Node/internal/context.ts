@@ -32,8 +32,9 @@ export class ProcessContext implements Context<any, any> {
 
   send(to: Address<any, any>, message: unknown, priority?: Priority): Effect.Effect<void, SendError> {
     return Effect.suspend(() => {
-      const error = this.proc.kernel.send(this.proc, to, message, priority)
-      return error === undefined ? Effect.void : Effect.fail(error)
+      const kernel = this.proc.kernel
+      const error = kernel.send(this.proc, to, message, priority)
+      return error === undefined ? kernel.remoteBackpressure(to) ?? Effect.void : Effect.fail(error)
     })
   }
 

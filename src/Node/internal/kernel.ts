@@ -725,10 +725,22 @@ export class Kernel {
   }
 
   /** `send` that waits for room in a bounded mailbox instead of failing (the Effect-level API). */
+  /**
+   * After a send to another node whose connection is backed up, waits until it drains:
+   * Erlang suspends a process that sends to a busy distribution port. Undefined (no wait)
+   * in every other case.
+   */
+  remoteBackpressure(to: Address<any, any>): Effect.Effect<void> | undefined {
+    if (typeof to === "string" || to.node === this.name) return undefined
+    const remote = this.remote
+    if (remote === undefined || !remote.busy(to.node)) return undefined
+    return Effect.async<void>((resume) => remote.whenReady(to.node, () => resume(Effect.void)))
+  }
+
   sendWait(to: Address<any, any>, message: unknown, priority: Priority): Effect.Effect<void, SendError> {
     return Effect.suspend(() => {
       const error = this.send(undefined, to, message, priority)
-      if (error === undefined) return Effect.void
+      if (error === undefined) return this.remoteBackpressure(to) ?? Effect.void
       if (error._tag !== "MailboxFull") return Effect.fail(error)
       const proc = this.lookup(to)!
       return Effect.async<void>((resume) => {

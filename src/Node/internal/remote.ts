@@ -39,6 +39,10 @@ export interface Remote {
     args: unknown,
     options: SpawnOptions & { readonly link?: Pid | undefined; readonly monitor?: readonly [Pid, Reference] | undefined }
   ): Promise<Exit.Exit<Pid, unknown>>
+  /** Whether the connection to `node` is backed up (Erlang's busy distribution port). */
+  busy(node: string): boolean
+  /** Calls `callback` once the connection to `node` is no longer busy (or is gone). */
+  whenReady(node: string, callback: () => void): void
   /** Node monitoring: the kernel keeps the watchers; distribution reports up/down through `Kernel.nodeEvent`. */
   isConnected(node: string): boolean
 }

@@ -77,9 +77,34 @@ export class Connection implements Session {
   private outBytes = 0
   private scheduled = false
   private waitingForDrain = false
+  private readyWaiters: Array<() => void> = []
   private readonly drained = (): void => {
     this.waitingForDrain = false
     this.flush()
+    if (!this.waitingForDrain) this.wakeReady()
+  }
+
+  private wakeReady(): void {
+    const waiters = this.readyWaiters
+    if (waiters.length === 0) return
+    this.readyWaiters = []
+    for (let i = 0; i < waiters.length; i++) waiters[i]()
+  }
+
+  get busy(): boolean {
+    if (this.phase === "closed") return false
+    const duplex = this.duplex
+    return this.waitingForDrain || (duplex.busy !== undefined && duplex.onDrain !== undefined && duplex.busy())
+  }
+
+  whenReady(callback: () => void): void {
+    if (!this.busy) return callback()
+    this.readyWaiters.push(callback)
+    // The duplex may be busy without a flush having noticed it yet.
+    if (!this.waitingForDrain && !this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(this.flush)
+    }
   }
   // close
   closeReason: SessionClosed | undefined
@@ -282,14 +307,16 @@ export class Connection implements Session {
     const q = this.outQ
     const fl = this.outFlags
     const n = q.length
-    if (n === 0 || this.phase === "closed" || (this.waitingForDrain && force !== true)) return
+    if (this.phase === "closed" || (this.waitingForDrain && force !== true)) return
     const duplex = this.duplex
     if (force !== true && duplex.busy !== undefined && duplex.onDrain !== undefined && duplex.busy()) {
       // Backpressure: keep the frames (they leave together, later) until the duplex drains.
+      if (n === 0 && this.readyWaiters.length === 0) return
       this.waitingForDrain = true
       duplex.onDrain(this.drained)
       return
     }
+    if (n === 0) return
     const buf = Buffer.allocUnsafe(this.outBytes)
     let off = 0
     for (let i = 0; i < n; i++) {
@@ -334,6 +361,7 @@ export class Connection implements Session {
     this.hsWaiter = undefined
     if (w !== undefined) w(undefined)
     this.duplex.close(abort ? reason : undefined)
+    this.wakeReady()
     Deferred.unsafeDone(this.closedDeferred, Effect.succeed(reason))
     if (this.handler?.onClose !== undefined) this.handler.onClose(reason)
   }

@@ -485,6 +485,17 @@ export class Distribution implements Remote {
     return out
   }
 
+  busy(node: string): boolean {
+    const conn = this.peers.get(node)?.conn
+    return conn !== undefined && conn.session.busy
+  }
+
+  whenReady(node: string, callback: () => void): void {
+    const conn = this.peers.get(node)?.conn
+    if (conn === undefined) return callback()
+    conn.session.whenReady(callback)
+  }
+
   isConnected(node: string): boolean {
     return this.peers.get(node)?.state === "up"
   }
