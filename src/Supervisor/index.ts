@@ -160,7 +160,7 @@ export const startChild = (
   specOrArgs: ChildSpec | unknown,
   timeout?: CallTimeout
 ): Effect.Effect<Pid, ChildStartFailed | ChildAlreadyPresent | CallError> =>
-  caller.call(supervisor as Ref<never, Request>, new StartChild({ spec: specOrArgs }), timeout ?? "infinity")
+  caller.call(supervisor as Ref<never, Request>, new StartChild({ spec: specOrArgs }, true), timeout ?? "infinity")
 
 /**
  * Stops a child (by id, or by pid for `simple_one_for_one`) and keeps its spec (deleted for dynamic children).
@@ -172,7 +172,7 @@ export const terminateChild = (
   supervisor: Pid,
   child: string | Pid
 ): Effect.Effect<void, ChildNotFound | CallError> =>
-  caller.call(supervisor as Ref<never, Request>, new TerminateChild({ child }), "infinity")
+  caller.call(supervisor as Ref<never, Request>, new TerminateChild({ child }, true), "infinity")
 
 /**
  * Starts a terminated child again from its spec.
@@ -184,7 +184,7 @@ export const restartChild = (
   supervisor: Pid,
   child: string
 ): Effect.Effect<Pid, ChildNotFound | ChildRunning | ChildStartFailed | CallError> =>
-  caller.call(supervisor as Ref<never, Request>, new RestartChild({ child }), "infinity")
+  caller.call(supervisor as Ref<never, Request>, new RestartChild({ child }, true), "infinity")
 
 /**
  * Removes a terminated child's spec.
@@ -196,7 +196,7 @@ export const deleteChild = (
   supervisor: Pid,
   child: string
 ): Effect.Effect<void, ChildNotFound | ChildRunning | CallError> =>
-  caller.call(supervisor as Ref<never, Request>, new DeleteChild({ child }))
+  caller.call(supervisor as Ref<never, Request>, new DeleteChild({ child }, true))
 
 /**
  * The children, in start order, with their pids (undefined when not running).
