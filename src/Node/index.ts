@@ -22,7 +22,7 @@ import { NodeDown as NodeDownMessage } from "../Process/Message.js"
 import { NoConnection } from "../Process/errors.js"
 import type { Distribution, NetworkOptions } from "./internal/dist/index.js"
 import { NetworkError, NotDistributed, SpawnRefused, spawnRemote, startDistribution } from "./internal/dist/index.js"
-export { NetworkError, NotDistributed, register as registerMessages, SpawnRefused, TypeNotRegistered } from "./internal/dist/index.js"
+export { NetworkError, NotDistributed, SpawnRefused, TypeNotRegistered } from "./internal/dist/index.js"
 export type { NetworkOptions, WireClass } from "./internal/dist/index.js"
 // --- end distribution ---
 

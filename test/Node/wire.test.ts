@@ -3,6 +3,7 @@ import { Effect, Exit, Schedule, Scope } from "effect"
 import * as crypto from "node:crypto"
 import * as net from "node:net"
 import { Process, Testing, Transport } from "../../src/index.js"
+import { instrumented } from "../fixtures/transports.js"
 import { Blob, cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
 
 /** Sends "over a busy connection" to the pid it gets, then tells `to` "sent". */
@@ -14,25 +15,6 @@ const Forwarder = Process.make({
 })
 
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
-
-/** A transport whose outgoing connections count the bytes they write. */
-const counting = (inner: Transport.Transport) => {
-  const stats = { written: 0 }
-  const transport: Transport.Transport = {
-    _tag: inner._tag,
-    listen: inner.listen,
-    connect: (address) =>
-      Effect.map(inner.connect(address), (d): Transport.Duplex => ({
-        ...d,
-        remoteAddress: d.remoteAddress,
-        write: (chunk) => {
-          stats.written += chunk.length
-          d.write(chunk)
-        }
-      }))
-  }
-  return { transport, stats }
-}
 
 /** Opens a raw TCP connection, writes bytes, and waits until the node closes it. */
 const rawConnection = (port: number, bytes: Uint8Array) =>
@@ -73,7 +55,7 @@ describe("node wire", () => {
       const text = "the quick brown fox jumps over the lazy dog ".repeat(5000)
       const written: Record<string, number> = {}
       for (const [label, aOffers, bOffers] of [["both", true, true], ["a only", true, false]] as const) {
-        const { stats, transport } = counting(Transport.memory())
+        const { stats, transport } = instrumented(Transport.memory())
         const b = yield* Testing.make({
           name: "b@mem",
           log: { level: "Warning" },
@@ -158,21 +140,7 @@ describe("node wire", () => {
 
   it.scopedLive("a process sending to a node whose connection is backed up waits until it drains (busy dist port)", () =>
     Effect.gen(function*() {
-      const inner = Transport.memory()
-      const gate = { busy: false, drain: undefined as (() => void) | undefined }
-      const transport: Transport.Transport = {
-        _tag: "gated",
-        listen: inner.listen,
-        connect: (address) =>
-          Effect.map(inner.connect(address), (d): Transport.Duplex => ({
-            ...d,
-            remoteAddress: d.remoteAddress,
-            busy: () => gate.busy,
-            onDrain: (handler) => {
-              gate.drain = handler
-            }
-          }))
-      }
+      const { release, stats: gate, transport } = instrumented(Transport.memory())
       const b = yield* Testing.make({ name: "b@mem", log: { level: "Warning" }, network: { cookie, transport } })
       const a = yield* Testing.make({
         name: "a@mem",
@@ -186,8 +154,7 @@ describe("node wire", () => {
       yield* a.send(sender, relay)
       yield* a.expectNoMessage("100 millis")
       yield* b.expectNoMessage("50 millis")
-      gate.busy = false
-      gate.drain!()
+      release()
       assert.strictEqual(yield* b.receive("2 seconds"), "over a busy connection")
       assert.strictEqual(yield* a.receive("2 seconds"), "sent")
     }))

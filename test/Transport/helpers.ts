@@ -46,25 +46,6 @@ export const collect = (session: Transport.Session, n: number, timeout: Duration
 export const take = <A>(q: Queue.Dequeue<A>, what = "value") =>
   Queue.take(q).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => `timed out waiting for ${what}` }))
 
-/** A transport whose connections count the bytes they write (to see compression on the wire). */
-export const counting = (inner: Transport.Transport) => {
-  const stats = { written: 0 }
-  const transport: Transport.Transport = {
-    _tag: inner._tag,
-    listen: inner.listen,
-    connect: (address) =>
-      Effect.map(inner.connect(address), (d): Transport.Duplex => ({
-        ...d,
-        remoteAddress: d.remoteAddress,
-        write: (chunk) => {
-          stats.written += chunk.length
-          d.write(chunk)
-        }
-      }))
-  }
-  return { transport, stats }
-}
-
 /** Writes one raw frame (length, flags, payload) on a duplex. */
 export const rawFrame = (payload: Uint8Array, flags = 0): Uint8Array => {
   const b = Buffer.allocUnsafe(5 + payload.length)

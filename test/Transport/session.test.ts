@@ -4,7 +4,8 @@ import * as crypto from "node:crypto"
 import * as Message from "../../src/Message/index.js"
 import { Pid } from "../../src/Process/Pid.js"
 import * as Transport from "../../src/Transport/index.js"
-import { closedOf, collect, cookie, counting, listen, packed, rawFrame, send, take } from "./helpers.js"
+import { instrumented } from "../fixtures/transports.js"
+import { closedOf, collect, cookie, listen, packed, rawFrame, send, take } from "./helpers.js"
 
 class Put extends Schema.TaggedClass<Put>()("test/Put", { key: Schema.String, value: Schema.Number, from: Pid }) {}
 Message.unsafeRegister(Put)
@@ -134,7 +135,7 @@ describe("Transport session", () => {
 
   it.scopedLive("garbage after the handshake closes that session with a protocol reason", () =>
     Effect.gen(function*() {
-      const { transport } = counting(Transport.memory())
+      const { transport } = instrumented(Transport.memory())
       const { listener, sessions } = yield* listen(transport)
       const duplexes: Array<Transport.Duplex> = []
       const spy: Transport.Transport = {
@@ -229,7 +230,7 @@ describe("Transport session", () => {
       const text = "the quick brown fox jumps over the lazy dog ".repeat(2000)
       const sizes: Record<string, number> = {}
       for (const compression of [true, false]) {
-        const { stats, transport } = counting(Transport.tcp())
+        const { stats, transport } = instrumented(Transport.tcp())
         const { listener, sessions } = yield* listen(transport, { compression })
         const client = yield* Transport.connectScoped(transport, listener.address, { name: "a@localhost", cookie })
         const server = yield* take(sessions)
@@ -247,25 +248,7 @@ describe("Transport session", () => {
 
   it.scopedLive("backpressure: while the duplex is busy frames wait, then leave together", () =>
     Effect.gen(function*() {
-      const inner = Transport.memory()
-      const gate = { busy: true, writes: 0, drain: undefined as (() => void) | undefined }
-      const transport: Transport.Transport = {
-        _tag: "gated",
-        listen: inner.listen,
-        connect: (address) =>
-          Effect.map(inner.connect(address), (d): Transport.Duplex => ({
-            ...d,
-            remoteAddress: d.remoteAddress,
-            write: (chunk) => {
-              gate.writes++
-              d.write(chunk)
-            },
-            busy: () => gate.busy,
-            onDrain: (handler) => {
-              gate.drain = handler
-            }
-          }))
-      }
+      const { release, stats: gate, transport } = instrumented(Transport.memory(), true)
       const { listener, sessions } = yield* listen(transport)
       const client = yield* Transport.connectScoped(transport, listener.address, { name: "a@localhost", cookie })
       const server = yield* take(sessions)
@@ -281,8 +264,7 @@ describe("Transport session", () => {
         ready = true
       })
       assert.isFalse(ready)
-      gate.busy = false
-      gate.drain!()
+      release()
       assert.isTrue(ready)
       assert.isFalse(client.busy)
       assert.deepStrictEqual(yield* got.await, [{ n: 1 }, { n: 2 }, { n: 3 }])

@@ -91,10 +91,14 @@ export class Connection implements Session {
     for (let i = 0; i < waiters.length; i++) waiters[i]()
   }
 
-  get busy(): boolean {
-    if (this.phase === "closed") return false
+  /** Whether the duplex does backpressure and is over its limit now. */
+  private duplexBusy(): boolean {
     const duplex = this.duplex
-    return this.waitingForDrain || (duplex.busy !== undefined && duplex.onDrain !== undefined && duplex.busy())
+    return duplex.busy !== undefined && duplex.onDrain !== undefined && duplex.busy()
+  }
+
+  get busy(): boolean {
+    return this.phase !== "closed" && (this.waitingForDrain || this.duplexBusy())
   }
 
   whenReady(callback: () => void): void {
@@ -308,12 +312,11 @@ export class Connection implements Session {
     const fl = this.outFlags
     const n = q.length
     if (this.phase === "closed" || (this.waitingForDrain && force !== true)) return
-    const duplex = this.duplex
-    if (force !== true && duplex.busy !== undefined && duplex.onDrain !== undefined && duplex.busy()) {
+    if (force !== true && this.duplexBusy()) {
       // Backpressure: keep the frames (they leave together, later) until the duplex drains.
       if (n === 0 && this.readyWaiters.length === 0) return
       this.waitingForDrain = true
-      duplex.onDrain(this.drained)
+      this.duplex.onDrain!(this.drained)
       return
     }
     if (n === 0) return

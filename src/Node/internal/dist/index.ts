@@ -13,7 +13,7 @@ import { Distribution } from "./connection.js"
 
 export type { NetworkOptions } from "./connection.js"
 export { Distribution } from "./connection.js"
-export { register, TypeNotRegistered } from "../../../Message/internal/codec.js"
+export { TypeNotRegistered } from "../../../Message/internal/codec.js"
 export type { WireClass } from "../../../Message/internal/codec.js"
 export { NotDistributed, SpawnRefused } from "../../../Process/errors.js"
 
