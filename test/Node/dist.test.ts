@@ -3,6 +3,8 @@ import { Effect, Exit, Fiber, Scope } from "effect"
 import { Application, Process } from "../../src/index.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { Blob, cluster, Counter, GetCount, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { monitor } from "../../src/Node/internal/signals.js"
 
 /** Crashes right after init (allowed for remote spawn on b in one test). */
 const Crasher = Process.make({
@@ -86,7 +88,7 @@ describe("distribution", () => {
       const target = yield* b.spawn(Relay, undefined, { name: "target" })
       yield* a.monitor(target)
       const byName = yield* a.spawn(Relay, a.probe)
-      const nameRef = yield* Effect.sync(() => a.node.kernel.monitor(a.node.kernel.lookup(byName)!, Process.name("target", "b@127.0.0.1")))
+      const nameRef = yield* Effect.sync(() => monitor(kernelOf(a.node), kernelOf(a.node).lookup(byName)!, Process.name("target", "b@127.0.0.1")))
       yield* Effect.sleep("50 millis")
       yield* b.send(target, "crash")
       const down = yield* a.receiveMatching((u): u is Process.Down => isDown(u) && u.ref !== nameRef && Process.isPid(u.target), "2 seconds")
@@ -149,10 +151,10 @@ describe("distribution", () => {
       const n = 100_000
       const checker = yield* b.spawn(InOrder, { to: b.probe, count: n })
       const sender = yield* a.spawn(Counter, 0)
-      const senderProc = a.node.kernel.lookup(sender)!
+      const senderProc = kernelOf(a.node).lookup(sender)!
       // from one process (a pair of processes keeps its order), in several event-loop turns
       for (let i = 0; i < n; i++) {
-        const error = a.node.kernel.send(senderProc, checker, i)
+        const error = kernelOf(a.node).send(senderProc, checker, i)
         if (error !== undefined) assert.fail(String(error))
         if (i % 10_000 === 0) yield* Effect.yieldNow()
       }
@@ -296,9 +298,9 @@ describe("distribution", () => {
       const relay = yield* b.spawn(Relay, b.probe)
       yield* a.send(relay, "before")
       assert.strictEqual(yield* b.receive("2 seconds"), "before")
-      const peer = (a.node.kernel.remote as any).peers.get("b@127.0.0.1")
+      const conn = (kernelOf(a.node).remote as any).peers.conn("b@127.0.0.1")
       // a frame (length 4: flags 0, then 3 bytes) whose payload is not msgpack
-      peer.conn.session.duplex.write(Buffer.from([0, 0, 0, 4, 0, 0xc1, 0xff, 0xff]))
+      conn.session.duplex.write(Buffer.from([0, 0, 0, 4, 0, 0xc1, 0xff, 0xff]))
       yield* a.send(relay, "after")
       assert.strictEqual(yield* b.receive("2 seconds"), "after")
       assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
@@ -316,9 +318,9 @@ describe("distribution", () => {
       yield* Effect.sleep("600 millis")
       assert.deepStrictEqual(yield* a.node.nodes, ["b@127.0.0.1"])
       // b goes silent: no ticks, nothing read
-      const remoteB = b.node.kernel.remote as any
-      clearInterval(remoteB.ticker)
-      remoteB.peers.get("a@127.0.0.1").conn.session.duplex.write = () => {}
+      const remoteB = kernelOf(b.node).remote as any
+      remoteB.peers.cancelTicker()
+      remoteB.peers.conn("a@127.0.0.1").session.duplex.write = () => {}
       const down = yield* a.receiveMatching(isDown, "2 seconds")
       assert.strictEqual(down.reason._tag, "noconnection")
     }))
