@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
 import { Application, Process } from "../../src/index.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { Blob, cluster, Counter, GetCount, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
@@ -30,6 +30,16 @@ const Spawner = Process.make({
   handleInfo: (info, to, ctx) => Effect.as(ctx.send(to, info), to)
 })
 
+/** Forwards each message to `to`; "hold" makes it wait for `gate` first, so that its mailbox fills meanwhile. */
+const Gate = Process.make({
+  name: "Gate",
+  init: (args: { readonly to: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
+  handleMessage: (msg: unknown, args, ctx) =>
+    msg === "hold"
+      ? ctx.send(args.to, "holding").pipe(Effect.zipRight(Deferred.await(args.gate)), Effect.as(args))
+      : Effect.as(ctx.send(args.to, msg), args)
+})
+
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
 const isExit = (u: unknown): u is Process.Exit => u instanceof Process.Exit
 
@@ -54,6 +64,30 @@ describe("distribution", () => {
       yield* b.exitReason(relay)
       const error = yield* Effect.flip(a.call(relay as any, new GetCount(), "2 seconds"))
       assert.strictEqual(error._tag, "ProcessUnknown")
+    }))
+
+  it.scopedLive("a message sent in the log lane to a remote process arrives in its log lane", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const gate = yield* Deferred.make<void>()
+      const target = yield* b.spawn(Gate, { to: b.probe, gate })
+      yield* b.send(target, "hold")
+      assert.strictEqual(yield* b.receive("2 seconds"), "holding")
+      yield* a.node.send(target, "in the log lane", "log")
+      yield* a.node.send(target, "in the main lane", "normal")
+      const mailbox = yield* b.node.info(target).pipe(
+        Effect.map((info) => Option.getOrThrow(info).mailbox),
+        Effect.delay("10 millis"),
+        Effect.repeat({ until: (m) => m.main + m.log + m.urgent >= 2 }),
+        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("the two messages did not arrive within 2 s") })
+      )
+      assert.deepStrictEqual(mailbox, { urgent: 0, system: 0, main: 1, log: 1 })
+      // The log lane is taken last: the main-lane message, sent second, is handled first.
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* b.receive("2 seconds"), "in the main lane")
+      assert.strictEqual(yield* b.receive("2 seconds"), "in the log lane")
     }))
 
   it.scopedLive("remote link and monitor fire with noconnection within 1 s when the peer stops", () =>
