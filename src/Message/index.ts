@@ -17,17 +17,26 @@
  * ```
  * @since 0.1.0
  */
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either } from "effect"
+import { DecodeFailed, TypeNotRegistered } from "./errors.js"
 import * as codec from "./internal/codec.js"
 
 export {
   /**
+   * Bytes from another node could not be decoded (garbage, or a class this node does not know).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  DecodeFailed,
+  /**
    * A value of a type that is not registered for the wire was sent to another node.
    *
    * @since 0.1.0
+   * @category errors
    */
   TypeNotRegistered
-} from "./internal/codec.js"
+} from "./errors.js"
 
 /**
  * Any Schema class whose instances may cross nodes.
@@ -35,22 +44,6 @@ export {
  * @since 0.1.0
  */
 export type Registrable = codec.WireClass
-
-/**
- * Bytes from another node could not be decoded (garbage, or a class this node does not know).
- *
- * @since 0.1.0
- */
-export class DecodeFailed extends Schema.TaggedError<DecodeFailed>()("DecodeFailed", {
-  type: Schema.optional(Schema.String),
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return this.type === undefined
-      ? `Could not decode a message: ${this.detail}`
-      : `Could not decode a message of type ${this.type}: ${this.detail}. Register it on this node too (Message.register(${this.type}))`
-  }
-}
 
 /**
  * Registers Schema classes so that their instances can cross nodes (process-wide, for every
@@ -80,14 +73,14 @@ export const isSendable = (value: unknown): boolean => codec.unregisteredType(va
  *
  * @since 0.1.0
  */
-export const encode = (value: unknown): Either.Either<Uint8Array, codec.TypeNotRegistered> => {
+export const encode = (value: unknown): Either.Either<Uint8Array, TypeNotRegistered> => {
   const bad = codec.unregisteredType(value)
-  if (bad !== undefined) return Either.left(new codec.TypeNotRegistered({ type: bad }))
+  if (bad !== undefined) return Either.left(new TypeNotRegistered({ type: bad }))
   try {
     return Either.right(codec.pack(value))
   } catch (error) {
     return Either.left(
-      new codec.TypeNotRegistered({ type: `a value its schema rejects (${error instanceof Error ? error.message : String(error)})` })
+      new TypeNotRegistered({ type: `a value its schema rejects (${error instanceof Error ? error.message : String(error)})` })
     )
   }
 }

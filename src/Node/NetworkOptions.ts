@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { Spec as ApplicationSpec } from "../Application/index.js"
 import type { WireClass } from "../Message/internal/codec.js"
 import type { Registrar, Route } from "../Registry/Registrar.js"
 import type * as Transport from "../Transport/index.js"
@@ -53,8 +54,8 @@ export interface NetworkOptions {
   readonly registrar?: Registrar | undefined
   /** Behaviours other nodes may spawn here, by their `name`. */
   readonly allowSpawn?: ReadonlyArray<SpawnableBehaviour> | undefined
-  /** Applications other nodes may start here (their specs; import the Application module). */
-  readonly allowApplications?: ReadonlyArray<{ readonly name: string }> | undefined
+  /** Applications other nodes may start here (`node.startRemoteApplication`), by their spec. */
+  readonly allowApplications?: ReadonlyArray<ApplicationSpec> | undefined
   /** Schema classes that may cross nodes (both nodes must list them). */
   readonly messages?: ReadonlyArray<WireClass> | undefined
   /** How long a connection attempt may take (default 5000 ms). */

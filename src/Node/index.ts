@@ -24,17 +24,21 @@ import type { Proc } from "./internal/proc.js"
 import { statusName } from "./internal/proc.js"
 import { KernelScheduler } from "./internal/scheduler.js"
 import { awaitExit, exit } from "./internal/signals.js"
+import { Node } from "./Service.js"
+import type * as Application from "../Application/index.js"
+import { remoteStarter, startApplications } from "./internal/applications.js"
 import type { NetworkError, NetworkOptions } from "./NetworkOptions.js"
 export { NotDistributed, SpawnRefused } from "../Process/errors.js"
-export { TypeNotRegistered } from "../Message/internal/codec.js"
+export { TypeNotRegistered } from "../Message/errors.js"
 export type { WireClass } from "../Message/internal/codec.js"
 export { NetworkError } from "./NetworkOptions.js"
 export type { NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
 
 /**
- * Node options; every field is optional. The names follow the seed's `gen.NodeOptions`.
+ * Node options; every field is optional. The names follow Ergo's `gen.NodeOptions`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface NodeOptions {
   readonly process?: {
@@ -63,15 +67,16 @@ export interface NodeOptions {
    * Applications to start with the node, in dependency order (see `Application`);
    * they stop in reverse order before the node's other processes.
    */
-  readonly applications?: ReadonlyArray<ApplicationLike> | undefined
+  readonly applications?: ReadonlyArray<Application.Spec> | undefined
   /** Distribution: listen, cookie, routes/registrar, allowSpawn, wire messages. Without it the node is alone. */
   readonly network?: NetworkOptions | undefined
 }
 
 /**
- * What `NodeOptions.applications` takes: an `Application.Spec`.
+ * The part of an `Application.Spec` that names it and its dependencies.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ApplicationLike {
   readonly name: string
@@ -188,12 +193,15 @@ export interface NodeService {
   readonly address: string
 }
 
-/**
- * The node as a service.
- *
- * @since 0.1.0
- */
-export class Node extends Context.Tag("rain/Node")<Node, NodeService>() {}
+export {
+  /**
+   * The node as a service.
+   *
+   * @since 0.1.0
+   * @category tags
+   */
+  Node
+} from "./Service.js"
 
 const nodeNamePattern = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/
 
@@ -212,18 +220,19 @@ const loggerFor = (format: "text" | "json" | "logfmt" | "pretty" | undefined): L
 
 const liveClock = Effect.runSync(Effect.clock)
 
-/** Why the applications given to `Node.start` could not start (an `Application` error). */
-export type ApplicationStartError = { readonly _tag: string; readonly message: string }
-
-/** Installed by the Application module, which depends on this one (late binding avoids an import cycle). */
-let bootApplications:
-  | ((node: NodeService, applications: ReadonlyArray<ApplicationLike>) => Effect.Effect<void, ApplicationStartError>)
-  | undefined
-
-/** @internal */
-export const setApplicationBoot = (boot: typeof bootApplications): void => {
-  bootApplications = boot
-}
+/**
+ * Why the applications given to `Node.start` could not start.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ApplicationStartError =
+  | Application.NotLoaded
+  | Application.AlreadyStarted
+  | Application.DependencyNotRunning
+  | Application.StartFailed
+  | Application.MissingDependency
+  | Application.DependencyCycle
 
 /** Builds the info record of a process. */
 const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
@@ -302,28 +311,14 @@ export const start = (
       )
     })
     yield* Effect.addFinalizer(() => stop)
-    // --- distribution: after the stop finalizer, so that it closes first (peers see noconnection, as when a node dies) ---
+    // After the stop finalizer, so that the network closes first (peers see noconnection, as when a node dies).
     const dist = options.network === undefined
       ? undefined
       : yield* startDistribution(kernel, options.network, runtime, options.process?.maxMessageSize ?? 64 * 1024 * 1024)
-    // --- end distribution ---
     const service = makeService(kernel, runtime, stop, Deferred.await(stopped), dist)
-    // --- distribution: remote application start goes through the Application module's boot hook ---
-    if (dist !== undefined) {
-      dist.startApplication = (spec) =>
-        bootApplications === undefined
-          ? Promise.resolve("the Application module is not loaded on this node")
-          : Runtime.runPromise(runtime)(
-            bootApplications(service, [spec as ApplicationLike]).pipe(
-              Effect.as(undefined),
-              Effect.catchAll((error) => Effect.succeed(`${error._tag}: ${error.message}`))
-            )
-          )
-    }
-    // --- end distribution ---
+    if (dist !== undefined) dist.startApplication = remoteStarter(service, runtime)
     if (options.applications !== undefined && options.applications.length > 0) {
-      if (bootApplications === undefined) return yield* Effect.die(new Error("rain: import the Application module to start applications"))
-      yield* bootApplications(service, options.applications).pipe(Effect.tapError(() => stop))
+      yield* startApplications(service, options.applications).pipe(Effect.tapError(() => stop))
     }
     return service
   })

@@ -12,19 +12,7 @@ import * as Errors from "../../Process/errors.js"
 import * as Reason from "../../Process/ExitReason.js"
 import * as Msg from "../../Process/Message.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
-
-/**
- * A message of a type that is not registered for the wire was sent to another node.
- *
- * @since 0.1.0
- */
-export class TypeNotRegistered extends Schema.TaggedError<TypeNotRegistered>()("TypeNotRegistered", {
-  type: Schema.String
-}) {
-  override get message(): string {
-    return `Values of type ${this.type} cannot cross nodes: make it a Schema class and register it on both nodes (Message.register(${this.type}), or the node's network.messages).`
-  }
-}
+import { TypeNotRegistered } from "../errors.js"
 
 /** Any Schema class (TaggedClass, TaggedError, Class, TaggedRequest). */
 export type WireClass = Schema.Schema<any, any, never> & { readonly identifier: string; new(...args: any): any }

@@ -15,7 +15,7 @@ import type { ExitReason } from "../../Process/ExitReason.js"
 import type { From } from "../../Process/Message.js"
 import type { Name, Pid, Reference } from "../../Process/Pid.js"
 import type { AsyncTarget } from "../../Process/internal/runLoop.js"
-import { ProcessContext } from "./context.js"
+import type { ProcessContext } from "./context.js"
 import type { Kernel } from "./kernel.js"
 import { Lane } from "./mailbox.js"
 
@@ -102,7 +102,8 @@ export class Proc implements AsyncTarget {
   cancelIdle: (() => void) | undefined = undefined
   initDone: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined = undefined
   exitReason: ExitReason | undefined = undefined
-  ctx: ProcessContext
+  /** The `ctx` of its handlers, set by `Kernel.spawn` right after construction. */
+  ctx: ProcessContext = undefined as unknown as ProcessContext
 
   constructor(
     readonly kernel: Kernel,
@@ -114,7 +115,6 @@ export class Proc implements AsyncTarget {
   ) {
     this.mailboxSize = mailboxSize
     this.startedAt = kernel.now()
-    this.ctx = new ProcessContext(this)
   }
 
   mailboxLength(): number {

@@ -21,10 +21,11 @@
  * @internal
  */
 import type { Exit, Runtime, Scope } from "effect"
+import type { Spec as ApplicationSpec } from "../../../Application/index.js"
 import { Duration, Effect, Runtime as R } from "effect"
 import { bytesEstimate, encodeExit, pack, register, unregisteredType } from "../../../Message/internal/codec.js"
 import type { Priority } from "../../../Process/Behaviour.js"
-import { TypeNotRegistered } from "../../../Message/internal/codec.js"
+import { TypeNotRegistered } from "../../../Message/errors.js"
 import { MessageTooLarge } from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import type { ExitReason } from "../../../Process/ExitReason.js"
@@ -65,8 +66,8 @@ export class Distribution implements Remote {
   port = 0
   /** Where peers connect (`host:port` for TCP and TLS). */
   address = ""
-  /** Starts an application here (installed by `Node.start`, which knows the Application module). */
-  startApplication: ((spec: { readonly name: string }) => Promise<string | undefined>) | undefined = undefined
+  /** Starts an allowed application another node asked for (installed by `Node.start`, see `applications.ts`). */
+  startApplication: ((spec: ApplicationSpec) => Promise<string | undefined>) | undefined = undefined
 
   constructor(
     readonly local: Local,

@@ -10,14 +10,8 @@
  * @internal
  */
 import { Exit } from "effect"
-import {
-  decodeExit,
-  findUndecodable,
-  TypeNotRegistered,
-  Undecodable,
-  undecodableCount,
-  unpackMultiple
-} from "../../../Message/internal/codec.js"
+import { TypeNotRegistered } from "../../../Message/errors.js"
+import { decodeExit, findUndecodable, Undecodable, undecodableCount, unpackMultiple } from "../../../Message/internal/codec.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import type { Pid } from "../../../Process/Pid.js"
 import type { Alias, Name } from "../../../Process/Pid.js"

@@ -8,7 +8,8 @@
  */
 import { Exit } from "effect"
 import type { Behaviour, SpawnOptions } from "../../../Process/Behaviour.js"
-import { encodeExit, TypeNotRegistered } from "../../../Message/internal/codec.js"
+import { TypeNotRegistered } from "../../../Message/errors.js"
+import { encodeExit } from "../../../Message/internal/codec.js"
 import { MessageTooLarge, SpawnRefused } from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import { Pid } from "../../../Process/Pid.js"
