@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { Duration } from "effect"
 import { Schema } from "effect"
 import type { Spec as ApplicationSpec } from "../Application/index.js"
 import type { WireClass } from "../Message/internal/codec.js"
@@ -16,7 +17,7 @@ import type * as Transport from "../Transport/index.js"
  * @example
  * ```ts
  * Node.start("a@127.0.0.1", {
- *   network: { cookie: "secret", port: 0, routes: { "b@127.0.0.1": "127.0.0.1:4370" } }
+ *   network: { cookie: "secret", port: 0, routes: { "b@127.0.0.1": "127.0.0.1:4370" }, tickTime: "60 seconds" }
  * })
  * ```
  * @since 0.1.0
@@ -58,14 +59,14 @@ export interface NetworkOptions {
   readonly allowApplications?: ReadonlyArray<ApplicationSpec> | undefined
   /** Schema classes that may cross nodes (both nodes must list them). */
   readonly messages?: ReadonlyArray<WireClass> | undefined
-  /** How long a connection attempt may take (default 5000 ms). */
-  readonly connectTimeoutMillis?: number | undefined
+  /** How long a connection attempt (lookup, connect and handshake) may take; default 5 seconds. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
   /**
    * Like Erlang's net_ticktime: a connection that received nothing for this long is
    * considered lost (links and monitors fire); an idle one sends a tick every quarter
-   * of it. Default 20000 ms.
+   * of it. Default 20 seconds. Both run on the node's `Clock`.
    */
-  readonly tickMillis?: number | undefined
+  readonly tickTime?: Duration.DurationInput | undefined
 }
 
 /**

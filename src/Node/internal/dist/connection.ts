@@ -59,6 +59,7 @@ export class Distribution implements Remote {
   readonly maxFrame: number
   readonly maxMessage: number
   readonly transport: Transport.Transport
+  /** `connectTimeout` and `tickTime` in milliseconds (checked by `startDistribution`). */
   readonly connectTimeoutMillis: number
   readonly tickMillis: number
   readonly peers: Peers
@@ -77,8 +78,8 @@ export class Distribution implements Remote {
   ) {
     this.maxMessage = options.maxMessageSize ?? maxMessageSize
     this.maxFrame = this.maxMessage + FRAME_SLACK
-    this.connectTimeoutMillis = Duration.toMillis(Duration.decode(options.connectTimeoutMillis ?? 5000))
-    this.tickMillis = Duration.toMillis(Duration.decode(options.tickMillis ?? 20_000))
+    this.connectTimeoutMillis = Duration.toMillis(Duration.decode(options.connectTimeout ?? "5 seconds"))
+    this.tickMillis = Duration.toMillis(Duration.decode(options.tickTime ?? "20 seconds"))
     if (options.messages !== undefined) register(...options.messages)
     const t = options.tls
     this.transport = options.transport ?? (t === undefined
