@@ -119,9 +119,10 @@ export interface ProcessInfo {
 }
 
 /**
- * Node-wide figures (the seed's `node.Metrics()`).
+ * Node-wide figures, the kind Ergo's `gen.NodeInfo` reports.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Metrics {
   readonly processCount: number
