@@ -42,13 +42,19 @@ export type WireExit = ReadonlyArray<unknown>
 export type SendFrame = readonly [kind: typeof SEND, from: WireAddress | null, to: WireAddress, payload: unknown, lane: number]
 /** A call; the reply comes back as a `ReplyFrame` with the same reference. */
 export type CallFrame = readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown]
+/** The reply (or failure) to a call, by its reference. */
 export type ReplyFrame = readonly [kind: typeof REPLY, ref: WireRef, exit: WireExit]
 /** `from` (on the sender's node) links to `to` (on the receiver's). */
 export type LinkFrame = readonly [kind: typeof LINK, from: Pid, to: Pid]
+/** `from` removes its link to `to`. */
 export type UnlinkFrame = readonly [kind: typeof UNLINK, from: Pid, to: Pid]
+/** An exit signal; `viaLink` when a linked process died (it then needs the link to exist). */
 export type ExitFrame = readonly [kind: typeof EXIT, from: Pid, to: Pid, reason: ExitReason, viaLink: boolean]
+/** `watcher` monitors `target` (a pid or a name on the receiver's node). */
 export type MonitorFrame = readonly [kind: typeof MONITOR, watcher: Pid, target: Pid | Name, ref: Reference]
+/** `watcher` removes its monitor `ref`. */
 export type DemonitorFrame = readonly [kind: typeof DEMONITOR, watcher: Pid, target: Pid | Name, ref: Reference]
+/** A monitored process went down: the `Down` for `watcher`. */
 export type DownFrame = readonly [kind: typeof DOWN, watcher: Pid, ref: Reference, target: Pid | Name, reason: ExitReason]
 /** What a SPAWN frame may ask besides the behaviour: a name, a link and a monitor set up before the answer. */
 export interface SpawnRequest {
@@ -56,9 +62,11 @@ export interface SpawnRequest {
   readonly link?: Pid | undefined
   readonly monitor?: readonly [Pid, Reference] | undefined
 }
+/** Asks the receiver to spawn an allowed behaviour; answered by a `SpawnedFrame` with the same id. */
 export type SpawnFrame = readonly [kind: typeof SPAWN, id: number, behaviour: string, args: unknown, options: SpawnRequest | null]
 /** The answer to SPAWN or APP_START: the pid (or null for an application), or why not. */
 export type SpawnedFrame = readonly [kind: typeof SPAWNED, id: number, ok: boolean, value: unknown]
+/** Asks the receiver to start an allowed application; answered by a `SpawnedFrame`. */
 export type AppStartFrame = readonly [kind: typeof APP_START, id: number, application: string]
 /** Keeps an idle connection alive (net tick). */
 export type TickFrame = readonly [kind: typeof TICK]
@@ -108,6 +116,8 @@ const nameOf = (name: string, node: string): Name => {
 export const fromWireAddress = (w: WireAddress): Pid | Alias | Name =>
   w[0] === 2 ? nameOf(w[1], w[2]) : unsafeMake(w[0] === 1 ? Alias : Pid, w[1], w[2], w[3])
 
+/** A reference as it goes into CALL/REPLY frames. */
 export const wireRef = (ref: Reference): WireRef => [ref.node, ref.id, ref.creation]
 
+/** The reference of a CALL/REPLY frame. */
 export const fromWireRef = (w: WireRef): Reference => unsafeMake(Reference, w[0], w[1], w[2])
