@@ -24,12 +24,12 @@ import type { Proc } from "./internal/proc.js"
 import { statusName } from "./internal/proc.js"
 import { KernelScheduler } from "./internal/scheduler.js"
 import { awaitExit, exit } from "./internal/signals.js"
-import type { NetworkError, NetworkOptions } from "./NetworkOptions.js"
+import type { Connections, NetworkError, NetworkOptions } from "./NetworkOptions.js"
 export { NotDistributed, SpawnRefused } from "../Process/errors.js"
 export { TypeNotRegistered } from "../Message/internal/codec.js"
 export type { WireClass } from "../Message/internal/codec.js"
 export { NetworkError } from "./NetworkOptions.js"
-export type { NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
+export type { ConnectionInfo, Connections, NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
 
 /**
  * Node options; every field is optional. The names follow the seed's `gen.NodeOptions`.
@@ -171,6 +171,12 @@ export interface NodeService {
   disconnect(node: string): Effect.Effect<void>
   /** The connected nodes. */
   nodes: Effect.Effect<ReadonlyArray<string>>
+  /**
+   * The connections that are up, each with the peer's creation and address, which side
+   * dialled, since when, and frames and bytes in and out; with the count against
+   * `network.maxNodes`.
+   */
+  connections: Effect.Effect<Connections>
   /** Completes with `NodeDown` when the connection to `node` is lost (at once if it is not connected). */
   monitorNode(node: string): Effect.Effect<NodeDown>
   /** Spawns a behaviour that `node` allows (`network.allowSpawn`) there; returns the new pid. */

@@ -60,6 +60,8 @@ export class Distribution implements Remote {
   readonly transport: Transport.Transport
   readonly connectTimeoutMillis: number
   readonly tickMillis: number
+  /** `network.maxNodes`: the most peers kept connected (Infinity: no limit). */
+  readonly maxNodes: number
   readonly peers: Peers
   readonly spawns: Spawns
   port = 0
@@ -78,6 +80,7 @@ export class Distribution implements Remote {
     this.maxFrame = this.maxMessage + FRAME_SLACK
     this.connectTimeoutMillis = Duration.toMillis(Duration.decode(options.connectTimeoutMillis ?? 5000))
     this.tickMillis = Duration.toMillis(Duration.decode(options.tickMillis ?? 20_000))
+    this.maxNodes = options.maxNodes ?? Infinity
     if (options.messages !== undefined) register(...options.messages)
     const t = options.tls
     this.transport = options.transport ?? (t === undefined

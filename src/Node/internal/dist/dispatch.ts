@@ -66,6 +66,7 @@ export const onFrame = (dist: Distribution, conn: Conn, bytes: Uint8Array): void
 
 /** Frames of one batch; `suspect` when the batch held a value that did not decode. */
 const onFrames = (dist: Distribution, conn: Conn, frames: Array<any>, suspect: boolean): void => {
+  conn.framesIn += frames.length
   for (const frame of frames) {
     if (conn.closed) return
     try {
