@@ -9,8 +9,7 @@
  *
  * @internal
  */
-import type { Exit } from "effect"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Exit } from "effect"
 import type { CallTimeout } from "../../Process/Behaviour.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
 import { MailboxFull, NoConnection, ProcessExited, ProcessUnknown, Timeout } from "../../Process/errors.js"
@@ -166,9 +165,27 @@ export const forget = (kernel: Kernel, refId: number): boolean => {
   return true
 }
 
+/**
+ * The local callee of each call from another node, until it is answered: if the callee
+ * ends first, the caller is told at once (`ProcessExited`), as a local caller is, instead
+ * of waiting out its timeout. Keyed by the reply address, which the callee answers with.
+ */
+const remoteCallee = new WeakMap<From, Proc>()
+
+/** A call from another node is in `proc`'s mailbox (see `remoteCallee`). */
+export const trackRemoteCall = (proc: Proc, from: From): void => {
+  remoteCallee.set(from, proc)
+  ;(proc.remoteCallers ??= new Set()).add(from)
+}
+
 /** Routes a reply; a reply nobody waits for any more is dropped. */
 export const replyTo = (kernel: Kernel, from: From, exit: Exit.Exit<unknown, unknown>): void => {
   if (from.ref.node !== kernel.name) {
+    const callee = remoteCallee.get(from)
+    if (callee !== undefined) {
+      remoteCallee.delete(from)
+      callee.remoteCallers?.delete(from)
+    }
     kernel.remote?.reply(from.ref, exit)
     return
   }
@@ -189,6 +206,14 @@ export const completeCall = (kernel: Kernel, ref: Reference, exit: Exit.Exit<unk
  * fail now with `ProcessExited` rather than at their timeout.
  */
 export const dropCallsOf = (kernel: Kernel, proc: Proc, reason: ExitReason): void => {
+  if (proc.remoteCallers !== null) {
+    const error = Exit.fail(new ProcessExited({ target: proc.label(), reason }))
+    for (const from of proc.remoteCallers) {
+      remoteCallee.delete(from)
+      kernel.remote?.reply(from.ref, error)
+    }
+    proc.remoteCallers = null
+  }
   if (proc.outstanding > 0) {
     for (const [refId, entry] of Array.from(kernel.pending)) if (entry.caller === proc) forget(kernel, refId)
   }

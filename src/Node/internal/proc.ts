@@ -83,6 +83,8 @@ export class Proc implements AsyncTarget {
   callers = 0
   /** How many calls this process waits on. */
   outstanding = 0
+  /** Reply addresses of calls from other nodes not yet answered (see `calls.ts`). */
+  remoteCallers: Set<From> | null = null
   timers: Map<number, () => void> | null = null
   aliases: Array<number> | null = null
   waiters: Array<() => void> | null = null
