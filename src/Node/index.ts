@@ -9,13 +9,13 @@ import { NodeRuntime } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Context, Deferred, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
-import type { SendError } from "../Process/Context.js"
+import type { ImportantSendError, SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
 import type { NodeDown } from "../Process/Message.js"
 import type { NoConnection, NotDistributed, SpawnRefused } from "../Process/errors.js"
-import { call as callProcess } from "./internal/calls.js"
+import { call as callProcess, callImportant, sendImportant } from "./internal/calls.js"
 import { spawnEffect } from "./internal/context.js"
 import type { Distribution } from "./internal/dist/connection.js"
 import { networkService, startDistribution } from "./internal/distribution.js"
@@ -147,6 +147,21 @@ export interface NodeService {
   send<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
   /** Sends a message; fails with `MailboxFull` instead of waiting. */
   trySend<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  /**
+   * Sends a message and completes once it is in the target's mailbox (local or remote), or
+   * fails with why not (see `ctx.sendImportant`).
+   */
+  sendImportant<M>(
+    to: Address<M, any>,
+    message: M,
+    options?: { readonly priority?: Priority | undefined; readonly timeout?: CallTimeout | undefined }
+  ): Effect.Effect<void, ImportantSendError>
+  /** A call acknowledged once the request is in the callee's mailbox (see `ctx.callImportant`). */
+  callImportant<Q, R extends Q>(
+    to: Address<any, Q>,
+    request: R,
+    timeout?: CallTimeout
+  ): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Calls a process from plain Effect code and waits for the reply. */
   call<Q, R extends Q>(to: Address<any, Q>, request: R, timeout?: CallTimeout): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Sends an exit signal to a process (`kill` cannot be trapped). */
@@ -367,6 +382,9 @@ const makeService = (
         return error === undefined ? Effect.void : Effect.fail(error)
       }),
     call: (to, request, timeout) => callProcess(kernel, undefined, to, request, timeout),
+    sendImportant: (to, message, options) =>
+      sendImportant(kernel, undefined, to, message, options?.priority, options?.timeout),
+    callImportant: (to, request, timeout) => callImportant(kernel, undefined, to, request, timeout),
     exit: (pid, reason) => Effect.sync(() => exit(kernel, undefined, pid, reason)),
     awaitExit: (pid) => awaitExit(kernel, pid),
     whereis: (name) => Effect.sync(() => Option.map(Option.fromNullable(kernel.names.get(name)), (p) => p.pid)),

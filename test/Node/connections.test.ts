@@ -107,10 +107,10 @@ describe("connections", () => {
       const connections = yield* b.node.connections
       assert.deepStrictEqual(connections.peers, [])
       // the acceptor hears of the failure a moment after the dialler: wait (bounded) for it
-      const known = Effect.sync(() => (kernelOf(b.node).remote as Distribution).peers.known()).pipe(
+      const known = Effect.sync(() => (kernelOf(b.node).remote as unknown as Distribution).peers.known()).pipe(
         Effect.filterOrFail((names) => names.length === 0),
         Effect.retry({ times: 50, schedule: Schedule.spaced("20 millis") }),
-        Effect.orElse(() => Effect.sync(() => (kernelOf(b.node).remote as Distribution).peers.known()))
+        Effect.orElse(() => Effect.sync(() => (kernelOf(b.node).remote as unknown as Distribution).peers.known()))
       )
       assert.deepStrictEqual(yield* known, [])
       yield* Effect.sleep("100 millis")

@@ -449,6 +449,7 @@ export class Kernel {
     const mailboxSize = options?.mailboxSize ?? behaviour.options?.mailboxSize ?? this.options.mailboxSize ?? Infinity
     const proc = new Proc(this, id, pid, behaviour, runtime, mailboxSize)
     if (options?.trapExit ?? behaviour.options?.trapExit) proc.trapExit = true
+    if (options?.importantDelivery ?? behaviour.options?.importantDelivery) proc.important = true
     this.procs.set(id, proc)
     if (name !== undefined) {
       proc.name = name

@@ -91,6 +91,8 @@ export class Proc implements AsyncTarget {
   nodeWatches: Set<string> | null = null
   name: string | undefined = undefined
   trapExit = false
+  /** Every `ctx.send` is an important one (spawn option `importantDelivery`). */
+  important = false
   mailboxSize: number
   messagesIn = 0
   messagesOut = 0

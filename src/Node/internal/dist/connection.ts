@@ -33,7 +33,21 @@ import * as Transport from "../../../Transport/index.js"
 import type { NetworkOptions } from "../../NetworkOptions.js"
 import type { Local, Remote } from "../remote.js"
 import type { Frame, SpawnRequest } from "./frames.js"
-import { CALL, DEMONITOR, DOWN, EXIT, LINK, laneCode, MONITOR, REPLY, SEND, UNLINK, wireAddress, wireRef } from "./frames.js"
+import {
+  CALL,
+  DEMONITOR,
+  DOWN,
+  EXIT,
+  LINK,
+  laneCode,
+  MONITOR,
+  REPLY,
+  SEND,
+  SEND_IMPORTANT,
+  UNLINK,
+  wireAddress,
+  wireRef
+} from "./frames.js"
 import { Peers } from "./peers.js"
 import { Spawns } from "./spawn.js"
 
@@ -161,8 +175,25 @@ export class Distribution implements Remote {
     return undefined
   }
 
-  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): unknown | undefined {
-    const frame = this.check(to.node, [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request], request)
+  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown, important?: boolean): unknown | undefined {
+    const frame = this.check(
+      to.node,
+      important === true
+        ? [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request, true]
+        : [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request],
+      request
+    )
+    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
+    this.peers.enqueue(to.node, frame)
+    return undefined
+  }
+
+  sendImportant(from: Pid | Alias, to: Pid | Alias | Name, ref: Reference, message: unknown, priority: Priority): unknown | undefined {
+    const frame = this.check(
+      to.node,
+      [SEND_IMPORTANT, wireAddress(from), wireAddress(to), wireRef(ref), message, laneCode(priority)],
+      message
+    )
     if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
     this.peers.enqueue(to.node, frame)
     return undefined
