@@ -67,6 +67,13 @@ export interface NetworkOptions {
    * of it. Default 20 seconds. Both run on the node's `Clock`.
    */
   readonly tickTime?: Duration.DurationInput | undefined
+  /**
+   * The most other nodes this node keeps connected (Ergo's `Network.MaxNodes`; default: no
+   * limit). A connection beyond it, dialled by either side, is refused in the handshake with
+   * reason `too_many_nodes`, logged once on each side, and the sender's call fails with
+   * `NoConnection` naming that reason. Connections that are up are never dropped to make room.
+   */
+  readonly maxNodes?: number | undefined
 }
 
 /**
@@ -94,4 +101,45 @@ export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkErr
   override get message(): string {
     return `Node ${this.node} could not start its network: ${this.reason}. Check network.host/port (port 0 picks a free one) and the registrar port.`
   }
+}
+
+/**
+ * One connection to another node, as `node.connections` reports it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConnectionInfo {
+  /** The peer node's name. */
+  readonly node: string
+  /** The peer's incarnation (`creation`): a restarted peer has a new one. */
+  readonly creation: number
+  /** The peer's transport address (`127.0.0.1:53012`). */
+  readonly address: string
+  /** Which side opened the connection. */
+  readonly dialled: "this node" | "the peer"
+  /** When the connection came up (ms since the epoch, on the node's Clock). */
+  readonly since: number
+  /** Frames received and sent: messages, calls, replies, link/monitor signals, ticks. */
+  readonly framesIn: number
+  readonly framesOut: number
+  /** Bytes read and written on the transport, framing included. */
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** Whether the connection negotiated compression. */
+  readonly compression: boolean
+}
+
+/**
+ * The node's connections against its `network.maxNodes` limit.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Connections {
+  /** How many nodes are connected now. */
+  readonly count: number
+  /** `network.maxNodes` (Infinity without a limit, and 0 for a node without network). */
+  readonly maxNodes: number
+  readonly peers: ReadonlyArray<ConnectionInfo>
 }

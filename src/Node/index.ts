@@ -9,13 +9,13 @@ import { NodeRuntime } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Context, Deferred, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
-import type { SendError } from "../Process/Context.js"
+import type { ImportantSendError, SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
 import type { NodeDown } from "../Process/Message.js"
 import type { NoConnection, NotDistributed, SpawnRefused } from "../Process/errors.js"
-import { call as callProcess } from "./internal/calls.js"
+import { call as callProcess, callImportant, sendImportant } from "./internal/calls.js"
 import { spawnEffect } from "./internal/context.js"
 import type { Distribution } from "./internal/dist/connection.js"
 import { networkService, startDistribution } from "./internal/distribution.js"
@@ -27,12 +27,12 @@ import { awaitExit, exit } from "./internal/signals.js"
 import { Node } from "./Service.js"
 import type * as Application from "../Application/index.js"
 import { remoteStarter, startApplications } from "./internal/applications.js"
-import type { NetworkError, NetworkOptions } from "./NetworkOptions.js"
+import type { Connections, NetworkError, NetworkOptions } from "./NetworkOptions.js"
 export { NotDistributed, SpawnRefused } from "../Process/errors.js"
 export { TypeNotRegistered } from "../Message/errors.js"
 export type { WireClass } from "../Message/internal/codec.js"
 export { NetworkError } from "./NetworkOptions.js"
-export type { NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
+export type { ConnectionInfo, Connections, NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
 
 /**
  * Node options; every field is optional. The names follow Ergo's `gen.NodeOptions`.
@@ -153,6 +153,21 @@ export interface NodeService {
   send<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
   /** Sends a message; fails with `MailboxFull` instead of waiting. */
   trySend<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  /**
+   * Sends a message and completes once it is in the target's mailbox (local or remote), or
+   * fails with why not (see `ctx.sendImportant`).
+   */
+  sendImportant<M>(
+    to: Address<M, any>,
+    message: M,
+    options?: { readonly priority?: Priority | undefined; readonly timeout?: CallTimeout | undefined }
+  ): Effect.Effect<void, ImportantSendError>
+  /** A call acknowledged once the request is in the callee's mailbox (see `ctx.callImportant`). */
+  callImportant<Q, R extends Q>(
+    to: Address<any, Q>,
+    request: R,
+    timeout?: CallTimeout
+  ): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Calls a process from plain Effect code and waits for the reply. */
   call<Q, R extends Q>(to: Address<any, Q>, request: R, timeout?: CallTimeout): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Sends an exit signal to a process (`kill` cannot be trapped). */
@@ -177,6 +192,12 @@ export interface NodeService {
   disconnect(node: string): Effect.Effect<void>
   /** The connected nodes. */
   nodes: Effect.Effect<ReadonlyArray<string>>
+  /**
+   * The connections that are up, each with the peer's creation and address, which side
+   * dialled, since when, and frames and bytes in and out; with the count against
+   * `network.maxNodes`.
+   */
+  connections: Effect.Effect<Connections>
   /** Completes with `NodeDown` when the connection to `node` is lost (at once if it is not connected). */
   monitorNode(node: string): Effect.Effect<NodeDown>
   /** Spawns a behaviour that `node` allows (`network.allowSpawn`) there; returns the new pid. */
@@ -357,6 +378,9 @@ const makeService = (
         return error === undefined ? Effect.void : Effect.fail(error)
       }),
     call: (to, request, timeout) => callProcess(kernel, undefined, to, request, timeout),
+    sendImportant: (to, message, options) =>
+      sendImportant(kernel, undefined, to, message, options?.priority, options?.timeout),
+    callImportant: (to, request, timeout) => callImportant(kernel, undefined, to, request, timeout),
     exit: (pid, reason) => Effect.sync(() => exit(kernel, undefined, pid, reason)),
     awaitExit: (pid) => awaitExit(kernel, pid),
     whereis: (name) => Effect.sync(() => Option.map(Option.fromNullable(kernel.names.get(name)), (p) => p.pid)),

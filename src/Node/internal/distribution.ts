@@ -91,7 +91,15 @@ export const spawnRemote = (
 /** The network methods of a node service. */
 export type NetworkService = Pick<
   NodeService,
-  "port" | "address" | "connect" | "disconnect" | "nodes" | "monitorNode" | "spawnRemote" | "startRemoteApplication"
+  | "port"
+  | "address"
+  | "connect"
+  | "disconnect"
+  | "nodes"
+  | "connections"
+  | "monitorNode"
+  | "spawnRemote"
+  | "startRemoteApplication"
 >
 
 /** The network methods of a node, over its distribution (undefined: a node without network). */
@@ -105,6 +113,10 @@ export const networkService = (kernel: Kernel, dist: Distribution | undefined): 
         reason === undefined ? Effect.void : Effect.fail(new NoConnection({ node, reason }))),
   disconnect: (node) => Effect.sync(() => dist?.disconnect(node)),
   nodes: Effect.sync(() => dist?.nodes() ?? []),
+  connections: Effect.sync(() => {
+    const peers = dist?.peers.connections() ?? []
+    return { count: peers.length, maxNodes: dist?.maxNodes ?? 0, peers }
+  }),
   monitorNode: (node) =>
     dist === undefined || !dist.isConnected(node)
       ? Effect.succeed(new NodeDown({ node, reason: "not connected" }, true))

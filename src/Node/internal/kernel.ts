@@ -451,6 +451,7 @@ export class Kernel {
     const proc = new Proc(this, id, pid, behaviour, runtime, mailboxSize)
     proc.ctx = new ProcessContext(proc)
     if (options?.trapExit ?? behaviour.options?.trapExit) proc.trapExit = true
+    if (options?.importantDelivery ?? behaviour.options?.importantDelivery) proc.important = true
     this.procs.set(id, proc)
     if (name !== undefined) {
       proc.name = name

@@ -83,12 +83,16 @@ export class Proc implements AsyncTarget {
   callers = 0
   /** How many calls this process waits on. */
   outstanding = 0
+  /** Reply addresses of calls from other nodes not yet answered (see `calls.ts`). */
+  remoteCallers: Set<From> | null = null
   timers: Map<number, () => void> | null = null
   aliases: Array<number> | null = null
   waiters: Array<() => void> | null = null
   nodeWatches: Set<string> | null = null
   name: string | undefined = undefined
   trapExit = false
+  /** Every `ctx.send` is an important one (spawn option `importantDelivery`). */
+  important = false
   mailboxSize: number
   messagesIn = 0
   messagesOut = 0

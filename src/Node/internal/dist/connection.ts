@@ -34,7 +34,21 @@ import * as Transport from "../../../Transport/index.js"
 import type { NetworkOptions } from "../../NetworkOptions.js"
 import type { Local, Remote } from "../remote.js"
 import type { Frame, SpawnRequest } from "./frames.js"
-import { CALL, DEMONITOR, DOWN, EXIT, LINK, laneCode, MONITOR, REPLY, SEND, UNLINK, wireAddress, wireRef } from "./frames.js"
+import {
+  CALL,
+  DEMONITOR,
+  DOWN,
+  EXIT,
+  LINK,
+  laneCode,
+  MONITOR,
+  REPLY,
+  SEND,
+  SEND_IMPORTANT,
+  UNLINK,
+  wireAddress,
+  wireRef
+} from "./frames.js"
 import { Peers } from "./peers.js"
 import { Spawns } from "./spawn.js"
 
@@ -62,6 +76,8 @@ export class Distribution implements Remote {
   /** `connectTimeout` and `tickTime` in milliseconds (checked by `startDistribution`). */
   readonly connectTimeoutMillis: number
   readonly tickMillis: number
+  /** `network.maxNodes`: the most peers kept connected (Infinity: no limit). */
+  readonly maxNodes: number
   readonly peers: Peers
   readonly spawns: Spawns
   port = 0
@@ -80,6 +96,7 @@ export class Distribution implements Remote {
     this.maxFrame = this.maxMessage + FRAME_SLACK
     this.connectTimeoutMillis = Duration.toMillis(Duration.decode(options.connectTimeout ?? "5 seconds"))
     this.tickMillis = Duration.toMillis(Duration.decode(options.tickTime ?? "20 seconds"))
+    this.maxNodes = options.maxNodes ?? Infinity
     if (options.messages !== undefined) register(...options.messages)
     const t = options.tls
     this.transport = options.transport ?? (t === undefined
@@ -160,8 +177,25 @@ export class Distribution implements Remote {
     return undefined
   }
 
-  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): unknown | undefined {
-    const frame = this.check(to.node, [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request], request)
+  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown, important?: boolean): unknown | undefined {
+    const frame = this.check(
+      to.node,
+      important === true
+        ? [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request, true]
+        : [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request],
+      request
+    )
+    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
+    this.peers.enqueue(to.node, frame)
+    return undefined
+  }
+
+  sendImportant(from: Pid | Alias, to: Pid | Alias | Name, ref: Reference, message: unknown, priority: Priority): unknown | undefined {
+    const frame = this.check(
+      to.node,
+      [SEND_IMPORTANT, wireAddress(from), wireAddress(to), wireRef(ref), message, laneCode(priority)],
+      message
+    )
     if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
     this.peers.enqueue(to.node, frame)
     return undefined

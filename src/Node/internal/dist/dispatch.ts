@@ -19,6 +19,7 @@ import type { Conn } from "./conn.js"
 import type { Distribution } from "./connection.js"
 import type { Frame } from "./frames.js"
 import {
+  ACK,
   APP_START,
   CALL,
   DEMONITOR,
@@ -31,6 +32,7 @@ import {
   MONITOR,
   REPLY,
   SEND,
+  SEND_IMPORTANT,
   SPAWN,
   SPAWNED,
   TICK,
@@ -60,17 +62,19 @@ export const onFrame = (dist: Distribution, conn: Conn, bytes: Uint8Array): void
 
 /** Frames of one batch; `suspect` when the batch held a value that did not decode. */
 const onFrames = (dist: Distribution, conn: Conn, frames: Array<any>, suspect: boolean): void => {
+  conn.framesIn += frames.length
   for (const frame of frames) {
     if (conn.closed) return
     try {
-      if (suspect && (frame[0] === SEND || frame[0] === CALL)) {
-        const bad = findUndecodable(frame[frame[0] === SEND ? 3 : 4])
+      if (suspect && (frame[0] === SEND || frame[0] === CALL || frame[0] === SEND_IMPORTANT)) {
+        const at = frame[0] === SEND ? 3 : 4
+        const bad = findUndecodable(frame[at])
         if (bad !== undefined) {
           if (frame[0] === SEND) {
             dist.log(`Dropped a message from ${conn.peerName} holding a ${bad.type}: ${bad.reason}`)
             continue
           }
-          frame[4] = bad
+          frame[at] = bad
         }
       }
       dispatch(dist, conn, frame as Frame)
@@ -103,8 +107,23 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
       }
       const error = local.call(from, to, ref, request)
       if (error !== undefined) dist.reply(ref, Exit.fail(error))
+      else if (f.length > 5 && f[5] === true) dist.peers.enqueue(ref.node, [ACK, f[3]], false)
       return
     }
+    case SEND_IMPORTANT: {
+      const ref = fromWireRef(f[3])
+      const payload = f[4]
+      if (payload instanceof Undecodable) {
+        dist.log(`Refused a message from ${conn.peerName} of type ${payload.type}: ${payload.reason}`)
+        return dist.reply(ref, Exit.fail(new TypeNotRegistered({ type: `${payload.type} (on ${local.name}: ${payload.reason})` })))
+      }
+      const error = local.deliver(fromWireAddress(f[2]), payload, laneOf(f[5]))
+      dist.reply(ref, error === undefined ? Exit.void : Exit.fail(error))
+      return
+    }
+    case ACK:
+      local.ack(fromWireRef(f[1]))
+      return
     case REPLY:
       local.reply(fromWireRef(f[1]), decodeExit(f[2]))
       return

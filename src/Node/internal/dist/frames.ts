@@ -28,6 +28,8 @@ export const DOWN = 9
 export const SPAWN = 10
 export const SPAWNED = 11
 export const APP_START = 12
+export const SEND_IMPORTANT = 13
+export const ACK = 14
 
 /** A pid, alias or name in a SEND/CALL frame: `[0 | 1, node, id, creation]` (pid, alias) or `[2, name, node]`. */
 export type WireAddress = readonly [0 | 1, string, number, number] | readonly [2, string, string]
@@ -40,8 +42,24 @@ export type WireExit = ReadonlyArray<unknown>
 
 /** A message to a process; `lane` is a `laneCode`. */
 export type SendFrame = readonly [kind: typeof SEND, from: WireAddress | null, to: WireAddress, payload: unknown, lane: number]
-/** A call; the reply comes back as a `ReplyFrame` with the same reference. */
-export type CallFrame = readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown]
+/**
+ * A call; the reply comes back as a `ReplyFrame` with the same reference. An `important`
+ * call is also acknowledged (`AckFrame`) once it is in the callee's mailbox.
+ */
+export type CallFrame =
+  | readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown]
+  | readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown, important: true]
+/** A message whose receipt is answered with a `ReplyFrame` (void, or why it was not delivered). */
+export type SendImportantFrame = readonly [
+  kind: typeof SEND_IMPORTANT,
+  from: WireAddress,
+  to: WireAddress,
+  ref: WireRef,
+  payload: unknown,
+  lane: number
+]
+/** An important call is in the callee's mailbox. */
+export type AckFrame = readonly [kind: typeof ACK, ref: WireRef]
 /** The reply (or failure) to a call, by its reference. */
 export type ReplyFrame = readonly [kind: typeof REPLY, ref: WireRef, exit: WireExit]
 /** `from` (on the sender's node) links to `to` (on the receiver's). */
@@ -74,6 +92,8 @@ export type TickFrame = readonly [kind: typeof TICK]
 /** Any frame. */
 export type Frame =
   | SendFrame
+  | SendImportantFrame
+  | AckFrame
   | CallFrame
   | ReplyFrame
   | LinkFrame
