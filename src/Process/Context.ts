@@ -148,7 +148,7 @@ export interface Context<M = unknown, Q = never> {
   unalias(alias: Alias): Effect.Effect<boolean>
   /** Stops this process with `reason` (default `normal`) once the current handler returns. */
   stop(reason?: ExitReason): Effect.Effect<void>
-  /** After this handler, deliver `Timeout` to `handleInfo` if no message arrives within `after`. */
+  /** After this handler, deliver `IdleTimeout` to `handleInfo` if no message arrives within `after`. */
   setTimeout(after: Duration.DurationInput): Effect.Effect<void>
   /**
    * The node's `Clock` (a `TestClock` in tests) in milliseconds. Unlike

@@ -1,6 +1,6 @@
 /**
  * The system messages a process receives in `handleInfo`: `Down` from monitors, `Exit`
- * from links when trapping exits, `Timeout` after an idle timeout, and node up/down
+ * from links when trapping exits, `IdleTimeout` after an idle timeout, and node up/down
  * events from `monitorNode`.
  *
  * @since 0.1.0
@@ -14,7 +14,7 @@ import { Alias, Name, Pid, Reference } from "./Pid.js"
  *
  * @since 0.1.0
  */
-export class Down extends Schema.TaggedClass<Down>()("Down", {
+export class Down extends Schema.TaggedClass<Down>("rain/Process/Down")("Down", {
   ref: Reference,
   target: Schema.Union(Pid, Name),
   reason: ExitReason
@@ -26,24 +26,26 @@ export class Down extends Schema.TaggedClass<Down>()("Down", {
  *
  * @since 0.1.0
  */
-export class Exit extends Schema.TaggedClass<Exit>()("Exit", {
+export class Exit extends Schema.TaggedClass<Exit>("rain/Process/Exit")("Exit", {
   from: Pid,
   reason: ExitReason
 }) {}
 
 /**
- * No message arrived within the idle timeout set with `ctx.setTimeout` (gen_server's timeout).
+ * No message arrived within the idle timeout set with `ctx.setTimeout` (gen_server's
+ * `timeout`). Its tag is `"IdleTimeout"`, distinct from the call error `Timeout`.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category messages
  */
-export class Timeout extends Schema.TaggedClass<Timeout>()("Timeout", {}) {}
+export class IdleTimeout extends Schema.TaggedClass<IdleTimeout>("rain/Process/IdleTimeout")("IdleTimeout", {}) {}
 
 /**
  * A node monitored with `monitorNode` disconnected.
  *
  * @since 0.1.0
  */
-export class NodeDown extends Schema.TaggedClass<NodeDown>()("NodeDown", {
+export class NodeDown extends Schema.TaggedClass<NodeDown>("rain/Process/NodeDown")("NodeDown", {
   node: Schema.String,
   reason: Schema.String
 }) {}
@@ -53,7 +55,7 @@ export class NodeDown extends Schema.TaggedClass<NodeDown>()("NodeDown", {
  *
  * @since 0.1.0
  */
-export class NodeUp extends Schema.TaggedClass<NodeUp>()("NodeUp", {
+export class NodeUp extends Schema.TaggedClass<NodeUp>("rain/Process/NodeUp")("NodeUp", {
   node: Schema.String
 }) {}
 
@@ -62,7 +64,7 @@ export class NodeUp extends Schema.TaggedClass<NodeUp>()("NodeUp", {
  *
  * @since 0.1.0
  */
-export type Info = Down | Exit | Timeout | NodeDown | NodeUp
+export type Info = Down | Exit | IdleTimeout | NodeDown | NodeUp
 
 /**
  * Where a reply to a call goes: the caller's reply address plus the call's reference.
@@ -70,7 +72,7 @@ export type Info = Down | Exit | Timeout | NodeDown | NodeUp
  *
  * @since 0.1.0
  */
-export class From extends Schema.Class<From>("rain/From")({
+export class From extends Schema.Class<From>("rain/Process/From")({
   to: Schema.Union(Pid, Alias),
   ref: Reference
 }) {}

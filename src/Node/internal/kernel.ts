@@ -29,7 +29,7 @@ import {
 } from "../../Process/errors.js"
 import * as Reason from "../../Process/ExitReason.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
-import { Down, Exit as ExitMessage, From, NodeDown, NodeUp, Timeout as TimeoutMessage } from "../../Process/Message.js"
+import { Down, Exit as ExitMessage, From, IdleTimeout as TimeoutMessage, NodeDown, NodeUp } from "../../Process/Message.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
 import type { Address } from "../../Process/Pid.js"
 import type { AsyncTarget } from "../../Process/internal/runLoop.js"
