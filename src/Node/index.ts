@@ -139,9 +139,9 @@ export interface NodeService {
     options?: SpawnOptions
   ): Effect.Effect<Ref<M, Q>, SpawnError, R>
   /** Sends a message; waits for room when the mailbox is bounded and full (backpressure). */
-  send<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  send<M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError>
   /** Sends a message; fails with `MailboxFull` instead of waiting. */
-  trySend<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  trySend<M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError>
   /** Calls a process from plain Effect code and waits for the reply. */
   call<Q, R extends Q>(to: Address<any, Q>, request: R, timeout?: CallTimeout): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Sends an exit signal to a process (`kill` cannot be trapped). */
@@ -493,7 +493,7 @@ export const spawn = <S, A, M, Q, E, R>(
 ): Effect.Effect<Ref<M, Q>, SpawnError, R | Node> => Effect.flatMap(Node, (node) => node.spawn(behaviour, args, options))
 
 /** @since 0.1.0 */
-export const send = <M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError, Node> =>
+export const send = <M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError, Node> =>
   Effect.flatMap(Node, (node) => node.send(to, message, priority))
 
 /** @since 0.1.0 */

@@ -46,13 +46,13 @@ export type SendError =
  *
  * @since 0.1.0
  */
-export interface Context<M = unknown, Q = never> {
+export interface Context<M = unknown, Q = any> {
   /** This process, typed with its own protocol. */
   readonly self: Ref<M, Q>
   /** The name of the node the process runs on. */
   readonly node: string
   /** Sends a message; silent if the target is gone, fails if its mailbox is full. */
-  send<M2>(to: Address<M2, any>, message: M2, priority?: Priority): Effect.Effect<void, SendError>
+  send<M2>(to: Address<M2, any>, message: NoInfer<M2>, priority?: Priority): Effect.Effect<void, SendError>
   /**
    * Calls a process and waits for its reply (default timeout 5 s). The caller handles
    * no other message meanwhile, as with `gen_server:call`.
@@ -62,12 +62,15 @@ export interface Context<M = unknown, Q = never> {
     request: R2,
     timeout?: CallTimeout
   ): Effect.Effect<SuccessOf<R2>, FailureOf<R2> | CallError>
-  /** Answers a call whose handler returned `noReply`. A reply to a caller that gave up is dropped. */
-  reply(from: From, value: unknown): Effect.Effect<void>
+  /**
+   * Answers a call whose handler returned `noReply`. A reply to a caller that gave up is
+   * dropped. The value is checked against the `From`'s reply type (the request's success).
+   */
+  reply<A>(from: From<A>, value: NoInfer<A>): Effect.Effect<void>
   /** Fails a call whose handler returned `noReply` with the request's error. */
   replyError(from: From, error: unknown): Effect.Effect<void>
   /** Sends `message` to `to` after `delay` (Clock time, so `TestClock` drives it). */
-  sendAfter<M2>(to: Address<M2, any>, message: M2, delay: Duration.DurationInput): Effect.Effect<Timer>
+  sendAfter<M2>(to: Address<M2, any>, message: NoInfer<M2>, delay: Duration.DurationInput): Effect.Effect<Timer>
   /** Cancels a timer; true if it had not fired yet. */
   cancelTimer(timer: Timer): Effect.Effect<boolean>
   /**

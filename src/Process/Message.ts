@@ -67,12 +67,34 @@ export class NodeUp extends Schema.TaggedClass<NodeUp>("rain/Process/NodeUp")("N
 export type Info = Down | Exit | IdleTimeout | NodeDown | NodeUp
 
 /**
- * Where a reply to a call goes: the caller's reply address plus the call's reference.
- * Keep it in the state to answer later with `ctx.reply(from, value)` (a deferred reply).
+ * The run-time class of {@link From}.
  *
- * @since 0.1.0
+ * @since 0.2.0
+ * @category models
  */
-export class From extends Schema.Class<From>("rain/Process/From")({
+export class FromAddress extends Schema.Class<FromAddress>("rain/Process/From")({
   to: Schema.Union(Pid, Alias),
   ref: Reference
 }) {}
+
+/**
+ * Where a reply to a call goes: the caller's reply address plus the call's reference.
+ * Keep it in the state to answer later with `ctx.reply(from, value)` (a deferred reply).
+ * `A` is the reply's type (the request's success type), so that `ctx.reply` is checked;
+ * a plain `From` accepts any reply.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type From<A = any> = FromAddress & {
+  // A function type makes `A` invariant: a From<number> is neither a From<string> nor a From<unknown>.
+  readonly "~reply"?: (a: A) => A
+}
+
+/**
+ * The class of {@link From} values (a Schema class: it may cross nodes inside a message).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const From: typeof FromAddress = FromAddress
