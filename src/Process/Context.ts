@@ -16,6 +16,7 @@ import type {
   SpawnError,
   SpawnRefused
 } from "./errors.js"
+import type { EncodeFailed, TypeNotRegistered } from "../Message/errors.js"
 import type { ExitReason } from "./ExitReason.js"
 import type { From } from "./Message.js"
 import type { Address, Alias, Name, Pid, Ref, Reference } from "./Pid.js"
@@ -33,13 +34,10 @@ export interface Timer {
 
 /**
  * Errors a `send` can report. Sending to a dead or unknown process is silent, as in
- * Erlang; a full mailbox or an unencodable remote message is not.
+ * Erlang; a full mailbox or a remote message that cannot be encoded (its class not
+ * registered, or rejected by its schema) is not.
  */
-export type SendError =
-  | MailboxFull
-  | NoConnection
-  | MessageTooLarge
-  | { readonly _tag: "TypeNotRegistered"; readonly message: string }
+export type SendError = MailboxFull | NoConnection | MessageTooLarge | TypeNotRegistered | EncodeFailed
 
 /**
  * Everything a process can do from inside its handlers.

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { DecodeFailed, EncodeFailed, TypeNotRegistered } from "../Message/errors.js"
 import { ExitReason } from "./ExitReason.js"
 
 /**
@@ -175,11 +176,24 @@ export class CallNotHandled extends Schema.TaggedError<CallNotHandled>("rain/Pro
 }
 
 /**
- * Anything a `call` can fail with besides the request's own error.
+ * Anything a `call` can fail with besides the request's own error. A remote call also
+ * fails with `TypeNotRegistered`, `EncodeFailed` (its request or reply refused by its
+ * schema where it was encoded) or `DecodeFailed` (refused where it was decoded).
  *
  * @since 0.1.0
+ * @category errors
  */
-export type CallError = ProcessUnknown | Timeout | ProcessExited | MailboxFull | NoConnection | CallNotHandled | MessageTooLarge
+export type CallError =
+  | ProcessUnknown
+  | Timeout
+  | ProcessExited
+  | MailboxFull
+  | NoConnection
+  | CallNotHandled
+  | MessageTooLarge
+  | TypeNotRegistered
+  | EncodeFailed
+  | DecodeFailed
 
 /**
  * A remote node refused to spawn a behaviour or start an application (not in its
