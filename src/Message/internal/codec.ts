@@ -68,8 +68,10 @@ const T_CLASS = 0x55
  * register the same classes (matched by identifier).
  */
 export const register = (...classes: ReadonlyArray<WireClass>): void => {
+  let added = false
   for (const klass of classes) {
     if (byClass.has(klass)) continue
+    added = true
     const entry = makeEntry(klass)
     byClass.set(klass, entry)
     byId.set(entry.id, entry)
@@ -86,6 +88,9 @@ export const register = (...classes: ReadonlyArray<WireClass>): void => {
       read: readClass
     })
   }
+  // msgpackr tries its extensions in turn, newest first, with `instanceof` (a Schema class's
+  // is a function call): the one every message takes comes first again.
+  if (added) addExtension(encodedExtension)
 }
 
 const makeEntry = (klass: WireClass): Entry => {
@@ -146,13 +151,24 @@ const explain = (r: ReturnType<ReturnType<typeof ParseResult.validateEither>>): 
   new Invalid(r._tag === "Left" ? r.left : new ParseResult.Type(SchemaAST.unknownKeyword, r.right, "rejected"))
 
 /**
+ * A field's type AST and whether it is optional, when the field encodes as it is: a Schema
+ * or a plain property signature (the `_tag` of a TaggedClass, `Schema.optional(...)`);
+ * undefined for a property signature with a transformation (renamed keys, defaults).
+ */
+const fieldType = (field: Schema.Struct.Field): { readonly ast: SchemaAST.AST; readonly optional: boolean } | undefined => {
+  if (Schema.isSchema(field)) return { ast: field.ast, optional: false }
+  const ast = field.ast
+  return ast._tag === "PropertySignatureDeclaration" ? { ast: ast.type, optional: ast.isOptional } : undefined
+}
+
+/**
  * Whether a class's encoded form is its own fields unchanged (every field a Schema with
  * no transformation, like String, Number, Uint8ArrayFromSelf).
  */
 const isIdentity = (fields: Record<string, Schema.Struct.Field>): boolean => {
   for (const key of Object.keys(fields)) {
-    const field = fields[key]
-    if (!Schema.isSchema(field) || SchemaAST.encodedAST(field.ast) !== field.ast) return false
+    const type = fieldType(fields[key])
+    if (type === undefined || SchemaAST.encodedAST(type.ast) !== type.ast) return false
   }
   return true
 }
@@ -163,9 +179,9 @@ const plainFields = (fields: Record<string, Schema.Struct.Field>): Plain | undef
   const kinds: Array<number> = []
   const literals: Array<unknown> = []
   for (const key of Object.keys(fields)) {
-    const field = fields[key]
-    if (!Schema.isSchema(field)) return undefined
-    const ast = field.ast
+    const type = fieldType(fields[key])
+    if (type === undefined || type.optional) return undefined
+    const ast = type.ast
     keys.push(key)
     literals.push(undefined)
     switch (ast._tag) {
@@ -302,12 +318,13 @@ const readClass = (data: [string, unknown]): unknown => {
   return value
 }
 
-addExtension({
+const encodedExtension = {
   Class: Encoded,
   type: T_CLASS,
   write: (e: Encoded) => [e.id, e.fields],
   read: readClass
-})
+}
+addExtension(encodedExtension)
 
 const idExtension = (Class: typeof Pid | typeof Reference | typeof Alias, type: number) =>
   addExtension({
