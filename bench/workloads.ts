@@ -9,6 +9,7 @@
 import { Deferred, Effect, Fiber, Queue } from "effect"
 import type { Process as P } from "../src/index.js"
 import { Node, Process, Supervisor } from "../src/index.js"
+import { kernelOf } from "../src/Node/internal/kernel.js"
 
 export interface Size {
   readonly quick: boolean
@@ -36,7 +37,7 @@ const spawnUs = ({ quick }: Size) =>
       const t = performance.now()
       for (let i = 0; i < n; i++) yield* node.spawn(Idle, undefined)
       const us = ((performance.now() - t) * 1000) / n
-      check(node.kernel.procs.size === n, `${n} live processes`)
+      check(kernelOf(node).procs.size === n, `${n} live processes`)
       return us
     })
   )
@@ -52,7 +53,7 @@ const spawnBytes = ({ quick }: Size) =>
       for (let i = 0; i < n; i++) pids.push(yield* node.spawn(Idle, undefined))
       gc()
       const bytes = (process.memoryUsage().heapUsed - before) / n
-      check(node.kernel.procs.size === n && pids.length === n, `${n} live processes`)
+      check(kernelOf(node).procs.size === n && pids.length === n, `${n} live processes`)
       return bytes
     })
   )
@@ -65,7 +66,7 @@ const spawn1m = ({ quick }: Size) =>
       const t = performance.now()
       for (let i = 0; i < n; i++) yield* node.spawn(Idle, undefined)
       const seconds = (performance.now() - t) / 1000
-      check(node.kernel.procs.size === n, `${n} live processes`)
+      check(kernelOf(node).procs.size === n, `${n} live processes`)
       return quick ? seconds * (1_000_000 / n) : seconds
     })
   )

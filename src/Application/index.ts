@@ -23,7 +23,8 @@ import { Context, Effect, Layer, Option, Schema } from "effect"
 import { Node, setApplicationBoot } from "../Node/index.js"
 import type { ApplicationLike, NodeService } from "../Node/index.js"
 import type { Kernel } from "../Node/internal/kernel.js"
-import { kernels } from "../Node/internal/kernel.js"
+import { kernelOf, kernels } from "../Node/internal/kernel.js"
+import { awaitExit, exit } from "../Node/internal/signals.js"
 import type { Context as ProcessContext } from "../Process/Context.js"
 import type { SpawnError } from "../Process/errors.js"
 import * as Reason from "../Process/ExitReason.js"
@@ -171,7 +172,7 @@ const tableOf = (kernel: Kernel): Table => {
  */
 export const load = (node: NodeService, spec: Spec): Effect.Effect<void> =>
   Effect.sync(() => {
-    const table = tableOf(node.kernel)
+    const table = tableOf(kernelOf(node))
     const entry = table.apps.get(spec.name)
     if (entry === undefined || entry.state !== "running") {
       table.apps.set(spec.name, { spec, state: "loaded", mode: undefined, root: undefined, startedAt: 0, stopping: false })
@@ -185,7 +186,7 @@ export const load = (node: NodeService, spec: Spec): Effect.Effect<void> =>
  */
 export const unload = (node: NodeService, name: string): Effect.Effect<void, NotLoaded | StillRunning> =>
   Effect.suspend((): Effect.Effect<void, NotLoaded | StillRunning> => {
-    const table = tableOf(node.kernel)
+    const table = tableOf(kernelOf(node))
     const entry = table.apps.get(name)
     if (entry === undefined) return Effect.fail(new NotLoaded({ name }))
     if (entry.state === "running") return Effect.fail(new StillRunning({ name }))
@@ -205,7 +206,7 @@ export const start = (
   mode?: Mode
 ): Effect.Effect<Pid, NotLoaded | AlreadyStarted | DependencyNotRunning | StartFailed> =>
   Effect.gen(function*() {
-    const kernel = node.kernel
+    const kernel = kernelOf(node)
     const table = tableOf(kernel)
     if (typeof app !== "string") yield* load(node, app)
     const name = typeof app === "string" ? app : app.name
@@ -257,8 +258,8 @@ const stopEntry = (kernel: Kernel, table: Table, name: string): Effect.Effect<vo
     if (entry === undefined || entry.state !== "running" || entry.root === undefined) return Effect.void
     entry.stopping = true
     const root = entry.root
-    kernel.exit(undefined, root, Reason.shutdown)
-    return kernel.awaitExit(root).pipe(Effect.zipRight(Effect.sync(() => {
+    exit(kernel, undefined, root, Reason.shutdown)
+    return awaitExit(kernel, root).pipe(Effect.zipRight(Effect.sync(() => {
       entry.state = "stopped"
       entry.root = undefined
       const i = table.order.indexOf(name)
@@ -274,9 +275,9 @@ const stopEntry = (kernel: Kernel, table: Table, name: string): Effect.Effect<vo
  */
 export const stop = (node: NodeService, name: string): Effect.Effect<void, NotLoaded> =>
   Effect.suspend(() => {
-    const table = tableOf(node.kernel)
+    const table = tableOf(kernelOf(node))
     if (!table.apps.has(name)) return Effect.fail(new NotLoaded({ name }))
-    return stopEntry(node.kernel, table, name)
+    return stopEntry(kernelOf(node), table, name)
   })
 
 /**
@@ -286,14 +287,14 @@ export const stop = (node: NodeService, name: string): Effect.Effect<void, NotLo
  */
 export const which = (node: NodeService): Effect.Effect<ReadonlyArray<Info>> =>
   Effect.sync(() =>
-    Array.from(tableOf(node.kernel).apps.values(), (e) => ({
+    Array.from(tableOf(kernelOf(node)).apps.values(), (e) => ({
       name: e.spec.name,
       description: e.spec.description ?? "",
       version: e.spec.version,
       state: e.state,
       mode: e.mode,
       root: e.root,
-      uptimeMillis: e.state === "running" ? node.kernel.now() - e.startedAt : 0
+      uptimeMillis: e.state === "running" ? kernelOf(node).now() - e.startedAt : 0
     }))
   )
 
@@ -312,7 +313,7 @@ export const getEnv = (
   key: string
 ): Effect.Effect<Option.Option<unknown>> =>
   Effect.sync(() => {
-    const kernel = "kernel" in where ? where.kernel : kernels.get(`${where.self.node}/${where.self.creation}`)
+    const kernel = "self" in where ? kernels.get(`${where.self.node}/${where.self.creation}`) : kernelOf(where)
     if (kernel === undefined) return Option.none()
     const env = tableOf(kernel).apps.get(application)?.spec.env
     return env !== undefined && key in env ? Option.some(env[key]) : Option.none()

@@ -13,18 +13,23 @@ import type { SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
-import type { Proc } from "./internal/kernel.js"
-import { spawnEffect } from "./internal/context.js"
-import { Kernel, KernelScheduler } from "./internal/kernel.js"
-// --- distribution ---
 import type { NodeDown } from "../Process/Message.js"
-import { NodeDown as NodeDownMessage } from "../Process/Message.js"
-import { NoConnection } from "../Process/errors.js"
-import type { Distribution, NetworkOptions } from "./internal/dist/index.js"
-import { NetworkError, NotDistributed, SpawnRefused, spawnRemote, startDistribution } from "./internal/dist/index.js"
-export { NetworkError, NotDistributed, SpawnRefused, TypeNotRegistered } from "./internal/dist/index.js"
-export type { NetworkOptions, WireClass } from "./internal/dist/index.js"
-// --- end distribution ---
+import type { NoConnection, NotDistributed, SpawnRefused } from "../Process/errors.js"
+import { call as callProcess } from "./internal/calls.js"
+import { spawnEffect } from "./internal/context.js"
+import type { Distribution } from "./internal/dist/connection.js"
+import { networkService, startDistribution } from "./internal/distribution.js"
+import { attachKernel, Kernel } from "./internal/kernel.js"
+import type { Proc } from "./internal/proc.js"
+import { statusName } from "./internal/proc.js"
+import { KernelScheduler } from "./internal/scheduler.js"
+import { awaitExit, exit } from "./internal/signals.js"
+import type { NetworkError, NetworkOptions } from "./NetworkOptions.js"
+export { NotDistributed, SpawnRefused } from "../Process/errors.js"
+export { TypeNotRegistered } from "../Message/internal/codec.js"
+export type { WireClass } from "../Message/internal/codec.js"
+export { NetworkError } from "./NetworkOptions.js"
+export type { NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
 
 /**
  * Node options; every field is optional. The names follow the seed's `gen.NodeOptions`.
@@ -160,7 +165,6 @@ export interface NodeService {
   stop: Effect.Effect<void>
   /** Completes when the node has stopped. */
   wait: Effect.Effect<void>
-  // --- distribution ---
   /** Connects to a node now (sends connect on first use anyway). */
   connect(node: string): Effect.Effect<void, NoConnection | NotDistributed>
   /** Closes the connection to a node; its links and monitors fire with `noconnection`. */
@@ -182,9 +186,6 @@ export interface NodeService {
   readonly port: number
   /** The transport address the node listens on (`127.0.0.1:4370`, `memory:3`; "" without network). */
   readonly address: string
-  // --- end distribution ---
-  /** @internal */
-  readonly kernel: Kernel
 }
 
 /**
@@ -227,7 +228,7 @@ export const setApplicationBoot = (boot: typeof bootApplications): void => {
 /** Builds the info record of a process. */
 const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
   pid: proc.pid,
-  status: kernel.statusName(proc),
+  status: statusName(proc),
   behaviour: proc.behaviour.name,
   name: proc.name,
   mailbox: {
@@ -347,10 +348,9 @@ const makeService = (
     }
     return lastRuntime
   }
-  return {
+  const service: NodeService = {
     name: kernel.name,
     creation: kernel.creation,
-    kernel,
     spawn: (behaviour, args, options) =>
       Effect.flatMap(Effect.context<any>(), (context) =>
         spawnEffect(kernel, behaviour, args, options, runtimeFor(context), undefined, undefined, false)),
@@ -360,9 +360,9 @@ const makeService = (
         const error = kernel.send(undefined, to, message, priority)
         return error === undefined ? Effect.void : Effect.fail(error)
       }),
-    call: (to, request, timeout) => kernel.call(undefined, to, request, timeout),
-    exit: (pid, reason) => Effect.sync(() => kernel.exit(undefined, pid, reason)),
-    awaitExit: (pid) => kernel.awaitExit(pid),
+    call: (to, request, timeout) => callProcess(kernel, undefined, to, request, timeout),
+    exit: (pid, reason) => Effect.sync(() => exit(kernel, undefined, pid, reason)),
+    awaitExit: (pid) => awaitExit(kernel, pid),
     whereis: (name) => Effect.sync(() => Option.map(Option.fromNullable(kernel.names.get(name)), (p) => p.pid)),
     register: (name, pid) =>
       Effect.suspend(() => {
@@ -399,36 +399,10 @@ const makeService = (
     }),
     stop,
     wait,
-    // --- distribution ---
-    port: dist?.port ?? 0,
-    address: dist?.address ?? "",
-    connect: (node) =>
-      dist === undefined
-        ? Effect.fail(new NotDistributed({ node: kernel.name }))
-        : Effect.flatMap(Effect.promise(() => dist.connect(node)), (reason) =>
-          reason === undefined ? Effect.void : Effect.fail(new NoConnection({ node, reason }))),
-    disconnect: (node) => Effect.sync(() => dist?.disconnect(node)),
-    nodes: Effect.sync(() => dist?.nodes() ?? []),
-    monitorNode: (node) =>
-      dist === undefined || !dist.isConnected(node)
-        ? Effect.succeed(new NodeDownMessage({ node, reason: "not connected" }, true))
-        : Effect.async<NodeDown>((resume) => {
-          const listener = (down: string, reason: string) => {
-            if (down !== node) return
-            dist.downListeners.delete(listener)
-            resume(Effect.succeed(new NodeDownMessage({ node, reason }, true)))
-          }
-          dist.downListeners.add(listener)
-          return Effect.sync(() => dist.downListeners.delete(listener))
-        }),
-    startRemoteApplication: (node, application) =>
-      dist === undefined
-        ? Effect.fail(new NotDistributed({ node: kernel.name }))
-        : Effect.flatMap(Effect.promise(() => dist.startRemoteApplication(node, application)), (reason) =>
-          reason === undefined ? Effect.void : Effect.fail(new SpawnRefused({ node, behaviour: application, reason }))),
-    spawnRemote: (node, behaviour, args, options) => spawnRemote(kernel, node, behaviour, args, { name: options?.name }),
-    // --- end distribution ---
+    ...networkService(kernel, dist)
   }
+  attachKernel(service, kernel)
+  return service
 }
 
 /**

@@ -26,6 +26,8 @@ import type { SendError } from "../Process/Context.js"
 import type { CallError, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
+import { kernelOf } from "../Node/internal/kernel.js"
+import { link, monitor } from "../Node/internal/signals.js"
 
 /**
  * `receive` waited past its timeout with no (matching) message.
@@ -121,7 +123,7 @@ export const make = (
       options: { trapExit: true }
     })
     const probe = yield* Effect.orDie(node.spawn(Probe, undefined))
-    const kernel = node.kernel
+    const kernel = kernelOf(node)
     // Remember how every process ended, so exitReason works after the fact.
     const reasons = new Map<number, ExitReason>()
     const record = (proc: { readonly id: number }, reason: ExitReason) => void reasons.set(proc.id, reason)
@@ -152,7 +154,7 @@ export const make = (
       probe,
       spawn: (behaviour, args, opts) => node.spawn(behaviour, args, opts),
       spawnLink: (behaviour, args, opts) =>
-        Effect.tap(node.spawn(behaviour, args, opts), (pid) => Effect.sync(() => kernel.link(probeProc, pid))),
+        Effect.tap(node.spawn(behaviour, args, opts), (pid) => Effect.sync(() => link(kernel, probeProc, pid))),
       send: (to, message) => node.send(to, message),
       call: (to, request, timeout) => node.call(to, request, timeout),
       receive: (timeout) => takeNext(timeout),
@@ -177,7 +179,7 @@ export const make = (
             Option.isNone(early) ? Effect.void : Effect.fail(new UnexpectedMessage({ received: early.value }))
           )
         ),
-      monitor: (pid) => Effect.sync(() => void kernel.monitor(probeProc, pid)),
+      monitor: (pid) => Effect.sync(() => void monitor(kernel, probeProc, pid)),
       exitReason: (pid) =>
         Effect.suspend(() => {
           const known = pid.node === node.name && pid.creation === node.creation ? reasons.get(pid.id) : undefined

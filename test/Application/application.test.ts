@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Scope } from "effect"
 import { Application, Node, Process, Supervisor, Testing } from "../../src/index.js"
 import { Broken, Worker } from "../Supervisor/helpers.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 const appOf = (name: string, probe: Process.Pid, extra: Partial<Application.Spec> = {}): Application.Spec =>
   Application.make({
@@ -127,11 +128,11 @@ describe("applications", () => {
         assert.strictEqual((yield* env.exitReason(root))._tag, "shutdown")
         if (abnormalStopsNode) {
           yield* env.node.wait
-          assert.isTrue(env.node.kernel.stopped)
+          assert.isTrue(kernelOf(env.node).stopped)
         } else {
           yield* env.send(env.probe, "node alive")
           assert.strictEqual(yield* env.receive(), "node alive")
-          assert.isFalse(env.node.kernel.stopped)
+          assert.isFalse(kernelOf(env.node).stopped)
           assert.strictEqual((yield* Application.which(env.node))[0]!.state, "stopped")
         }
       }))
@@ -142,14 +143,14 @@ describe("applications", () => {
         const root = yield* Application.start(env.node, fragile("app", env.probe, mode))
         yield* env.receive()
         // No public way makes a supervisor end with normal; end it so through the kernel.
-        env.node.kernel.exitProcess(env.node.kernel.lookup(root)!, Process.ExitReason.normal)
+        kernelOf(env.node).exitProcess(kernelOf(env.node).lookup(root)!, Process.ExitReason.normal)
         assert.strictEqual((yield* env.exitReason(root))._tag, "normal")
         if (normalStopsNode) {
           yield* env.node.wait
         } else {
           yield* env.send(env.probe, "node alive")
           assert.strictEqual(yield* env.receive(), "node alive")
-          assert.isFalse(env.node.kernel.stopped)
+          assert.isFalse(kernelOf(env.node).stopped)
         }
       }))
 
@@ -161,7 +162,7 @@ describe("applications", () => {
         yield* Application.stop(env.node, "app")
         yield* env.send(env.probe, "node alive")
         assert.strictEqual(yield* env.receive(), "node alive")
-        assert.isFalse(env.node.kernel.stopped)
+        assert.isFalse(kernelOf(env.node).stopped)
       }))
   }
 

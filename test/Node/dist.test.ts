@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Scope } from "effect"
 import { Application, Process } from "../../src/index.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { Blob, cluster, Counter, GetCount, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { monitor } from "../../src/Node/internal/signals.js"
 
 /** Crashes right after init (allowed for remote spawn on b in one test). */
 const Crasher = Process.make({
@@ -26,6 +28,16 @@ const Spawner = Process.make({
         Effect.as(to)
       ),
   handleInfo: (info, to, ctx) => Effect.as(ctx.send(to, info), to)
+})
+
+/** Forwards each message to `to`; "hold" makes it wait for `gate` first, so that its mailbox fills meanwhile. */
+const Gate = Process.make({
+  name: "Gate",
+  init: (args: { readonly to: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
+  handleMessage: (msg: unknown, args, ctx) =>
+    msg === "hold"
+      ? ctx.send(args.to, "holding").pipe(Effect.zipRight(Deferred.await(args.gate)), Effect.as(args))
+      : Effect.as(ctx.send(args.to, msg), args)
 })
 
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
@@ -52,6 +64,30 @@ describe("distribution", () => {
       yield* b.exitReason(relay)
       const error = yield* Effect.flip(a.call(relay as any, new GetCount(), "2 seconds"))
       assert.strictEqual(error._tag, "ProcessUnknown")
+    }))
+
+  it.scopedLive("a message sent in the log lane to a remote process arrives in its log lane", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const gate = yield* Deferred.make<void>()
+      const target = yield* b.spawn(Gate, { to: b.probe, gate })
+      yield* b.send(target, "hold")
+      assert.strictEqual(yield* b.receive("2 seconds"), "holding")
+      yield* a.node.send(target, "in the log lane", "log")
+      yield* a.node.send(target, "in the main lane", "normal")
+      const mailbox = yield* b.node.info(target).pipe(
+        Effect.map((info) => Option.getOrThrow(info).mailbox),
+        Effect.delay("10 millis"),
+        Effect.repeat({ until: (m) => m.main + m.log + m.urgent >= 2 }),
+        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("the two messages did not arrive within 2 s") })
+      )
+      assert.deepStrictEqual(mailbox, { urgent: 0, system: 0, main: 1, log: 1 })
+      // The log lane is taken last: the main-lane message, sent second, is handled first.
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* b.receive("2 seconds"), "in the main lane")
+      assert.strictEqual(yield* b.receive("2 seconds"), "in the log lane")
     }))
 
   it.scopedLive("remote link and monitor fire with noconnection within 1 s when the peer stops", () =>
@@ -86,7 +122,7 @@ describe("distribution", () => {
       const target = yield* b.spawn(Relay, undefined, { name: "target" })
       yield* a.monitor(target)
       const byName = yield* a.spawn(Relay, a.probe)
-      const nameRef = yield* Effect.sync(() => a.node.kernel.monitor(a.node.kernel.lookup(byName)!, Process.name("target", "b@127.0.0.1")))
+      const nameRef = yield* Effect.sync(() => monitor(kernelOf(a.node), kernelOf(a.node).lookup(byName)!, Process.name("target", "b@127.0.0.1")))
       yield* Effect.sleep("50 millis")
       yield* b.send(target, "crash")
       const down = yield* a.receiveMatching((u): u is Process.Down => isDown(u) && u.ref !== nameRef && Process.isPid(u.target), "2 seconds")
@@ -149,10 +185,10 @@ describe("distribution", () => {
       const n = 100_000
       const checker = yield* b.spawn(InOrder, { to: b.probe, count: n })
       const sender = yield* a.spawn(Counter, 0)
-      const senderProc = a.node.kernel.lookup(sender)!
+      const senderProc = kernelOf(a.node).lookup(sender)!
       // from one process (a pair of processes keeps its order), in several event-loop turns
       for (let i = 0; i < n; i++) {
-        const error = a.node.kernel.send(senderProc, checker, i)
+        const error = kernelOf(a.node).send(senderProc, checker, i)
         if (error !== undefined) assert.fail(String(error))
         if (i % 10_000 === 0) yield* Effect.yieldNow()
       }
@@ -296,9 +332,9 @@ describe("distribution", () => {
       const relay = yield* b.spawn(Relay, b.probe)
       yield* a.send(relay, "before")
       assert.strictEqual(yield* b.receive("2 seconds"), "before")
-      const peer = (a.node.kernel.remote as any).peers.get("b@127.0.0.1")
+      const conn = (kernelOf(a.node).remote as any).peers.conn("b@127.0.0.1")
       // a frame (length 4: flags 0, then 3 bytes) whose payload is not msgpack
-      peer.conn.session.duplex.write(Buffer.from([0, 0, 0, 4, 0, 0xc1, 0xff, 0xff]))
+      conn.session.duplex.write(Buffer.from([0, 0, 0, 4, 0, 0xc1, 0xff, 0xff]))
       yield* a.send(relay, "after")
       assert.strictEqual(yield* b.receive("2 seconds"), "after")
       assert.deepStrictEqual(yield* b.node.nodes, ["a@127.0.0.1"])
@@ -316,9 +352,9 @@ describe("distribution", () => {
       yield* Effect.sleep("600 millis")
       assert.deepStrictEqual(yield* a.node.nodes, ["b@127.0.0.1"])
       // b goes silent: no ticks, nothing read
-      const remoteB = b.node.kernel.remote as any
-      clearInterval(remoteB.ticker)
-      remoteB.peers.get("a@127.0.0.1").conn.session.duplex.write = () => {}
+      const remoteB = kernelOf(b.node).remote as any
+      remoteB.peers.cancelTicker()
+      remoteB.peers.conn("a@127.0.0.1").session.duplex.write = () => {}
       const down = yield* a.receiveMatching(isDown, "2 seconds")
       assert.strictEqual(down.reason._tag, "noconnection")
     }))

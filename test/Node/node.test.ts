@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, Scope, TestClock } from "effect"
 import { Node, Process, Testing } from "../../src/index.js"
 import { Idle, Relay } from "../Process/helpers.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 describe("node", () => {
   it.scoped("an invalid node name is refused with a clear error", () =>
@@ -34,7 +35,7 @@ describe("node", () => {
       for (const label of ["a", "b", "c"]) yield* node.spawn(Named, label)
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual(order, ["c:shutdown", "b:shutdown", "a:shutdown"])
-      assert.strictEqual(node.kernel.procs.size, 0)
+      assert.strictEqual(kernelOf(node).procs.size, 0)
       const error = yield* Effect.flip(node.spawn(Idle, undefined))
       assert.strictEqual(error._tag, "NodeStopped")
       yield* node.wait
@@ -124,7 +125,7 @@ describe("spawnTimeout", () => {
       const error = yield* Fiber.join(spawning)
       assert.strictEqual(error._tag, "InitFailed")
       assert.include(error.message, "spawnTimeout")
-      assert.strictEqual(node.kernel.procs.size, 0)
+      assert.strictEqual(kernelOf(node).procs.size, 0)
       assert.deepStrictEqual(yield* node.whereis("sleepy"), Option.none())
     }))
 })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Process, Testing } from "../../src/index.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 type AliasCommand = "make" | "drop" | { readonly echo: string }
 
@@ -38,6 +39,6 @@ describe("aliases", () => {
       assert.strictEqual(yield* env.receive(), true)
       yield* env.send(alias, { echo: "too late" })
       yield* env.expectNoMessage("20 millis")
-      assert.strictEqual(env.node.kernel.aliases.size, 0)
+      assert.strictEqual(kernelOf(env.node).aliases.size, 0)
     }))
 })

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Schema, TestClock } from "effect"
 import { Process, Testing } from "../../src/index.js"
 import { Counter, GetCount, Increment, Relay } from "./helpers.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 class Slow extends Schema.TaggedRequest<Slow>()("Slow", { failure: Schema.String, success: Schema.String, payload: { id: Schema.Number } }) {}
 class Answer extends Schema.TaggedClass<Answer>()("Answer", {}) {}
@@ -78,7 +79,7 @@ describe("messaging", () => {
       assert.isTrue(result._tag === "Left" && typeof result.left === "object" && result.left._tag === "Timeout")
       yield* env.send(server, new Answer())
       // The late reply reaches nobody: no stray message and nothing pending.
-      assert.strictEqual(env.node.kernel.pending.size, 0)
+      assert.strictEqual(kernelOf(env.node).pending.size, 0)
       yield* env.expectNoMessage("10 millis")
     }))
 
@@ -93,7 +94,7 @@ describe("messaging", () => {
         yield* env.send(server, new Answer())
         yield* env.send(env.probe, "sync")
         assert.strictEqual(yield* env.receive(), "sync")
-        assert.strictEqual(env.node.kernel.pending.size, 0)
+        assert.strictEqual(kernelOf(env.node).pending.size, 0)
       }
     }))
 
@@ -154,7 +155,7 @@ describe("messaging", () => {
       // Queue everything before the process gets a turn.
       const pid = yield* env.spawn(Gate, undefined)
       yield* Effect.sync(() => {
-        const k = env.node.kernel
+        const k = kernelOf(env.node)
         k.send(undefined, pid, "log", "log")
         k.send(undefined, pid, "normal1")
         k.send(undefined, pid, "urgent", "urgent")
@@ -186,7 +187,7 @@ describe("messaging", () => {
       let handled = 0
       for (const e of echoes) handled += (yield* env.state<number>(e)).pipe((o) => (o._tag === "Some" ? o.value : 0))
       assert.strictEqual(handled, N)
-      assert.strictEqual(env.node.kernel.pending.size, 0)
+      assert.strictEqual(kernelOf(env.node).pending.size, 0)
     }), { timeout: 60_000 })
 
   it.scoped("a handler's exit is the process's: Exit value check", () =>

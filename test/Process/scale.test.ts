@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Process, Testing } from "../../src/index.js"
 import { stackDepth } from "../../src/Process/internal/runLoop.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 /** Links to its neighbour, monitors it, registers a name and sets a timer: every table gets an entry. */
 const Busy = Process.make({
@@ -24,7 +25,7 @@ describe("scale", () => {
   it.scoped("100k processes spawned and stopped leave no fiber, timer, link, monitor, name or alias behind", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
-      const kernel = env.node.kernel
+      const kernel = kernelOf(env.node)
       const N = 100_000
       let prev: Process.Pid | undefined
       const pids: Array<Process.Pid> = []

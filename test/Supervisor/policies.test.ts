@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Schedule, TestClock } from "effect"
 import { Process, Supervisor, Testing } from "../../src/index.js"
 import { Broken, Stubborn, Worker, childPid } from "./helpers.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 const crash = (env: Testing.TestEnv, sup: Process.Pid, id: string) =>
   Effect.gen(function*() {
@@ -231,7 +232,7 @@ describe("simple_one_for_one", () => {
       assert.strictEqual((yield* Supervisor.countChildren(env.node, sup)).specs, 9_999)
       yield* env.node.exit(sup, Process.ExitReason.shutdown)
       yield* env.exitReason(sup)
-      assert.strictEqual(env.node.kernel.procs.size, 1)
+      assert.strictEqual(kernelOf(env.node).procs.size, 1)
     }), { timeout: 60_000 })
 })
 

@@ -15,8 +15,12 @@ import type { From } from "../../Process/Message.js"
 import { NodeDown } from "../../Process/Message.js"
 import type { Address, Name, Pid, Reference } from "../../Process/Pid.js"
 import { Alias, unsafeMake } from "../../Process/Pid.js"
-import { spawnRemote } from "./dist/index.js"
-import type { Kernel, Proc } from "./kernel.js"
+import { spawnRemote } from "./distribution.js"
+import { call, replyTo } from "./calls.js"
+import type { Kernel } from "./kernel.js"
+import type { Proc } from "./proc.js"
+import { awaitExit, demonitor, exit, link, monitor, unlink } from "./signals.js"
+import { sendAfter } from "./timers.js"
 
 /** The `ctx` handed to handlers; one per process, methods build small Effects. */
 export class ProcessContext implements Context<any, any> {
@@ -39,19 +43,19 @@ export class ProcessContext implements Context<any, any> {
   }
 
   call(to: Address<any, any>, request: unknown, timeout?: CallTimeout): Effect.Effect<any, any> {
-    return this.proc.kernel.call(this.proc, to, request, timeout)
+    return call(this.proc.kernel, this.proc, to, request, timeout)
   }
 
   reply(from: From, value: unknown): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.replyTo(from, Exit.succeed(value)))
+    return Effect.sync(() => replyTo(this.proc.kernel, from, Exit.succeed(value)))
   }
 
   replyError(from: From, error: unknown): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.replyTo(from, Exit.fail(error)))
+    return Effect.sync(() => replyTo(this.proc.kernel, from, Exit.fail(error)))
   }
 
   sendAfter(to: Address<any, any>, message: unknown, delay: Duration.DurationInput): Effect.Effect<Timer> {
-    return Effect.sync(() => this.proc.kernel.sendAfter(this.proc, to, message, delay))
+    return Effect.sync(() => sendAfter(this.proc.kernel, this.proc, to, message, delay))
   }
 
   cancelTimer(timer: Timer): Effect.Effect<boolean> {
@@ -89,27 +93,27 @@ export class ProcessContext implements Context<any, any> {
   }
 
   link(pid: Pid): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.link(this.proc, pid))
+    return Effect.sync(() => link(this.proc.kernel, this.proc, pid))
   }
 
   unlink(pid: Pid): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.unlink(this.proc, pid))
+    return Effect.sync(() => unlink(this.proc.kernel, this.proc, pid))
   }
 
   monitor(target: Pid | Name | string): Effect.Effect<Reference> {
-    return Effect.sync(() => this.proc.kernel.monitor(this.proc, target))
+    return Effect.sync(() => monitor(this.proc.kernel, this.proc, target))
   }
 
   demonitor(ref: Reference): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.demonitor(this.proc, ref))
+    return Effect.sync(() => demonitor(this.proc.kernel, this.proc, ref))
   }
 
   exit(pid: Pid, reason: ExitReason): Effect.Effect<void> {
-    return Effect.sync(() => this.proc.kernel.exit(this.proc, pid, reason))
+    return Effect.sync(() => exit(this.proc.kernel, this.proc, pid, reason))
   }
 
   awaitExit(pid: Pid): Effect.Effect<ExitReason> {
-    return this.proc.kernel.awaitExit(pid)
+    return awaitExit(this.proc.kernel, pid)
   }
 
   trapExit(on: boolean): Effect.Effect<void> {

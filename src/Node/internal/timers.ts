@@ -1,12 +1,17 @@
 /**
  * Timers on a Clock that is not the live one (TestClock in tests): a min-heap of
  * deadlines and a single fiber sleeping until the earliest, instead of one sleeping
- * fiber per timer. With the live clock the kernel uses `setTimeout` directly.
+ * fiber per timer. With the live clock the kernel uses `setTimeout` directly. Also
+ * `sendAfter` (Erlang's `send_after`), the one user-facing timer.
  *
  * @internal
  */
 import type { Clock, Fiber, Runtime } from "effect"
 import { Duration, Effect, FiberId, Runtime as R } from "effect"
+import type { Timer } from "../../Process/Context.js"
+import type { Address } from "../../Process/Pid.js"
+import type { Kernel } from "./kernel.js"
+import type { Proc } from "./proc.js"
 
 interface Entry {
   readonly at: number
@@ -91,4 +96,36 @@ export class ClockTimers {
     }
     return top
   }
+}
+
+/**
+ * Sends `message` to `to` after `delay` of Clock time. As in Erlang, a timer to a local
+ * pid dies with that process.
+ */
+export const sendAfter = (
+  kernel: Kernel,
+  owner: Proc | undefined,
+  to: Address<any, any>,
+  message: unknown,
+  delay: Duration.DurationInput
+): Timer => {
+  const ref = kernel.makeRef()
+  const target = kernel.lookup(to)
+  let fired = false
+  let cancelled = false
+  const cancelFn = kernel.startTimer(Duration.toMillis(Duration.decode(delay)), () => {
+    fired = true
+    target?.timers?.delete(ref.id)
+    if (target !== undefined) kernel.enqueue(target, message, "normal")
+    else kernel.send(owner, to, message)
+  })
+  if (target !== undefined) (target.timers ??= new Map()).set(ref.id, cancelFn)
+  const cancel = Effect.sync(() => {
+    if (fired || cancelled) return false
+    cancelled = true
+    target?.timers?.delete(ref.id)
+    cancelFn()
+    return true
+  })
+  return { ref, cancel }
 }

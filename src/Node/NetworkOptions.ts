@@ -1,0 +1,95 @@
+/**
+ * The distribution settings of a node (`NodeOptions.network`) and the error of a node
+ * whose network cannot start. Re-exported by the Node module.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type { WireClass } from "../Message/internal/codec.js"
+import type { Registrar, Route } from "../Registry/Registrar.js"
+import type * as Transport from "../Transport/index.js"
+
+/**
+ * Distribution settings of a node (`NodeOptions.network`). Without them the node is alone.
+ *
+ * @example
+ * ```ts
+ * Node.start("a@127.0.0.1", {
+ *   network: { cookie: "secret", port: 0, routes: { "b@127.0.0.1": "127.0.0.1:4370" } }
+ * })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface NetworkOptions {
+  /** Shared secret; peers prove they know it with an HMAC challenge, it never crosses the wire. */
+  readonly cookie: string
+  /** Listen address (default "127.0.0.1"). */
+  readonly host?: string | undefined
+  /** Listen port (default 0: any free port). */
+  readonly port?: number | undefined
+  /**
+   * TLS instead of plain TCP: this node's certificate and key, the CA that signs its peers'
+   * certificates, and whether to require client certificates (mutual TLS). Peers' certificates
+   * are always verified against `ca` (default: the system's CAs); `checkHostname: false` skips
+   * matching the certificate to the peer's host (for certificates that name no host).
+   */
+  readonly tls?: Transport.TlsOptions | undefined
+  /**
+   * Another transport than TCP/TLS (`Transport.memory()`, or your own): `host`, `port` and
+   * `tls` are then ignored, and routes give each node's transport address.
+   */
+  readonly transport?: Transport.Transport | undefined
+  /**
+   * Offer compression (deflate) for messages of at least `threshold` bytes (default 1024);
+   * used on a connection when both nodes offer it. Off by default.
+   */
+  readonly compression?: boolean | { readonly threshold?: number | undefined } | undefined
+  /** Largest frame in bytes, both ways (default: the node's `process.maxMessageSize`, 64 MiB). */
+  readonly maxMessageSize?: number | undefined
+  /** Static routes: node name to "host:port" (or another transport's address) or { host, port }. */
+  readonly routes?: Readonly<Record<string, string | Route>> | undefined
+  /** Where to register this node and look others up (see `Registrar`). */
+  readonly registrar?: Registrar | undefined
+  /** Behaviours other nodes may spawn here, by their `name`. */
+  readonly allowSpawn?: ReadonlyArray<SpawnableBehaviour> | undefined
+  /** Applications other nodes may start here (their specs; import the Application module). */
+  readonly allowApplications?: ReadonlyArray<{ readonly name: string }> | undefined
+  /** Schema classes that may cross nodes (both nodes must list them). */
+  readonly messages?: ReadonlyArray<WireClass> | undefined
+  /** How long a connection attempt may take (default 5000 ms). */
+  readonly connectTimeoutMillis?: number | undefined
+  /**
+   * Like Erlang's net_ticktime: a connection that received nothing for this long is
+   * considered lost (links and monitors fire); an idle one sends a tick every quarter
+   * of it. Default 20000 ms.
+   */
+  readonly tickMillis?: number | undefined
+}
+
+/**
+ * Any behaviour that `NetworkOptions.allowSpawn` takes (its handlers' services must be
+ * none: a remote spawn provides nothing).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpawnableBehaviour {
+  readonly name: string
+  readonly init: (args: any, ctx: any) => unknown
+}
+
+/**
+ * The node could not start listening (or register with its registrar).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+  node: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Node ${this.node} could not start its network: ${this.reason}. Check network.host/port (port 0 picks a free one) and the registrar port.`
+  }
+}

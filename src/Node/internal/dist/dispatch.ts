@@ -1,0 +1,146 @@
+/**
+ * Frame dispatch: what this node does with each frame a peer sends. Messages, calls and
+ * replies go to the local node through the `Local` seam; link, monitor and exit frames
+ * become the signals of `signals.ts`; spawn frames go to `spawn.ts`. A frame that is not
+ * one (or names a type this node cannot decode) is dropped with a logged reason and never
+ * takes the connection or the node down.
+ *
+ * Hot path: `onFrame` and `dispatch` of SEND, CALL and REPLY frames.
+ *
+ * @internal
+ */
+import { Exit } from "effect"
+import {
+  decodeExit,
+  findUndecodable,
+  TypeNotRegistered,
+  Undecodable,
+  undecodableCount,
+  unpackMultiple
+} from "../../../Message/internal/codec.js"
+import * as Reason from "../../../Process/ExitReason.js"
+import type { Pid } from "../../../Process/Pid.js"
+import type { Alias, Name } from "../../../Process/Pid.js"
+import type { Conn } from "./conn.js"
+import type { Distribution } from "./connection.js"
+import type { Frame } from "./frames.js"
+import {
+  APP_START,
+  CALL,
+  DEMONITOR,
+  DOWN,
+  EXIT,
+  fromWireAddress,
+  fromWireRef,
+  laneOf,
+  LINK,
+  MONITOR,
+  REPLY,
+  SEND,
+  SPAWN,
+  SPAWNED,
+  TICK,
+  UNLINK
+} from "./frames.js"
+
+/** A batch of bytes from a peer: one frame or an array of frames per msgpack value. Hot path. */
+export const onFrame = (dist: Distribution, conn: Conn, bytes: Uint8Array): void => {
+  let values: Array<any>
+  const seen = undecodableCount()
+  try {
+    values = unpackMultiple(bytes)
+  } catch (error) {
+    dist.log(`Dropped an undecodable frame from ${conn.peerName}: ${error instanceof Error ? error.message : String(error)}`)
+    return
+  }
+  const suspect = undecodableCount() !== seen
+  for (const value of values) {
+    if (!Array.isArray(value)) {
+      dist.log(`Dropped an undecodable frame from ${conn.peerName}: not a frame`)
+      continue
+    }
+    if (value.length > 0 && Array.isArray(value[0])) onFrames(dist, conn, value, suspect)
+    else onFrames(dist, conn, [value], suspect)
+  }
+}
+
+/** Frames of one batch; `suspect` when the batch held a value that did not decode. */
+const onFrames = (dist: Distribution, conn: Conn, frames: Array<any>, suspect: boolean): void => {
+  for (const frame of frames) {
+    if (conn.closed) return
+    try {
+      if (suspect && (frame[0] === SEND || frame[0] === CALL)) {
+        const bad = findUndecodable(frame[frame[0] === SEND ? 3 : 4])
+        if (bad !== undefined) {
+          if (frame[0] === SEND) {
+            dist.log(`Dropped a message from ${conn.peerName} holding a ${bad.type}: ${bad.reason}`)
+            continue
+          }
+          frame[4] = bad
+        }
+      }
+      dispatch(dist, conn, frame as Frame)
+    } catch (error) {
+      dist.log(`Dropped a bad frame from ${conn.peerName}: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+}
+
+/** One frame. Its fields come from the peer: a wrong one throws, and `onFrames` drops the frame. Hot path. */
+const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
+  const local = dist.local
+  switch (f[0]) {
+    case SEND: {
+      const payload = f[3]
+      if (payload instanceof Undecodable) {
+        return dist.log(`Dropped a message from ${conn.peerName} of type ${payload.type}: ${payload.reason}`)
+      }
+      local.send(fromWireAddress(f[2]), payload, laneOf(f[4]))
+      return
+    }
+    case CALL: {
+      const from = fromWireAddress(f[1]) as Pid | Alias
+      const to = fromWireAddress(f[2]) as Pid | Name
+      const ref = fromWireRef(f[3])
+      const request = f[4]
+      if (request instanceof Undecodable) {
+        dist.log(`Refused a call from ${conn.peerName} with a request of type ${request.type}: ${request.reason}`)
+        return dist.reply(ref, Exit.fail(new TypeNotRegistered({ type: `${request.type} (on ${local.name}: ${request.reason})` })))
+      }
+      const error = local.call(from, to, ref, request)
+      if (error !== undefined) dist.reply(ref, Exit.fail(error))
+      return
+    }
+    case REPLY:
+      local.reply(fromWireRef(f[1]), decodeExit(f[2]))
+      return
+    case LINK:
+      if (!local.link(f[1], f[2])) dist.peers.enqueue(conn.peerName, [EXIT, f[2], f[1], Reason.noproc, true])
+      return
+    case UNLINK:
+      local.unlink(f[1], f[2])
+      return
+    case EXIT:
+      local.exit(f[1], f[2], f[3], f[4] === true)
+      return
+    case MONITOR:
+      if (!local.monitor(f[1], f[2], f[3])) dist.down(f[1], f[3], f[2], Reason.noproc)
+      return
+    case DEMONITOR:
+      local.demonitor(f[2], f[3])
+      return
+    case DOWN:
+      local.down(f[1], f[2], f[3], f[4])
+      return
+    case SPAWN:
+      return dist.spawns.spawnHere(conn.peerName, f[1], f[2], f[3], f[4])
+    case APP_START:
+      return dist.spawns.startApplicationHere(conn.peerName, f[1], f[2])
+    case SPAWNED:
+      return dist.spawns.spawned(f)
+    case TICK:
+      return
+    default:
+      dist.log(`Dropped a frame of unknown kind ${String((f as ReadonlyArray<unknown>)[0])} from ${conn.peerName}`)
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The frames of the distribution protocol, as typed tuples: the control messages of
+ * Erlang's distribution protocol (send, call, reply, link, unlink, exit, monitor,
+ * demonitor, down, spawn) plus Rain's application start and the net tick. A frame is a
+ * msgpack array whose first element is its kind; batches of frames travel as one array.
+ *
+ * Hot path: `SendFrame`, `CallFrame` and `ReplyFrame` carry every message, call and
+ * reply; their addresses are plain arrays (no msgpack extension lookup), names of
+ * remote processes are built once each.
+ *
+ * @internal
+ */
+import type { Priority } from "../../../Process/Behaviour.js"
+import type { ExitReason } from "../../../Process/ExitReason.js"
+import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
+
+// Frame kinds
+export const TICK = 0
+export const SEND = 1
+export const CALL = 2
+export const REPLY = 3
+export const LINK = 4
+export const UNLINK = 5
+export const EXIT = 6
+export const MONITOR = 7
+export const DEMONITOR = 8
+export const DOWN = 9
+export const SPAWN = 10
+export const SPAWNED = 11
+export const APP_START = 12
+
+/** A pid, alias or name in a SEND/CALL frame: `[0 | 1, node, id, creation]` (pid, alias) or `[2, name, node]`. */
+export type WireAddress = readonly [0 | 1, string, number, number] | readonly [2, string, string]
+
+/** A call reference in CALL/REPLY frames: `[node, id, creation]`. */
+export type WireRef = readonly [string, number, number]
+
+/** An Exit as the codec encodes it (see `encodeExit`). */
+export type WireExit = ReadonlyArray<unknown>
+
+/** A message to a process; `lane` is a `laneCode`. */
+export type SendFrame = readonly [kind: typeof SEND, from: WireAddress | null, to: WireAddress, payload: unknown, lane: number]
+/** A call; the reply comes back as a `ReplyFrame` with the same reference. */
+export type CallFrame = readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown]
+export type ReplyFrame = readonly [kind: typeof REPLY, ref: WireRef, exit: WireExit]
+/** `from` (on the sender's node) links to `to` (on the receiver's). */
+export type LinkFrame = readonly [kind: typeof LINK, from: Pid, to: Pid]
+export type UnlinkFrame = readonly [kind: typeof UNLINK, from: Pid, to: Pid]
+export type ExitFrame = readonly [kind: typeof EXIT, from: Pid, to: Pid, reason: ExitReason, viaLink: boolean]
+export type MonitorFrame = readonly [kind: typeof MONITOR, watcher: Pid, target: Pid | Name, ref: Reference]
+export type DemonitorFrame = readonly [kind: typeof DEMONITOR, watcher: Pid, target: Pid | Name, ref: Reference]
+export type DownFrame = readonly [kind: typeof DOWN, watcher: Pid, ref: Reference, target: Pid | Name, reason: ExitReason]
+/** What a SPAWN frame may ask besides the behaviour: a name, a link and a monitor set up before the answer. */
+export interface SpawnRequest {
+  readonly name?: string | undefined
+  readonly link?: Pid | undefined
+  readonly monitor?: readonly [Pid, Reference] | undefined
+}
+export type SpawnFrame = readonly [kind: typeof SPAWN, id: number, behaviour: string, args: unknown, options: SpawnRequest | null]
+/** The answer to SPAWN or APP_START: the pid (or null for an application), or why not. */
+export type SpawnedFrame = readonly [kind: typeof SPAWNED, id: number, ok: boolean, value: unknown]
+export type AppStartFrame = readonly [kind: typeof APP_START, id: number, application: string]
+/** Keeps an idle connection alive (net tick). */
+export type TickFrame = readonly [kind: typeof TICK]
+
+/** Any frame. */
+export type Frame =
+  | SendFrame
+  | CallFrame
+  | ReplyFrame
+  | LinkFrame
+  | UnlinkFrame
+  | ExitFrame
+  | MonitorFrame
+  | DemonitorFrame
+  | DownFrame
+  | SpawnFrame
+  | SpawnedFrame
+  | AppStartFrame
+  | TickFrame
+
+const lanes: ReadonlyArray<Priority> = ["normal", "urgent", "log"]
+
+/** The mailbox lane of a SEND frame's code; an unknown code is the normal lane. */
+export const laneOf = (code: number): Priority => lanes[code] ?? "normal"
+
+/** The code of a mailbox lane in a SEND frame. */
+export const laneCode = (lane: Priority): number => (lane === "normal" ? 0 : lane === "urgent" ? 1 : 2)
+
+/** An address as it goes into a SEND/CALL frame. */
+export const wireAddress = (a: Pid | Alias | Name): WireAddress =>
+  a instanceof Name ? [2, a.name, a.node] : [a instanceof Alias ? 1 : 0, a.node, a.id, a.creation]
+
+const names = new Map<string, Name>()
+
+/** Names are few and often used (`{ name, node }` sends): built once each. */
+const nameOf = (name: string, node: string): Name => {
+  const key = `${name}\u0000${node}`
+  let found = names.get(key)
+  if (found === undefined) {
+    if (names.size > 10_000) names.clear()
+    names.set(key, (found = new Name({ name, node }, true)))
+  }
+  return found
+}
+
+/** The address of a SEND/CALL frame. */
+export const fromWireAddress = (w: WireAddress): Pid | Alias | Name =>
+  w[0] === 2 ? nameOf(w[1], w[2]) : unsafeMake(w[0] === 1 ? Alias : Pid, w[1], w[2], w[3])
+
+export const wireRef = (ref: Reference): WireRef => [ref.node, ref.id, ref.creation]
+
+export const fromWireRef = (w: WireRef): Reference => unsafeMake(Reference, w[0], w[1], w[2])

@@ -1,0 +1,113 @@
+/**
+ * The distribution part of a node: starting the network with the node (listener,
+ * registrar, `kernel.remote`), remote spawn, and the network methods of `NodeService`
+ * (connect, disconnect, nodes, monitorNode, spawnRemote, startRemoteApplication). A
+ * node without `network` options gets the same methods, answering `NotDistributed` or
+ * "not connected".
+ *
+ * @internal
+ */
+import type { Runtime, Scope } from "effect"
+import { Effect } from "effect"
+import { NoConnection, NotDistributed, SpawnRefused } from "../../Process/errors.js"
+import { NodeDown } from "../../Process/Message.js"
+import type { Pid, Reference } from "../../Process/Pid.js"
+import type { NodeService } from "../index.js"
+import { NetworkError } from "../NetworkOptions.js"
+import type { NetworkOptions } from "../NetworkOptions.js"
+import { Distribution } from "./dist/connection.js"
+import type { Kernel } from "./kernel.js"
+import { makeLocal } from "./local.js"
+
+/** Starts listening, registers with the registrar, installs `kernel.remote`; the scope stops it all. */
+export const startDistribution = (
+  kernel: Kernel,
+  options: NetworkOptions,
+  runtime: Runtime.Runtime<any>,
+  maxMessageSize: number
+): Effect.Effect<Distribution, NetworkError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const dist = new Distribution(makeLocal(kernel), options, runtime, maxMessageSize)
+    const failed = (error: unknown) =>
+      new NetworkError({ node: kernel.name, reason: error instanceof Error ? error.message : String(error) })
+    // Finalizers run in reverse: connections end (queued frames written) before the listener closes.
+    if (options.registrar !== undefined) yield* Effect.addFinalizer(() => options.registrar!.close)
+    yield* dist.listen().pipe(Effect.mapError(failed))
+    yield* Effect.addFinalizer(() => Effect.sync(() => dist.stop()))
+    if (options.registrar !== undefined) yield* options.registrar.register(kernel.name, dist.port).pipe(Effect.mapError(failed))
+    kernel.remote = dist
+    return dist
+  })
+
+/**
+ * Spawns a behaviour another node allows, optionally linked to or monitored by a local
+ * process from the start (set up on that node before it answers).
+ */
+export const spawnRemote = (
+  kernel: Kernel,
+  node: string,
+  behaviour: string,
+  args: unknown,
+  options: {
+    readonly name?: string | undefined
+    readonly link?: Pid | undefined
+    readonly monitor?: readonly [Pid, Reference] | undefined
+  }
+): Effect.Effect<Pid, SpawnRefused | NotDistributed> =>
+  Effect.suspend((): Effect.Effect<Pid, SpawnRefused | NotDistributed> => {
+    const remote = kernel.remote
+    if (remote === undefined) return Effect.fail(new NotDistributed({ node: kernel.name }))
+    if (node === kernel.name) {
+      return Effect.fail(new SpawnRefused({ node, behaviour, reason: "that is this node: spawn the behaviour itself" }))
+    }
+    return Effect.flatMap(Effect.promise(() => remote.spawn(node, behaviour, args, options)), (exit) =>
+      exit._tag === "Success"
+        ? Effect.succeed(exit.value)
+        : Effect.fail(
+          exit.cause._tag === "Fail" && exit.cause.error instanceof SpawnRefused
+            ? exit.cause.error
+            : new SpawnRefused({
+              node,
+              behaviour,
+              reason: exit.cause._tag === "Fail" && exit.cause.error instanceof Error ? exit.cause.error.message : String(exit.cause)
+            })
+        ))
+  })
+
+/** The network methods of a node service. */
+export type NetworkService = Pick<
+  NodeService,
+  "port" | "address" | "connect" | "disconnect" | "nodes" | "monitorNode" | "spawnRemote" | "startRemoteApplication"
+>
+
+/** The network methods of a node, over its distribution (undefined: a node without network). */
+export const networkService = (kernel: Kernel, dist: Distribution | undefined): NetworkService => ({
+  port: dist?.port ?? 0,
+  address: dist?.address ?? "",
+  connect: (node) =>
+    dist === undefined
+      ? Effect.fail(new NotDistributed({ node: kernel.name }))
+      : Effect.flatMap(Effect.promise(() => dist.connect(node)), (reason) =>
+        reason === undefined ? Effect.void : Effect.fail(new NoConnection({ node, reason }))),
+  disconnect: (node) => Effect.sync(() => dist?.disconnect(node)),
+  nodes: Effect.sync(() => dist?.nodes() ?? []),
+  monitorNode: (node) =>
+    dist === undefined || !dist.isConnected(node)
+      ? Effect.succeed(new NodeDown({ node, reason: "not connected" }, true))
+      : Effect.async<NodeDown>((resume) => {
+        const listeners = dist.peers.downListeners
+        const listener = (down: string, reason: string) => {
+          if (down !== node) return
+          listeners.delete(listener)
+          resume(Effect.succeed(new NodeDown({ node, reason }, true)))
+        }
+        listeners.add(listener)
+        return Effect.sync(() => listeners.delete(listener))
+      }),
+  startRemoteApplication: (node, application) =>
+    dist === undefined
+      ? Effect.fail(new NotDistributed({ node: kernel.name }))
+      : Effect.flatMap(Effect.promise(() => dist.startRemoteApplication(node, application)), (reason) =>
+        reason === undefined ? Effect.void : Effect.fail(new SpawnRefused({ node, behaviour: application, reason }))),
+  spawnRemote: (node, behaviour, args, options) => spawnRemote(kernel, node, behaviour, args, { name: options?.name })
+})
