@@ -127,6 +127,26 @@ export interface Metrics {
   readonly messageRate: number
   readonly memoryUsage: number
   readonly uptimeMillis: number
+  /**
+   * Messages from other nodes this node dropped, by cause: refused by a full mailbox
+   * (`mailboxFull`), or not decodable here (`undecodable`: a class this node does not
+   * know, or a value its schema rejects here). Each drop is also logged, at most once a
+   * second per target (or per type and peer). Zero without network.
+   */
+  readonly droppedMessages: DroppedMessages
+}
+
+/**
+ * Messages from other nodes a node dropped, by cause (see {@link Metrics}).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DroppedMessages {
+  /** Messages from other nodes refused by a full mailbox here (their senders are not told). */
+  readonly mailboxFull: number
+  /** Messages, calls and replies from other nodes that did not decode here (schema or unknown class). */
+  readonly undecodable: number
 }
 
 /**
@@ -394,7 +414,8 @@ const makeService = (
         messagesOut: kernel.totalOut,
         messageRate: uptimeMillis > 0 ? (kernel.totalIn * 1000) / uptimeMillis : 0,
         memoryUsage: process.memoryUsage().heapUsed,
-        uptimeMillis
+        uptimeMillis,
+        droppedMessages: dist?.drops.snapshot() ?? { mailboxFull: 0, undecodable: 0 }
       }
     }),
     stop,
