@@ -432,32 +432,6 @@ export const refusal = (value: unknown, depth = 0): TypeNotRegistered | EncodeFa
   return new TypeNotRegistered({ type: typeof c === "function" && c.name ? c.name : "object" })
 }
 
-/** The name of the first value in `value` that cannot cross nodes, or undefined. */
-export const unregisteredType = (value: unknown, depth = 0): string | undefined => {
-  if (value === null || typeof value !== "object") {
-    return typeof value === "function" || typeof value === "symbol" ? typeof value : undefined
-  }
-  if (depth > 64) return "a structure nested over 64 levels"
-  const c = (value as object).constructor
-  if (c === Object || c === undefined) {
-    for (const key in value) {
-      const bad = unregisteredType((value as Record<string, unknown>)[key], depth + 1)
-      if (bad !== undefined) return bad
-    }
-    return undefined
-  }
-  if (c === Array) {
-    for (const item of value as Array<unknown>) {
-      const bad = unregisteredType(item, depth + 1)
-      if (bad !== undefined) return bad
-    }
-    return undefined
-  }
-  if (byClass.has(c) || c === Pid || c === Reference || c === Alias || c === Name) return undefined
-  if (ArrayBuffer.isView(value) || value instanceof Date) return undefined
-  return typeof c === "function" && c.name ? c.name : "object"
-}
-
 /** A cheap over-estimate of a value's encoded size (strings and bytes dominate). */
 export const bytesEstimate = (value: unknown, depth = 0): number => {
   if (typeof value === "string") return value.length * 3 + 5
