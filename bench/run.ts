@@ -93,6 +93,7 @@ for (const [name, unit] of workloads) {
 // --- Rain, remote: two nodes in two OS processes on 127.0.0.1
 const remoteUnits: Record<string, string> = {
   "remote.oneway.msgs_per_s": "msgs/s",
+  "remote.oneway.class3.msgs_per_s": "msgs/s",
   "remote.call.seq_per_s": "calls/s",
   "remote.call.conc100_per_s": "calls/s",
   "remote.important.seq_per_s": "sends/s",

@@ -133,6 +133,26 @@ export interface Metrics {
   readonly messageRate: number
   readonly memoryUsage: number
   readonly uptimeMillis: number
+  /**
+   * Messages from other nodes this node dropped, by cause: refused by a full mailbox
+   * (`mailboxFull`), or not decodable here (`undecodable`: a class this node does not
+   * know, or a value its schema rejects here). Each drop is also logged, at most once a
+   * second per target (or per type and peer). Zero without network.
+   */
+  readonly droppedMessages: DroppedMessages
+}
+
+/**
+ * Messages from other nodes a node dropped, by cause (see {@link Metrics}).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DroppedMessages {
+  /** Messages from other nodes refused by a full mailbox here (their senders are not told). */
+  readonly mailboxFull: number
+  /** Messages, calls and replies from other nodes that did not decode here (schema or unknown class). */
+  readonly undecodable: number
 }
 
 /**
@@ -150,16 +170,16 @@ export interface NodeService {
     options?: SpawnOptions
   ): Effect.Effect<Ref<M, Q>, SpawnError, R>
   /** Sends a message; waits for room when the mailbox is bounded and full (backpressure). */
-  send<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  send<M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError>
   /** Sends a message; fails with `MailboxFull` instead of waiting. */
-  trySend<M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError>
+  trySend<M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError>
   /**
    * Sends a message and completes once it is in the target's mailbox (local or remote), or
    * fails with why not (see `ctx.sendImportant`).
    */
   sendImportant<M>(
     to: Address<M, any>,
-    message: M,
+    message: NoInfer<M>,
     options?: { readonly priority?: Priority | undefined; readonly timeout?: CallTimeout | undefined }
   ): Effect.Effect<void, ImportantSendError>
   /** A call acknowledged once the request is in the callee's mailbox (see `ctx.callImportant`). */
@@ -414,7 +434,8 @@ const makeService = (
         messagesOut: kernel.totalOut,
         messageRate: uptimeMillis > 0 ? (kernel.totalIn * 1000) / uptimeMillis : 0,
         memoryUsage: process.memoryUsage().heapUsed,
-        uptimeMillis
+        uptimeMillis,
+        droppedMessages: dist?.drops.snapshot() ?? { mailboxFull: 0, undecodable: 0 }
       }
     }),
     stop,
@@ -487,7 +508,7 @@ export const spawn = <S, A, M, Q, E, R>(
 ): Effect.Effect<Ref<M, Q>, SpawnError, R | Node> => Effect.flatMap(Node, (node) => node.spawn(behaviour, args, options))
 
 /** @since 0.1.0 */
-export const send = <M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError, Node> =>
+export const send = <M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError, Node> =>
   Effect.flatMap(Node, (node) => node.send(to, message, priority))
 
 /** @since 0.1.0 */

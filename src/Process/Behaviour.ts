@@ -12,34 +12,46 @@ import type { From, Info } from "./Message.js"
 /**
  * What `handleCall` returns: reply now (`reply`), fail the call with the request's
  * error (`replyError`), or keep `from` and answer later with `ctx.reply` (`noReply`).
+ * `A` is the reply's type: a behaviour's `handleCall` must return `CallResult<S, A>` with
+ * `A` the success type of its requests, so a reply of the wrong type does not compile.
  *
  * @since 0.1.0
+ * @category calls
  */
-export type CallResult<S> =
-  | { readonly _tag: "Reply"; readonly value: unknown; readonly state: S }
+export type CallResult<S, A = unknown> =
+  | { readonly _tag: "Reply"; readonly value: A; readonly state: S }
   | { readonly _tag: "ReplyError"; readonly error: unknown; readonly state: S }
   | { readonly _tag: "NoReply"; readonly state: S }
 
 /**
- * Reply to the caller now and continue with `state`.
+ * Reply to the caller now and continue with `state`. The reply is checked against the
+ * request's success type (`Schema.TaggedRequest`'s `success`).
  *
+ * @example
+ * ```ts
+ * handleCall: (_req: GetCount, _from, count) => Effect.succeed(Process.reply(count, count))
+ * // Process.reply("many", count) does not compile: GetCount's success is a number
+ * ```
  * @since 0.1.0
+ * @category calls
  */
-export const reply = <S>(value: unknown, state: S): CallResult<S> => ({ _tag: "Reply", value, state })
+export const reply = <A, S>(value: A, state: S): CallResult<S, A> => ({ _tag: "Reply", value, state })
 
 /**
  * Fail the caller's `call` with `error` (the request's failure type) and continue with `state`.
  *
  * @since 0.1.0
+ * @category calls
  */
-export const replyError = <S>(error: unknown, state: S): CallResult<S> => ({ _tag: "ReplyError", error, state })
+export const replyError = <S>(error: unknown, state: S): CallResult<S, never> => ({ _tag: "ReplyError", error, state })
 
 /**
  * Do not reply yet: keep `from` and answer later with `ctx.reply(from, value)`.
  *
  * @since 0.1.0
+ * @category calls
  */
-export const noReply = <S>(state: S): CallResult<S> => ({ _tag: "NoReply", state })
+export const noReply = <S>(state: S): CallResult<S, never> => ({ _tag: "NoReply", state })
 
 /**
  * Per-process options a behaviour may set (the node's `process` options are the defaults).
@@ -68,6 +80,12 @@ export interface ProcessOptions {
  * Build each handler once (as here), not per message: a handler built per message
  * allocates a generator and closures for every message.
  *
+ * The protocol is inferred from the handlers' annotated first parameters (`msg: Increment`,
+ * `req: GetCount`), whatever their order: only `handleMessage`'s `ctx.self` is typed with
+ * `M` (the other handlers' `ctx` mention neither `M` nor `Q`, so that TypeScript does not fix
+ * them before it has seen those parameters). `handleCall` must reply with the requests'
+ * success type (`Process.reply`, and `ctx.reply` through the typed `from`).
+ *
  * @example
  * ```ts
  * const Counter = Process.make({
@@ -81,18 +99,23 @@ export interface ProcessOptions {
  */
 export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = never> {
   readonly name: string
-  readonly init: (args: A, ctx: Context<M, Q>) => Effect.Effect<S, E, R>
-  readonly handleMessage?: ((message: M, state: S, ctx: Context<M, Q>) => Effect.Effect<S, unknown, R>) | undefined
+  readonly init: (args: A, ctx: Context<any, any>) => Effect.Effect<S, E, R>
+  readonly handleMessage?: ((message: M, state: S, ctx: Context<M, any>) => Effect.Effect<S, unknown, R>) | undefined
   readonly handleCall?:
-    | ((request: Q, from: From, state: S, ctx: Context<M, Q>) => Effect.Effect<CallResult<S>, unknown, R>)
+    | ((
+      request: Q,
+      from: From<SuccessOf<Q>>,
+      state: S,
+      ctx: Context<any, any>
+    ) => Effect.Effect<CallResult<S, SuccessOf<Q>>, unknown, R>)
     | undefined
-  readonly handleInfo?: ((info: Info, state: S, ctx: Context<M, Q>) => Effect.Effect<S, unknown, R>) | undefined
+  readonly handleInfo?: ((info: Info, state: S, ctx: Context<any, any>) => Effect.Effect<S, unknown, R>) | undefined
   /**
    * Runs when the process ends for any reason but `kill` (Rain runs it also for a
    * `shutdown` exit signal when the process does not trap exits, unlike OTP, so that
    * resources are released; keep it short: supervisors kill after the shutdown timeout).
    */
-  readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<M, Q>) => Effect.Effect<void, never, R>) | undefined
+  readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<any, any>) => Effect.Effect<void, never, R>) | undefined
   readonly options?: ProcessOptions | undefined
 }
 
@@ -115,7 +138,7 @@ export type ServicesOf<B> = B extends Behaviour<any, any, any, any, any, infer R
  * What a successful `call` with request `Q` returns: the request's success type for
  * `Schema.TaggedRequest`s (and any `Request`), `unknown` otherwise.
  */
-export type SuccessOf<Q> = Q extends Request.Request<infer A, any> ? A : unknown
+export type SuccessOf<Q> = [Q] extends [never] ? unknown : Q extends Request.Request<infer A, any> ? A : unknown
 /** The error a `call` with request `Q` may fail with (the request's own failure type). */
 export type FailureOf<Q> = Q extends Request.Request<any, infer E> ? E : never
 

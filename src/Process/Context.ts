@@ -18,6 +18,7 @@ import type {
   SpawnRefused,
   Timeout
 } from "./errors.js"
+import type { EncodeFailed, TypeNotRegistered } from "../Message/errors.js"
 import type { ExitReason } from "./ExitReason.js"
 import type { From } from "./Message.js"
 import type { Address, Alias, Name, Pid, Ref, Reference } from "./Pid.js"
@@ -35,13 +36,10 @@ export interface Timer {
 
 /**
  * Errors a `send` can report. Sending to a dead or unknown process is silent, as in
- * Erlang; a full mailbox or an unencodable remote message is not.
+ * Erlang; a full mailbox or a remote message that cannot be encoded (its class not
+ * registered, or rejected by its schema) is not.
  */
-export type SendError =
-  | MailboxFull
-  | NoConnection
-  | MessageTooLarge
-  | { readonly _tag: "TypeNotRegistered"; readonly message: string }
+export type SendError = MailboxFull | NoConnection | MessageTooLarge | TypeNotRegistered | EncodeFailed
 
 /**
  * Errors of an important send (`sendImportant`): unlike `send`, a dead or unknown target
@@ -57,13 +55,13 @@ export type ImportantSendError = SendError | ProcessUnknown | Timeout
  *
  * @since 0.1.0
  */
-export interface Context<M = unknown, Q = never> {
+export interface Context<M = unknown, Q = any> {
   /** This process, typed with its own protocol. */
   readonly self: Ref<M, Q>
   /** The name of the node the process runs on. */
   readonly node: string
   /** Sends a message; silent if the target is gone, fails if its mailbox is full. */
-  send<M2>(to: Address<M2, any>, message: M2, priority?: Priority): Effect.Effect<void, SendError>
+  send<M2>(to: Address<M2, any>, message: NoInfer<M2>, priority?: Priority): Effect.Effect<void, SendError>
   /**
    * Sends a message and completes only once it is in the target's mailbox, on this node or
    * another (Ergo's SendImportant), or fails with why not: `ProcessUnknown`, `MailboxFull`,
@@ -77,7 +75,7 @@ export interface Context<M = unknown, Q = never> {
    */
   sendImportant<M2>(
     to: Address<M2, any>,
-    message: M2,
+    message: NoInfer<M2>,
     options?: { readonly priority?: Priority | undefined; readonly timeout?: CallTimeout | undefined }
   ): Effect.Effect<void, ImportantSendError>
   /**
@@ -100,12 +98,15 @@ export interface Context<M = unknown, Q = never> {
     request: R2,
     timeout?: CallTimeout
   ): Effect.Effect<SuccessOf<R2>, FailureOf<R2> | CallError>
-  /** Answers a call whose handler returned `noReply`. A reply to a caller that gave up is dropped. */
-  reply(from: From, value: unknown): Effect.Effect<void>
+  /**
+   * Answers a call whose handler returned `noReply`. A reply to a caller that gave up is
+   * dropped. The value is checked against the `From`'s reply type (the request's success).
+   */
+  reply<A>(from: From<A>, value: NoInfer<A>): Effect.Effect<void>
   /** Fails a call whose handler returned `noReply` with the request's error. */
   replyError(from: From, error: unknown): Effect.Effect<void>
   /** Sends `message` to `to` after `delay` (Clock time, so `TestClock` drives it). */
-  sendAfter<M2>(to: Address<M2, any>, message: M2, delay: Duration.DurationInput): Effect.Effect<Timer>
+  sendAfter<M2>(to: Address<M2, any>, message: NoInfer<M2>, delay: Duration.DurationInput): Effect.Effect<Timer>
   /** Cancels a timer; true if it had not fired yet. */
   cancelTimer(timer: Timer): Effect.Effect<boolean>
   /**
@@ -186,7 +187,7 @@ export interface Context<M = unknown, Q = never> {
   unalias(alias: Alias): Effect.Effect<boolean>
   /** Stops this process with `reason` (default `normal`) once the current handler returns. */
   stop(reason?: ExitReason): Effect.Effect<void>
-  /** After this handler, deliver `Timeout` to `handleInfo` if no message arrives within `after`. */
+  /** After this handler, deliver `IdleTimeout` to `handleInfo` if no message arrives within `after`. */
   setTimeout(after: Duration.DurationInput): Effect.Effect<void>
   /**
    * The node's `Clock` (a `TestClock` in tests) in milliseconds. Unlike

@@ -9,22 +9,22 @@
 import { Cause, Schema } from "effect"
 
 /** @since 0.1.0 */
-export class Normal extends Schema.TaggedClass<Normal>()("normal", {}) {}
+export class Normal extends Schema.TaggedClass<Normal>("rain/Process/ExitReason/Normal")("normal", {}) {}
 /** @since 0.1.0 */
-export class Shutdown extends Schema.TaggedClass<Shutdown>()("shutdown", {
+export class Shutdown extends Schema.TaggedClass<Shutdown>("rain/Process/ExitReason/Shutdown")("shutdown", {
   /** Optional detail, like Erlang's `{shutdown, Term}`: still a clean exit. */
   detail: Schema.optional(Schema.Unknown)
 }) {}
 /** @since 0.1.0 */
-export class Kill extends Schema.TaggedClass<Kill>()("kill", {}) {}
+export class Kill extends Schema.TaggedClass<Kill>("rain/Process/ExitReason/Kill")("kill", {}) {}
 /** @since 0.1.0 */
-export class Killed extends Schema.TaggedClass<Killed>()("killed", {}) {}
+export class Killed extends Schema.TaggedClass<Killed>("rain/Process/ExitReason/Killed")("killed", {}) {}
 /** @since 0.1.0 */
-export class NoProc extends Schema.TaggedClass<NoProc>()("noproc", {}) {}
+export class NoProc extends Schema.TaggedClass<NoProc>("rain/Process/ExitReason/NoProc")("noproc", {}) {}
 /** @since 0.1.0 */
-export class NoConnection extends Schema.TaggedClass<NoConnection>()("noconnection", {}) {}
+export class NoConnection extends Schema.TaggedClass<NoConnection>("rain/Process/ExitReason/NoConnection")("noconnection", {}) {}
 /** A crash: the failure or defect of a handler, or a reason given to `exit`/`stop`. */
-export class Error extends Schema.TaggedClass<Error>()("error", {
+export class Error extends Schema.TaggedClass<Error>("rain/Process/ExitReason/Error")("error", {
   cause: Schema.Cause({ error: Schema.Unknown, defect: Schema.Defect })
 }) {}
 

@@ -13,7 +13,7 @@ import { Schema } from "effect"
  *
  * @since 0.1.0
  */
-export class Pid extends Schema.Class<Pid>("rain/Pid")({
+export class Pid extends Schema.Class<Pid>("rain/Process/Pid")({
   node: Schema.String,
   id: Schema.Number,
   creation: Schema.Number
@@ -41,7 +41,7 @@ export type Ref<M = unknown, Q = never> = Pid & {
  *
  * @since 0.1.0
  */
-export class Reference extends Schema.Class<Reference>("rain/Reference")({
+export class Reference extends Schema.Class<Reference>("rain/Process/Reference")({
   node: Schema.String,
   id: Schema.Number,
   creation: Schema.Number
@@ -57,7 +57,7 @@ export class Reference extends Schema.Class<Reference>("rain/Reference")({
  *
  * @since 0.1.0
  */
-export class Alias extends Schema.Class<Alias>("rain/Alias")({
+export class Alias extends Schema.Class<Alias>("rain/Process/Alias")({
   node: Schema.String,
   id: Schema.Number,
   creation: Schema.Number
@@ -73,7 +73,7 @@ export class Alias extends Schema.Class<Alias>("rain/Alias")({
  *
  * @since 0.1.0
  */
-export class Name extends Schema.Class<Name>("rain/Name")({
+export class Name extends Schema.Class<Name>("rain/Process/Name")({
   name: Schema.String,
   node: Schema.String
 }) {

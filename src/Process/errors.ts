@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { DecodeFailed, EncodeFailed, TypeNotRegistered } from "../Message/errors.js"
 import { ExitReason } from "./ExitReason.js"
 
 /**
@@ -13,7 +14,7 @@ import { ExitReason } from "./ExitReason.js"
  *
  * @since 0.1.0
  */
-export class ProcessUnknown extends Schema.TaggedError<ProcessUnknown>()("ProcessUnknown", {
+export class ProcessUnknown extends Schema.TaggedError<ProcessUnknown>("rain/Process/ProcessUnknown")("ProcessUnknown", {
   target: Schema.String
 }) {
   override get message(): string {
@@ -26,7 +27,7 @@ export class ProcessUnknown extends Schema.TaggedError<ProcessUnknown>()("Proces
  *
  * @since 0.1.0
  */
-export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
+export class Timeout extends Schema.TaggedError<Timeout>("rain/Process/Timeout")("Timeout", {
   target: Schema.String,
   millis: Schema.Number,
   /**
@@ -49,7 +50,7 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  *
  * @since 0.1.0
  */
-export class ProcessExited extends Schema.TaggedError<ProcessExited>()("ProcessExited", {
+export class ProcessExited extends Schema.TaggedError<ProcessExited>("rain/Process/ProcessExited")("ProcessExited", {
   target: Schema.String,
   reason: ExitReason
 }) {
@@ -63,7 +64,7 @@ export class ProcessExited extends Schema.TaggedError<ProcessExited>()("ProcessE
  *
  * @since 0.1.0
  */
-export class MailboxFull extends Schema.TaggedError<MailboxFull>()("MailboxFull", {
+export class MailboxFull extends Schema.TaggedError<MailboxFull>("rain/Process/MailboxFull")("MailboxFull", {
   target: Schema.String,
   size: Schema.Number
 }) {
@@ -77,7 +78,7 @@ export class MailboxFull extends Schema.TaggedError<MailboxFull>()("MailboxFull"
  *
  * @since 0.1.0
  */
-export class NoConnection extends Schema.TaggedError<NoConnection>()("NoConnection", {
+export class NoConnection extends Schema.TaggedError<NoConnection>("rain/Process/NoConnection")("NoConnection", {
   node: Schema.String,
   reason: Schema.optional(Schema.String)
 }) {
@@ -91,7 +92,7 @@ export class NoConnection extends Schema.TaggedError<NoConnection>()("NoConnecti
  *
  * @since 0.1.0
  */
-export class InitFailed extends Schema.TaggedError<InitFailed>()("InitFailed", {
+export class InitFailed extends Schema.TaggedError<InitFailed>("rain/Process/InitFailed")("InitFailed", {
   behaviour: Schema.String,
   reason: ExitReason
 }) {
@@ -105,7 +106,7 @@ export class InitFailed extends Schema.TaggedError<InitFailed>()("InitFailed", {
  *
  * @since 0.1.0
  */
-export class NameTaken extends Schema.TaggedError<NameTaken>()("NameTaken", {
+export class NameTaken extends Schema.TaggedError<NameTaken>("rain/Process/NameTaken")("NameTaken", {
   name: Schema.String,
   owner: Schema.String
 }) {
@@ -119,7 +120,7 @@ export class NameTaken extends Schema.TaggedError<NameTaken>()("NameTaken", {
  *
  * @since 0.1.0
  */
-export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>()("AlreadyRegistered", {
+export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>("rain/Process/AlreadyRegistered")("AlreadyRegistered", {
   pid: Schema.String,
   name: Schema.String
 }) {
@@ -133,7 +134,7 @@ export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>()("
  *
  * @since 0.1.0
  */
-export class TooManyProcesses extends Schema.TaggedError<TooManyProcesses>()("TooManyProcesses", {
+export class TooManyProcesses extends Schema.TaggedError<TooManyProcesses>("rain/Process/TooManyProcesses")("TooManyProcesses", {
   node: Schema.String,
   limit: Schema.Number
 }) {
@@ -147,7 +148,7 @@ export class TooManyProcesses extends Schema.TaggedError<TooManyProcesses>()("To
  *
  * @since 0.1.0
  */
-export class NodeStopped extends Schema.TaggedError<NodeStopped>()("NodeStopped", {
+export class NodeStopped extends Schema.TaggedError<NodeStopped>("rain/Process/NodeStopped")("NodeStopped", {
   node: Schema.String
 }) {
   override get message(): string {
@@ -160,7 +161,7 @@ export class NodeStopped extends Schema.TaggedError<NodeStopped>()("NodeStopped"
  *
  * @since 0.1.0
  */
-export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("MessageTooLarge", {
+export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>("rain/Process/MessageTooLarge")("MessageTooLarge", {
   size: Schema.Number,
   limit: Schema.Number
 }) {
@@ -174,7 +175,7 @@ export class MessageTooLarge extends Schema.TaggedError<MessageTooLarge>()("Mess
  *
  * @since 0.1.0
  */
-export class CallNotHandled extends Schema.TaggedError<CallNotHandled>()("CallNotHandled", {
+export class CallNotHandled extends Schema.TaggedError<CallNotHandled>("rain/Process/CallNotHandled")("CallNotHandled", {
   target: Schema.String,
   behaviour: Schema.String
 }) {
@@ -184,11 +185,24 @@ export class CallNotHandled extends Schema.TaggedError<CallNotHandled>()("CallNo
 }
 
 /**
- * Anything a `call` can fail with besides the request's own error.
+ * Anything a `call` can fail with besides the request's own error. A remote call also
+ * fails with `TypeNotRegistered`, `EncodeFailed` (its request or reply refused by its
+ * schema where it was encoded) or `DecodeFailed` (refused where it was decoded).
  *
  * @since 0.1.0
+ * @category errors
  */
-export type CallError = ProcessUnknown | Timeout | ProcessExited | MailboxFull | NoConnection | CallNotHandled | MessageTooLarge
+export type CallError =
+  | ProcessUnknown
+  | Timeout
+  | ProcessExited
+  | MailboxFull
+  | NoConnection
+  | CallNotHandled
+  | MessageTooLarge
+  | TypeNotRegistered
+  | EncodeFailed
+  | DecodeFailed
 
 /**
  * A remote node refused to spawn a behaviour or start an application (not in its
@@ -196,7 +210,7 @@ export type CallError = ProcessUnknown | Timeout | ProcessExited | MailboxFull |
  *
  * @since 0.1.0
  */
-export class SpawnRefused extends Schema.TaggedError<SpawnRefused>()("SpawnRefused", {
+export class SpawnRefused extends Schema.TaggedError<SpawnRefused>("rain/Process/SpawnRefused")("SpawnRefused", {
   node: Schema.String,
   behaviour: Schema.String,
   reason: Schema.String
@@ -211,7 +225,7 @@ export class SpawnRefused extends Schema.TaggedError<SpawnRefused>()("SpawnRefus
  *
  * @since 0.1.0
  */
-export class NotDistributed extends Schema.TaggedError<NotDistributed>()("NotDistributed", {
+export class NotDistributed extends Schema.TaggedError<NotDistributed>("rain/Process/NotDistributed")("NotDistributed", {
   node: Schema.String
 }) {
   override get message(): string {

@@ -25,6 +25,6 @@ export type { Context, ImportantSendError, SendError, Timer } from "./Context.js
 export * from "./errors.js"
 export * as ExitReason from "./ExitReason.js"
 export type { ExitReason as Reason } from "./ExitReason.js"
-export { Down, Exit, From, NodeDown, NodeUp, Timeout as IdleTimeout } from "./Message.js"
+export { Down, Exit, From, IdleTimeout, NodeDown, NodeUp } from "./Message.js"
 export type { Info } from "./Message.js"
 export * from "./Pid.js"

@@ -78,7 +78,7 @@ export interface TestEnv {
   spawn<S, A, M, Q, E, R>(behaviour: Behaviour<S, A, M, Q, E, R>, args: A, options?: SpawnOptions): Effect.Effect<Ref<M, Q>, SpawnError, R>
   /** Spawns a process linked to the probe (the probe traps exits, so it gets `Exit` messages). */
   spawnLink<S, A, M, Q, E, R>(behaviour: Behaviour<S, A, M, Q, E, R>, args: A, options?: SpawnOptions): Effect.Effect<Ref<M, Q>, SpawnError, R>
-  send<M>(to: Address<M, any>, message: M): Effect.Effect<void, SendError>
+  send<M>(to: Address<M, any>, message: NoInfer<M>): Effect.Effect<void, SendError>
   call<Q, R extends Q>(to: Address<any, Q>, request: R, timeout?: CallTimeout): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** The next message the probe got, waiting up to `timeout` (default 1 s of Clock time). */
   receive(timeout?: Duration.DurationInput): Effect.Effect<unknown, NoMessage>

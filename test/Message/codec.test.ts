@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Either, Schema } from "effect"
+import { Cause, Effect, Either, Exit, Schema } from "effect"
 import * as Message from "../../src/Message/index.js"
+import * as codec from "../../src/Message/internal/codec.js"
 import * as ExitReason from "../../src/Process/ExitReason.js"
-import { Down, From } from "../../src/Process/Message.js"
+import * as Errors from "../../src/Process/errors.js"
+import { Down, Exit as Exit_, From, IdleTimeout, NodeDown, NodeUp } from "../../src/Process/Message.js"
 import { Alias, Name, Pid, Reference } from "../../src/Process/Pid.js"
 
 class Put extends Schema.TaggedClass<Put>()("codec/Put", { key: Schema.String, value: Schema.Number, owner: Pid }) {}
@@ -13,8 +15,9 @@ class Get extends Schema.TaggedRequest<Get>()("codec/Get", {
 }) {}
 class Point extends Schema.Class<Point>("codec/Point")({ x: Schema.Number, y: Schema.Number }) {}
 class Box extends Schema.TaggedClass<Box>()("codec/Box", { content: Schema.Unknown, at: Schema.Date }) {}
+class Note extends Schema.TaggedClass<Note>()("codec/Note", { text: Schema.String, n: Schema.Number }) {}
 class Secret extends Schema.TaggedClass<Secret>()("codec/Secret", { s: Schema.String }) {}
-Message.unsafeRegister(Put, Get, Point, Box)
+Message.unsafeRegister(Put, Get, Point, Box, Note)
 
 const roundTrip = (value: unknown): unknown => Either.getOrThrow(Message.decode(Either.getOrThrow(Message.encode(value))))
 
@@ -72,6 +75,55 @@ describe("Message", () => {
     assert.isTrue(crash._tag === "error" && Cause.isFailType(crash.cause) && crash.cause.error === "boom")
   })
 
+  it("gives every Rain message, reason and error a namespaced wire identifier, and each comes back as its own class", () => {
+    const ref = new Reference({ node: "a@h", id: 1, creation: 1 })
+    const values: Array<{ readonly constructor: unknown }> = [
+      new Down({ ref, target: pid, reason: ExitReason.noproc }),
+      new Exit_({ from: pid, reason: ExitReason.killed }),
+      new IdleTimeout(),
+      new NodeDown({ node: "b@h", reason: "closed" }),
+      new NodeUp({ node: "b@h" }),
+      new From({ to: pid, ref }),
+      ExitReason.normal,
+      ExitReason.shutdown,
+      ExitReason.kill,
+      ExitReason.killed,
+      ExitReason.noproc,
+      ExitReason.noconnection,
+      ExitReason.error("boom"),
+      new Errors.ProcessUnknown({ target: "x" }),
+      new Errors.Timeout({ target: "x", millis: 5 }),
+      new Errors.ProcessExited({ target: "x", reason: ExitReason.normal }),
+      new Errors.MailboxFull({ target: "x", size: 1 }),
+      new Errors.NoConnection({ node: "b@h" }),
+      new Errors.InitFailed({ behaviour: "B", reason: ExitReason.normal }),
+      new Errors.NameTaken({ name: "n", owner: "o" }),
+      new Errors.AlreadyRegistered({ pid: "p", name: "n" }),
+      new Errors.TooManyProcesses({ node: "a@h", limit: 1 }),
+      new Errors.NodeStopped({ node: "a@h" }),
+      new Errors.MessageTooLarge({ size: 2, limit: 1 }),
+      new Errors.CallNotHandled({ target: "x", behaviour: "B" }),
+      new Errors.SpawnRefused({ node: "b@h", behaviour: "B", reason: "r" }),
+      new Errors.NotDistributed({ node: "a@h" }),
+      new Message.TypeNotRegistered({ type: "T" }),
+      new Message.EncodeFailed({ type: "T", path: ".a", detail: "d" }),
+      new Message.DecodeFailed({ type: "T", path: ".a", detail: "d" })
+    ]
+    const ids = new Set<string>()
+    for (const value of values) {
+      const klass = value.constructor as { readonly identifier: string }
+      assert.match(klass.identifier, /^rain\/(Process|Message)\//, klass.identifier)
+      ids.add(klass.identifier)
+      const back = roundTrip(value) as { readonly constructor: unknown }
+      assert.strictEqual(back.constructor, value.constructor, klass.identifier)
+    }
+    assert.strictEqual(ids.size, values.length) // no two classes share an identifier
+    // the idle-timeout message and the call error no longer share a tag or an identifier
+    assert.notStrictEqual(new IdleTimeout()._tag, new Errors.Timeout({ target: "x", millis: 1 })._tag)
+    assert.instanceOf(roundTrip(new IdleTimeout()), IdleTimeout)
+    for (const klass of [Pid, Reference, Alias, Name]) assert.match(klass.identifier, /^rain\/Process\//)
+  })
+
   it("refuses an unregistered class or a function with TypeNotRegistered", () => {
     const r = Message.encode({ t: "send", msg: new Secret({ s: "x" }) })
     assert.isTrue(Either.isLeft(r) && r.left._tag === "TypeNotRegistered")
@@ -82,12 +134,88 @@ describe("Message", () => {
     assert.isTrue(Either.isLeft(f) && f.left._tag === "TypeNotRegistered")
   })
 
-  it("refuses a value its Schema rejects", () => {
-    class Strict extends Schema.Class<Strict>("codec/Strict")({ n: Schema.NumberFromString }) {}
-    Message.unsafeRegister(Strict)
-    const bad = Object.assign(Object.create(Strict.prototype), { n: "not a number" })
-    const b = Message.encode(bad)
-    assert.isTrue(Either.isLeft(b) && b.left._tag === "TypeNotRegistered")
+  it("refuses at the sender, with EncodeFailed naming type and field, an instance its schema rejects: plain fields", () => {
+    // a plain class (no transformation): before, it crossed unvalidated
+    const bad = Object.assign(Object.create(Note.prototype), { _tag: "codec/Note", text: 42, n: 1 }) as Note
+    const e = Message.encode(bad)
+    assert.isTrue(Either.isLeft(e))
+    const error = Either.isLeft(e) ? e.left : undefined
+    assert.instanceOf(error, Message.EncodeFailed)
+    assert.strictEqual((error as Message.EncodeFailed).type, "codec/Note")
+    assert.strictEqual((error as Message.EncodeFailed).path, ".text")
+    assert.include(error!.message, "Expected string, actual 42")
+    assert.isFalse(Message.isSendable(bad))
+    assert.isFalse(Message.isSendable({ inside: [bad] }))
+    // a wrong literal (the tag) and a missing field are refused too
+    const wrongTag = Object.assign(Object.create(Note.prototype), { _tag: "Other", text: "t", n: 1 })
+    assert.isTrue(Either.isLeft(Message.encode(wrongTag)))
+    const missing = Object.assign(Object.create(Note.prototype), { _tag: "codec/Note", text: "t" })
+    const m = Message.encode(missing)
+    assert.isTrue(Either.isLeft(m) && m.left._tag === "EncodeFailed" && m.left.path === ".n")
+    // nested in a plain structure: the same error
+    const nested = Message.encode({ list: [new Note({ text: "ok", n: 1 }), bad] })
+    assert.isTrue(Either.isLeft(nested) && nested.left._tag === "EncodeFailed")
+    // a valid one passes and round-trips
+    assert.deepStrictEqual(roundTrip(new Note({ text: "ok", n: 2 })), new Note({ text: "ok", n: 2 }))
+  })
+
+  it("refuses at the sender an instance its schema rejects: refinements and transformations, small or large", () => {
+    class Strict extends Schema.Class<Strict>("codec/Strict")({ n: Schema.NumberFromString, tags: Schema.Array(Schema.String) }) {}
+    class Positive extends Schema.TaggedClass<Positive>()("codec/Positive", { n: Schema.Int.pipe(Schema.positive()) }) {}
+    Message.unsafeRegister(Strict, Positive)
+    const small = Object.assign(Object.create(Strict.prototype), { n: "not a number", tags: [] })
+    const large = Object.assign(Object.create(Strict.prototype), { n: "x", tags: Array.from({ length: 200 }, () => "abcdef") })
+    for (const bad of [small, large]) {
+      const b = Message.encode(bad)
+      assert.isTrue(Either.isLeft(b) && b.left._tag === "EncodeFailed" && b.left.path === ".n", String(b))
+    }
+    const badItem = Object.assign(Object.create(Strict.prototype), { n: 1, tags: ["a", 2] })
+    const i = Message.encode(badItem)
+    assert.isTrue(Either.isLeft(i) && i.left._tag === "EncodeFailed" && i.left.path === ".tags.1")
+    const p = Message.encode(Object.assign(Object.create(Positive.prototype), { _tag: "codec/Positive", n: -1 }))
+    assert.isTrue(Either.isLeft(p) && p.left._tag === "EncodeFailed" && p.left.path === ".n")
+    if (Either.isLeft(p)) assert.include(p.left.message, "positive")
+    assert.deepStrictEqual(roundTrip(new Positive({ n: 3 })), new Positive({ n: 3 }))
+  })
+
+  it("validates at the receiver: a peer's invalid fields decode to DecodeFailed with type and field path", () => {
+    // what a peer (or an `as any` on an older node) puts on the wire
+    const forged = codec.pack(new codec.Encoded("codec/Note", { _tag: "codec/Note", text: 42, n: 1 }))
+    const d = Message.decode(forged)
+    assert.isTrue(Either.isLeft(d))
+    if (Either.isLeft(d)) {
+      assert.strictEqual(d.left.type, "codec/Note")
+      assert.strictEqual(d.left.path, ".text")
+      assert.include(d.left.message, "Expected string, actual 42")
+    }
+    const forgedPut = codec.pack(new codec.Encoded("codec/Put", { _tag: "codec/Put", key: "k", value: 1, owner: { node: 1 } }))
+    const p = Message.decode(forgedPut)
+    assert.isTrue(Either.isLeft(p) && p.left.type === "codec/Put" && p.left.path?.startsWith(".owner") === true)
+    // an unknown class is still "register it": no path
+    const unknown = Message.decode(codec.pack(new codec.Encoded("codec/Nope", {})))
+    assert.isTrue(Either.isLeft(unknown) && unknown.left.path === undefined)
+    if (Either.isLeft(unknown)) assert.include(unknown.left.message, "Message.register(codec/Nope)")
+  })
+
+  it("a call's reply its schema rejects fails the caller with a tagged error, never a success or a defect", () => {
+    const bad = Object.assign(Object.create(Note.prototype), { _tag: "codec/Note", text: 42, n: 1 })
+    // at the callee: refused by encode, the caller gets EncodeFailed
+    const sent = codec.decodeExit(codec.unpack(codec.pack(codec.encodeExit(Exit.succeed(bad)))) as Array<unknown>)
+    assert.isTrue(Exit.isFailure(sent))
+    const failure = Exit.isFailure(sent) ? Cause.failureOption(sent.cause) : undefined
+    assert.isTrue(failure?._tag === "Some" && failure.value instanceof Message.EncodeFailed)
+    // at the caller: a reply that does not decode here fails with DecodeFailed
+    const wire = [true, new codec.Encoded("codec/Note", { _tag: "codec/Note", text: 1, n: 1 })]
+    const got = codec.decodeExit(codec.unpack(codec.pack(wire)) as Array<unknown>)
+    const f2 = Exit.isFailure(got) ? Cause.failureOption(got.cause) : undefined
+    assert.isTrue(f2?._tag === "Some" && f2.value instanceof Message.DecodeFailed && f2.value.path === ".text")
+    // an unregistered reply: TypeNotRegistered, as a failure
+    const secret = codec.decodeExit(codec.unpack(codec.pack(codec.encodeExit(Exit.succeed(new Secret({ s: "x" }))))) as Array<unknown>)
+    const f3 = Exit.isFailure(secret) ? Cause.failureOption(secret.cause) : undefined
+    assert.isTrue(f3?._tag === "Some" && f3.value instanceof Message.TypeNotRegistered)
+    // a good reply succeeds
+    const ok = codec.decodeExit(codec.unpack(codec.pack(codec.encodeExit(Exit.succeed(new Note({ text: "a", n: 1 }))))) as Array<unknown>)
+    assert.isTrue(Exit.isSuccess(ok) && ok.value instanceof Note)
   })
 
   it("fails to decode garbage or a type the receiver does not know, without throwing", () => {

@@ -62,7 +62,7 @@ describe("timers", () => {
       yield* env.expectNoMessage("5 millis")
     }))
 
-  it.scoped("setTimeout delivers Timeout after idleness, and any message resets it", () =>
+  it.scoped("setTimeout delivers IdleTimeout after idleness, and any message resets it", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
       const Idler = Process.make({
@@ -81,6 +81,6 @@ describe("timers", () => {
       yield* TestClock.adjust("900 millis")
       yield* env.expectNoMessage("5 millis")
       yield* TestClock.adjust("100 millis")
-      assert.strictEqual(yield* env.receive(), "Timeout")
+      assert.strictEqual(yield* env.receive(), "IdleTimeout")
     }))
 })

@@ -97,6 +97,20 @@ describe("Transport session", () => {
       assert.strictEqual((yield* take(rejected)).reason, "name")
     }))
 
+  it.scopedLive("a peer of protocol version 1 (un-namespaced wire identifiers) is refused cleanly", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(Transport.protocolVersion, 2)
+      const transport = Transport.tcp()
+      const { listener, rejected } = yield* listen(transport)
+      const r = yield* Effect.flip(
+        Transport.connect(transport, listener.address, { name: "old@localhost", cookie, protocolVersion: 1 })
+      )
+      assert.strictEqual((r as Transport.HandshakeRejected).reason, "peer_rejected")
+      const refused = yield* take(rejected)
+      assert.strictEqual(refused.reason, "version")
+      assert.include(refused.message, "version 1")
+    }))
+
   it.scopedLive("garbage, truncated handshakes and oversize length prefixes close only that connection", () =>
     Effect.gen(function*() {
       const transport = Transport.tcp()

@@ -4,25 +4,57 @@
  * byte array, a plain object or array of such values, an identifier, or an instance of
  * a registered class; anything else is refused at the sender with `TypeNotRegistered`.
  *
+ * Every instance of a registered class is validated by its schema both ways, whatever
+ * its size: at the sender when the message is sent ({@link prepare}: a failure is the
+ * sender's `EncodeFailed`, nothing is sent), at the receiver when it is decoded (a
+ * failure becomes an {@link Undecodable} that names the type and the field, and the
+ * receiver drops the message). Each class gets its validators built once, at register
+ * time; a class whose fields are all strings, numbers, booleans or literals is checked
+ * by a plain loop over its fields (no Schema parser, no allocation) and falls back to
+ * the Schema parser only to explain a failure.
+ *
  * @internal
  */
-import { Cause, Exit, Schema, SchemaAST } from "effect"
+import { Cause, Exit, ParseResult, Schema, SchemaAST } from "effect"
 import { addExtension, Packr, Unpackr } from "msgpackr"
 import * as Errors from "../../Process/errors.js"
 import * as Reason from "../../Process/ExitReason.js"
 import * as Msg from "../../Process/Message.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
-import { TypeNotRegistered } from "../errors.js"
+import { DecodeFailed, EncodeFailed, TypeNotRegistered } from "../errors.js"
+
+export { DecodeFailed, EncodeFailed, TypeNotRegistered }
 
 /** Any Schema class (TaggedClass, TaggedError, Class, TaggedRequest). */
 export type WireClass = Schema.Schema<any, any, never> & { readonly identifier: string; new(...args: any): any }
 
-interface Entry {
-  readonly encode: (u: unknown) => unknown
-  readonly decode: (u: unknown) => unknown
+/** A value its class's schema rejects, as returned by an entry's `toWire`/`fromWire`. */
+class Invalid {
+  constructor(readonly issue: ParseResult.ParseIssue) {}
 }
 
-const byClass = new Map<unknown, string>()
+/** Field kinds a plain loop can check exactly (Schema.String, Number, Boolean, literals). */
+const K_STRING = 0
+const K_NUMBER = 1
+const K_BOOLEAN = 2
+const K_LITERAL = 3
+
+/** The fields of a class, when every one is of a kind a plain loop checks exactly. */
+interface Plain {
+  readonly keys: ReadonlyArray<string>
+  readonly kinds: ReadonlyArray<number>
+  readonly literals: ReadonlyArray<unknown>
+}
+
+interface Entry {
+  readonly id: string
+  /** Validates an instance and returns its encoded fields (a plain object), or `Invalid`. */
+  readonly toWire: (u: unknown) => unknown
+  /** Validates encoded fields from the wire and returns an instance, or `Invalid`. */
+  readonly fromWire: (u: unknown) => unknown
+}
+
+const byClass = new Map<unknown, Entry>()
 const byId = new Map<string, Entry>()
 
 const T_PID = 0x51
@@ -36,50 +68,218 @@ const T_CLASS = 0x55
  * register the same classes (matched by identifier).
  */
 export const register = (...classes: ReadonlyArray<WireClass>): void => {
+  let added = false
   for (const klass of classes) {
     if (byClass.has(klass)) continue
-    const id = klass.identifier
-    byClass.set(klass, id)
-    const fast = isIdentity(klass)
-    const proto = klass.prototype
-    byId.set(id, {
-      encode: fast ? (u) => ({ ...(u as object) }) : Schema.encodeSync(klass),
-      decode: fast ? (u) => Object.assign(Object.create(proto), u) : Schema.decodeUnknownSync(klass)
-    })
+    added = true
+    const entry = makeEntry(klass)
+    byClass.set(klass, entry)
+    byId.set(entry.id, entry)
     addExtension({
       Class: klass,
       type: T_CLASS,
-      write: (value: unknown) => [id, byId.get(id)!.encode(value)],
+      write: (value: unknown) => {
+        // Nested inside a plain structure (validated by `prepare` at send time) or inside
+        // a field of another class: encoded here, at the end of the run.
+        const wire = entry.toWire(value)
+        if (wire instanceof Invalid) throw new Error(`${entry.id}: ${describe(wire.issue)}`)
+        return [entry.id, wire]
+      },
       read: readClass
     })
   }
+  // msgpackr tries its extensions in turn, newest first, with `instanceof` (a Schema class's
+  // is a function call): the one every message takes comes first again.
+  if (added) addExtension(encodedExtension)
+}
+
+const makeEntry = (klass: WireClass): Entry => {
+  const id = klass.identifier
+  const fields = (klass as unknown as { readonly fields?: Record<string, Schema.Struct.Field> }).fields
+  if (fields !== undefined && isIdentity(fields)) {
+    // The encoded form is the fields as they are: validate them, copy them.
+    const validate = ParseResult.validateEither(Schema.Struct(fields))
+    const proto = klass.prototype
+    const plain = plainFields(fields)
+    if (plain !== undefined) {
+      const { keys } = plain
+      return {
+        id,
+        toWire: (u) => {
+          if (!checkPlain(plain, u)) return explain(validate(u))
+          const out: Record<string, unknown> = {}
+          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
+          return out
+        },
+        fromWire: (u) => {
+          if (!checkPlain(plain, u)) return explain(validate(u))
+          const out = Object.create(proto)
+          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
+          return out
+        }
+      }
+    }
+    return {
+      id,
+      toWire: (u) => {
+        const r = validate(u)
+        return r._tag === "Left" ? new Invalid(r.left) : r.right
+      },
+      fromWire: (u) => {
+        const r = validate(u)
+        return r._tag === "Left" ? new Invalid(r.left) : Object.assign(Object.create(proto), r.right)
+      }
+    }
+  }
+  const encode = ParseResult.encodeEither(klass)
+  const decode = ParseResult.decodeUnknownEither(klass)
+  return {
+    id,
+    toWire: (u) => {
+      const r = encode(u)
+      return r._tag === "Left" ? new Invalid(r.left) : r.right
+    },
+    fromWire: (u) => {
+      const r = decode(u)
+      return r._tag === "Left" ? new Invalid(r.left) : r.right
+    }
+  }
+}
+
+/** The Schema parser's verdict on a value the plain loop refused (it refuses only what the parser does). */
+const explain = (r: ReturnType<ReturnType<typeof ParseResult.validateEither>>): Invalid =>
+  new Invalid(r._tag === "Left" ? r.left : new ParseResult.Type(SchemaAST.unknownKeyword, r.right, "rejected"))
+
+/**
+ * A field's type AST and whether it is optional, when the field encodes as it is: a Schema
+ * or a plain property signature (the `_tag` of a TaggedClass, `Schema.optional(...)`);
+ * undefined for a property signature with a transformation (renamed keys, defaults).
+ */
+const fieldType = (field: Schema.Struct.Field): { readonly ast: SchemaAST.AST; readonly optional: boolean } | undefined => {
+  if (Schema.isSchema(field)) return { ast: field.ast, optional: false }
+  const ast = field.ast
+  return ast._tag === "PropertySignatureDeclaration" ? { ast: ast.type, optional: ast.isOptional } : undefined
 }
 
 /**
  * Whether a class's encoded form is its own fields unchanged (every field a Schema with
- * no transformation, like String, Number, Uint8ArrayFromSelf): then the hot path skips
- * Schema encode/decode (a few µs per message) and writes the instance's fields as they are.
+ * no transformation, like String, Number, Uint8ArrayFromSelf).
  */
-const isIdentity = (klass: WireClass): boolean => {
-  const fields = (klass as unknown as { readonly fields?: Record<string, unknown> }).fields
-  if (fields === undefined) return false
+const isIdentity = (fields: Record<string, Schema.Struct.Field>): boolean => {
   for (const key of Object.keys(fields)) {
-    if (key === "_tag") continue
-    const field = fields[key]
-    if (!Schema.isSchema(field) || SchemaAST.encodedAST(field.ast) !== field.ast) return false
+    const type = fieldType(fields[key])
+    if (type === undefined || SchemaAST.encodedAST(type.ast) !== type.ast) return false
   }
   return true
 }
 
+/** The plain-loop form of fields that are all strings, numbers, booleans or literals (the tag included). */
+const plainFields = (fields: Record<string, Schema.Struct.Field>): Plain | undefined => {
+  const keys: Array<string> = []
+  const kinds: Array<number> = []
+  const literals: Array<unknown> = []
+  for (const key of Object.keys(fields)) {
+    const type = fieldType(fields[key])
+    if (type === undefined || type.optional) return undefined
+    const ast = type.ast
+    keys.push(key)
+    literals.push(undefined)
+    switch (ast._tag) {
+      case "StringKeyword":
+        kinds.push(K_STRING)
+        break
+      case "NumberKeyword":
+        kinds.push(K_NUMBER)
+        break
+      case "BooleanKeyword":
+        kinds.push(K_BOOLEAN)
+        break
+      case "Literal":
+        kinds.push(K_LITERAL)
+        literals[literals.length - 1] = ast.literal
+        break
+      default:
+        return undefined
+    }
+  }
+  return { keys, kinds, literals }
+}
+
+/** Hot path (every message of a plain class, both ways): a loop, no allocation. */
+const checkPlain = (plain: Plain, u: unknown): boolean => {
+  if (u === null || typeof u !== "object") return false
+  const { keys, kinds, literals } = plain
+  for (let i = 0; i < keys.length; i++) {
+    const v = (u as Record<string, unknown>)[keys[i]]
+    switch (kinds[i]) {
+      case K_STRING:
+        if (typeof v !== "string") return false
+        break
+      case K_NUMBER:
+        if (typeof v !== "number") return false
+        break
+      case K_BOOLEAN:
+        if (typeof v !== "boolean") return false
+        break
+      default:
+        if (v !== literals[i]) return false
+    }
+  }
+  return true
+}
+
+/** A parse issue as the field path at fault (`.text`, `.items.3`; "" for the value itself). */
+export const issuePath = (issue: ParseResult.ParseIssue): string => {
+  const first = ParseResult.ArrayFormatter.formatIssueSync(issue)[0]
+  return first === undefined || first.path.length === 0 ? "" : `.${first.path.map(String).join(".")}`
+}
+
+/** A parse issue in one line: each problem with its path. */
+export const describe = (issue: ParseResult.ParseIssue): string =>
+  ParseResult.ArrayFormatter.formatIssueSync(issue)
+    .map((i) => (i.path.length === 0 ? i.message : `.${i.path.map(String).join(".")}: ${i.message}`))
+    .join("; ")
+
+/** The first problem of a parse issue, without its path. */
+const firstMessage = (issue: ParseResult.ParseIssue): string =>
+  ParseResult.ArrayFormatter.formatIssueSync(issue)[0]?.message ?? "rejected by its schema"
+
+/**
+ * A registered class's instance already validated and encoded at the sender: what a
+ * frame carries in place of the instance, written as the instance would be.
+ */
+export class Encoded {
+  constructor(
+    readonly id: string,
+    readonly fields: unknown
+  ) {}
+}
+
 /**
  * What a value of an unknown class, or one its schema rejects, decodes to: the rest of
- * the batch still decodes, and the receiver drops the message that holds it.
+ * the batch still decodes, and the receiver drops the message that holds it. `path` is
+ * the field at fault when the class is registered here but its schema rejects the value.
  */
 export class Undecodable {
   constructor(
     readonly type: string,
-    readonly reason: string
+    readonly reason: string,
+    readonly path?: string
   ) {}
+
+  /** The receiver's error for it. */
+  toError(): DecodeFailed | TypeNotRegistered {
+    return this.path === undefined
+      ? new TypeNotRegistered({ type: this.type })
+      : new DecodeFailed({ type: this.type, path: this.path, detail: this.reason })
+  }
+
+  /** One line for the receiver's log: type, field, what is wrong. */
+  describe(): string {
+    return this.path === undefined
+      ? `${this.type} (${this.reason})`
+      : `${this.type}${this.path === "" ? "" : ` at ${this.path}`}: ${this.reason}`
+  }
 }
 
 let undecodables = 0
@@ -104,13 +304,27 @@ const readClass = (data: [string, unknown]): unknown => {
     undecodables++
     return new Undecodable(data[0], "the class is not registered on this node")
   }
+  let value: unknown
   try {
-    return entry.decode(data[1])
+    value = entry.fromWire(data[1])
   } catch (error) {
     undecodables++
-    return new Undecodable(data[0], error instanceof Error ? error.message : String(error))
+    return new Undecodable(data[0], error instanceof Error ? error.message : String(error), "")
   }
+  if (value instanceof Invalid) {
+    undecodables++
+    return new Undecodable(data[0], firstMessage(value.issue), issuePath(value.issue))
+  }
+  return value
 }
+
+const encodedExtension = {
+  Class: Encoded,
+  type: T_CLASS,
+  write: (e: Encoded) => [e.id, e.fields],
+  read: readClass
+}
+addExtension(encodedExtension)
 
 const idExtension = (Class: typeof Pid | typeof Reference | typeof Alias, type: number) =>
   addExtension({
@@ -141,7 +355,7 @@ register(
   Msg.Exit,
   Msg.NodeDown,
   Msg.NodeUp,
-  Msg.Timeout,
+  Msg.IdleTimeout,
   Msg.From,
   Errors.ProcessUnknown,
   Errors.Timeout,
@@ -155,33 +369,67 @@ register(
   Errors.NodeStopped,
   Errors.MessageTooLarge,
   Errors.CallNotHandled,
-  TypeNotRegistered
+  Errors.SpawnRefused,
+  Errors.NotDistributed,
+  TypeNotRegistered,
+  EncodeFailed,
+  DecodeFailed
 )
 
-/** The name of the first value in `value` that cannot cross nodes, or undefined. */
-export const unregisteredType = (value: unknown, depth = 0): string | undefined => {
-  if (value === null || typeof value !== "object") {
-    return typeof value === "function" || typeof value === "symbol" ? typeof value : undefined
+/**
+ * Hot path (every remote send, call and reply, at the sender): checks a value now, so
+ * that the sender gets the error and nothing is sent. A registered class's instance is
+ * validated and encoded here, once, and travels as an {@link Encoded}; anything else is
+ * walked for unregistered types and invalid instances and travels as it is. Returns what
+ * the frame carries, or the refusal (`TypeNotRegistered` or `EncodeFailed`).
+ */
+export const prepare = (value: unknown): unknown => {
+  if (value !== null && typeof value === "object") {
+    const entry = byClass.get(value.constructor)
+    if (entry !== undefined) {
+      const wire = entry.toWire(value)
+      return wire instanceof Invalid ? encodeFailed(entry.id, wire.issue) : new Encoded(entry.id, wire)
+    }
   }
-  if (depth > 64) return "a structure nested over 64 levels"
+  return refusal(value) ?? value
+}
+
+/** Whether {@link prepare} refused its value. */
+export const isRefusal = (u: unknown): u is TypeNotRegistered | EncodeFailed =>
+  u instanceof TypeNotRegistered || u instanceof EncodeFailed
+
+const encodeFailed = (type: string, issue: ParseResult.ParseIssue): EncodeFailed =>
+  new EncodeFailed({ type, path: issuePath(issue), detail: firstMessage(issue) })
+
+/** Why a value cannot cross nodes as it is (an unregistered type, an instance its schema rejects), or undefined. */
+export const refusal = (value: unknown, depth = 0): TypeNotRegistered | EncodeFailed | undefined => {
+  if (value === null || typeof value !== "object") {
+    return typeof value === "function" || typeof value === "symbol" ? new TypeNotRegistered({ type: typeof value }) : undefined
+  }
+  if (depth > 64) return new TypeNotRegistered({ type: "a structure nested over 64 levels" })
   const c = (value as object).constructor
   if (c === Object || c === undefined) {
     for (const key in value) {
-      const bad = unregisteredType((value as Record<string, unknown>)[key], depth + 1)
+      const bad = refusal((value as Record<string, unknown>)[key], depth + 1)
       if (bad !== undefined) return bad
     }
     return undefined
   }
   if (c === Array) {
     for (const item of value as Array<unknown>) {
-      const bad = unregisteredType(item, depth + 1)
+      const bad = refusal(item, depth + 1)
       if (bad !== undefined) return bad
     }
     return undefined
   }
-  if (byClass.has(c) || c === Pid || c === Reference || c === Alias || c === Name) return undefined
+  const entry = byClass.get(c)
+  if (entry !== undefined) {
+    const wire = entry.toWire(value)
+    return wire instanceof Invalid ? encodeFailed(entry.id, wire.issue) : undefined
+  }
+  if (c === Pid || c === Reference || c === Alias || c === Name || c === Encoded) return undefined
   if (ArrayBuffer.isView(value) || value instanceof Date) return undefined
-  return typeof c === "function" && c.name ? c.name : "object"
+  return new TypeNotRegistered({ type: typeof c === "function" && c.name ? c.name : "object" })
 }
 
 /** A cheap over-estimate of a value's encoded size (strings and bytes dominate). */
@@ -210,16 +458,36 @@ export const unpack = (bytes: Uint8Array): unknown => unpackr.unpack(bytes)
 /** Decodes a sequence of msgpack values. */
 export const unpackMultiple = (bytes: Uint8Array): Array<any> => unpackr.unpackMultiple(bytes)
 
-/** A call's outcome in wire form: [true, value] or [false, error, isFailure]. */
+/**
+ * A call's outcome in wire form: [true, value] or [false, error, isFailure], checked and
+ * encoded now like a message ({@link prepare}). A reply or an error its schema rejects, or
+ * of an unregistered class, fails the caller with `EncodeFailed`/`TypeNotRegistered`
+ * (never a silent loss, never a `Timeout`); an unregistered error with a defect that
+ * prints it.
+ */
 export const encodeExit = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<unknown> => {
   if (exit._tag === "Success") {
-    return unregisteredType(exit.value) === undefined ? [true, exit.value] : [false, String(exit.value), false]
+    const value = prepare(exit.value)
+    return isRefusal(value) ? [false, prepare(value), true] : [true, value]
   }
   const failure = Cause.failureOption(exit.cause)
-  if (failure._tag === "Some" && unregisteredType(failure.value) === undefined) return [false, failure.value, true]
+  if (failure._tag === "Some") {
+    const error = prepare(failure.value)
+    if (error instanceof EncodeFailed) return [false, prepare(error), true]
+    if (!(error instanceof TypeNotRegistered)) return [false, error, true]
+  }
   return [false, Cause.pretty(exit.cause), false]
 }
 
-/** The inverse of {@link encodeExit}. */
-export const decodeExit = (wire: ReadonlyArray<unknown>): Exit.Exit<unknown, unknown> =>
-  wire[0] === true ? Exit.succeed(wire[1]) : wire[2] === true ? Exit.fail(wire[1]) : Exit.die(new Error(String(wire[1])))
+/**
+ * The inverse of {@link encodeExit}. A reply this node cannot decode (its schema rejects
+ * it here, or its class is unknown here) fails the call with `DecodeFailed` or
+ * `TypeNotRegistered`. `suspect` false skips the search (no undecodable value in the batch).
+ */
+export const decodeExit = (wire: ReadonlyArray<unknown>, suspect = true): Exit.Exit<unknown, unknown> => {
+  if (suspect) {
+    const bad = findUndecodable(wire[1])
+    if (bad !== undefined) return Exit.fail(bad.toError())
+  }
+  return wire[0] === true ? Exit.succeed(wire[1]) : wire[2] === true ? Exit.fail(wire[1]) : Exit.die(new Error(String(wire[1])))
+}

@@ -30,7 +30,7 @@ import {
 } from "../../Process/errors.js"
 import * as Reason from "../../Process/ExitReason.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
-import { Timeout as TimeoutMessage } from "../../Process/Message.js"
+import { IdleTimeout as TimeoutMessage } from "../../Process/Message.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
 import type { Address } from "../../Process/Pid.js"
 import { isExit, runEffect } from "../../Process/internal/runLoop.js"

@@ -34,7 +34,8 @@ export const makeLocal = (kernel: Kernel): Local => {
     name: kernel.name,
     creation: kernel.creation,
     send: (to, message, priority) => {
-      kernel.send(undefined, to, message, priority)
+      const error = kernel.send(undefined, to, message, priority)
+      return error instanceof MailboxFull ? error : undefined
     },
     call: (from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown) => {
       const proc = kernel.lookup(to)

@@ -70,8 +70,11 @@ export interface Local {
   /** This node's name and incarnation. */
   readonly name: string
   readonly creation: number
-  /** Delivers a message from another node; a dead or unknown target drops it, as in Erlang. */
-  send(to: Pid | Alias | Name, message: unknown, priority: Priority): void
+  /**
+   * Delivers a message from another node; a dead or unknown target drops it, as in Erlang.
+   * Returns the refusal of a full mailbox (the distribution layer counts and logs it).
+   */
+  send(to: Pid | Alias | Name, message: unknown, priority: Priority): MailboxFull | undefined
   /**
    * Delivers a call from another node; the reply leaves through `Remote.reply`. Returns the
    * error to answer at once (no such process, full mailbox), or undefined once enqueued.

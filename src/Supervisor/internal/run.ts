@@ -5,7 +5,7 @@
  * @internal
  */
 import { Duration, Effect, Option, ScheduleDecision, ScheduleIntervals } from "effect"
-import type { CallResult } from "../../Process/Behaviour.js"
+import type { CallResult, SuccessOf } from "../../Process/Behaviour.js"
 import { reply, replyError } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
 import type { SpawnError } from "../../Process/errors.js"
@@ -196,7 +196,11 @@ const find = (state: State, child: string | Pid): ChildState | undefined =>
     : state.children.find((c) => c.id === child)
 
 /** The run-time API: start, terminate, restart, delete, list and count children. */
-export const request = (state: State, ctx: Ctx, request: Request): Effect.Effect<CallResult<State>> => {
+export const request = (
+  state: State,
+  ctx: Ctx,
+  request: Request
+): Effect.Effect<CallResult<State, SuccessOf<Request>>> => {
   switch (request._tag) {
     case "rain/Supervisor/StartChild": {
       let child: ChildState

@@ -23,8 +23,14 @@ import {
   type SessionHandler
 } from "../types.js"
 
-/** @internal */
-export const PROTOCOL_VERSION = 1
+/**
+ * 2: every Rain class on the wire has a namespaced identifier (`rain/Process/Down`, ...)
+ * and the idle-timeout message is `IdleTimeout`; a version-1 peer would decode them as
+ * other classes, so the handshake refuses it.
+ *
+ * @internal
+ */
+export const PROTOCOL_VERSION = 2
 /** @internal */
 export const HANDSHAKE_MAX_FRAME = 64 * 1024
 /** @internal */

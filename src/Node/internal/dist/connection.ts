@@ -23,9 +23,10 @@
 import type { Exit, Runtime, Scope } from "effect"
 import type { Spec as ApplicationSpec } from "../../../Application/index.js"
 import { Duration, Effect, Runtime as R } from "effect"
-import { bytesEstimate, encodeExit, pack, register, unregisteredType } from "../../../Message/internal/codec.js"
+import type { EncodeFailed, TypeNotRegistered } from "../../../Message/errors.js"
+import { EncodeFailed as EncodeFailedError } from "../../../Message/errors.js"
+import { bytesEstimate, encodeExit, isRefusal, pack, prepare, register } from "../../../Message/internal/codec.js"
 import type { Priority } from "../../../Process/Behaviour.js"
-import { TypeNotRegistered } from "../../../Message/errors.js"
 import { MessageTooLarge } from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import type { ExitReason } from "../../../Process/ExitReason.js"
@@ -34,6 +35,7 @@ import * as Transport from "../../../Transport/index.js"
 import type { NetworkOptions } from "../../NetworkOptions.js"
 import type { Local, Remote } from "../remote.js"
 import type { Frame, SpawnRequest } from "./frames.js"
+import { Drops } from "./drops.js"
 import {
   CALL,
   DEMONITOR,
@@ -80,6 +82,8 @@ export class Distribution implements Remote {
   readonly maxNodes: number
   readonly peers: Peers
   readonly spawns: Spawns
+  /** What this node dropped of what its peers sent: counted, and logged at most once a second per target. */
+  readonly drops: Drops
   port = 0
   /** Where peers connect (`host:port` for TCP and TLS). */
   address = ""
@@ -104,6 +108,7 @@ export class Distribution implements Remote {
       : Transport.tls({ ...t, host: options.host, port: options.port }))
     this.peers = new Peers(this)
     this.spawns = new Spawns(this)
+    this.drops = new Drops((message) => this.log(message), local.now)
   }
 
   log(message: string): void {
@@ -145,19 +150,27 @@ export class Distribution implements Remote {
   // Remote (called by the kernel)
 
   /**
-   * Checks a payload now, so that the sender gets the error and nothing is sent. A small
-   * frame is packed with the rest of its batch when the batch is written; a large one is
-   * packed now, on its own, and its exact size checked. Hot path.
+   * Checks the payload at `frame[at]` now, so that the sender gets the error and nothing is
+   * sent: every registered class in it validated by its schema (`prepare`), whatever its
+   * size; a class instance goes on encoded. A small frame is packed with the rest of its
+   * batch when the batch is written; a large one is packed now, on its own, and its exact
+   * size checked. Hot path.
    */
-  check(node: string, frame: Frame, payload: unknown): Frame | Buffer | TypeNotRegistered | MessageTooLarge {
-    const bad = unregisteredType(payload)
-    if (bad !== undefined) return new TypeNotRegistered({ type: bad })
+  check<F extends Frame>(
+    node: string,
+    frame: F,
+    at: number
+  ): F | Buffer | TypeNotRegistered | EncodeFailed | MessageTooLarge {
+    const payload = prepare(frame[at])
+    if (isRefusal(payload)) return payload
+    ;(frame as unknown as Array<unknown>)[at] = payload
     if (bytesEstimate(payload) < 512) return frame
     let bytes: Buffer
     try {
       bytes = pack([frame])
     } catch (error) {
-      return new TypeNotRegistered({ type: `a value its schema rejects (${error instanceof Error ? error.message : String(error)})` })
+      // a class instance inside a field its schema leaves as it is (Schema.Unknown), refused by its own
+      return new EncodeFailedError({ type: "a nested value", path: "", detail: error instanceof Error ? error.message : String(error) })
     }
     // The smaller of this node's limit and the connected peer's.
     const session = this.peers.conn(node)?.session
@@ -170,9 +183,9 @@ export class Distribution implements Remote {
     const frame = this.check(
       to.node,
       [SEND, from === undefined ? null : wireAddress(from), wireAddress(to), message, laneCode(priority)],
-      message
+      3
     )
-    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
+    if (frame instanceof Error) return frame
     this.peers.enqueue(to.node, frame)
     return undefined
   }
@@ -183,9 +196,9 @@ export class Distribution implements Remote {
       important === true
         ? [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request, true]
         : [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request],
-      request
+      4
     )
-    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
+    if (frame instanceof Error) return frame
     this.peers.enqueue(to.node, frame)
     return undefined
   }
@@ -194,15 +207,15 @@ export class Distribution implements Remote {
     const frame = this.check(
       to.node,
       [SEND_IMPORTANT, wireAddress(from), wireAddress(to), wireRef(ref), message, laneCode(priority)],
-      message
+      4
     )
-    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return frame
+    if (frame instanceof Error) return frame
     this.peers.enqueue(to.node, frame)
     return undefined
   }
 
   reply(ref: Reference, exit: Exit.Exit<unknown, unknown>): void {
-    // Packed with its batch; a reply whose schema rejects it is replaced there (see Conn.sendRun).
+    // Checked and encoded now (encodeExit): a reply its schema rejects fails the caller with EncodeFailed.
     this.peers.enqueue(ref.node, [REPLY, wireRef(ref), encodeExit(exit)], false)
   }
 

@@ -10,7 +10,6 @@
  * @internal
  */
 import { Exit } from "effect"
-import { TypeNotRegistered } from "../../../Message/errors.js"
 import { decodeExit, findUndecodable, Undecodable, undecodableCount, unpackMultiple } from "../../../Message/internal/codec.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import type { Pid } from "../../../Process/Pid.js"
@@ -60,21 +59,33 @@ export const onFrame = (dist: Distribution, conn: Conn, bytes: Uint8Array): void
   }
 }
 
-/** Frames of one batch; `suspect` when the batch held a value that did not decode. */
+/**
+ * Frames of one batch; `suspect` when the batch held a value that did not decode: then
+ * each message, call and reply is searched for it. A message that holds one is dropped
+ * (counted and logged), a call is answered with the receiver's error (`DecodeFailed` or
+ * `TypeNotRegistered`), a reply fails its call with it.
+ */
 const onFrames = (dist: Distribution, conn: Conn, frames: Array<any>, suspect: boolean): void => {
   conn.framesIn += frames.length
   for (const frame of frames) {
     if (conn.closed) return
     try {
-      if (suspect && (frame[0] === SEND || frame[0] === CALL || frame[0] === SEND_IMPORTANT)) {
-        const at = frame[0] === SEND ? 3 : 4
-        const bad = findUndecodable(frame[at])
+      if (suspect) {
+        const kind = frame[0]
+        const at = kind === SEND ? 3 : kind === CALL || kind === SEND_IMPORTANT ? 4 : kind === REPLY ? 2 : -1
+        const bad = at < 0 ? undefined : findUndecodable(frame[at])
         if (bad !== undefined) {
-          if (frame[0] === SEND) {
-            dist.log(`Dropped a message from ${conn.peerName} holding a ${bad.type}: ${bad.reason}`)
+          if (kind === SEND) {
+            dist.drops.bad(conn.peerName, "a message", bad)
             continue
           }
-          frame[at] = bad
+          if (kind === CALL || kind === SEND_IMPORTANT) {
+            dist.drops.bad(conn.peerName, kind === CALL ? "a call's request" : "an important message", bad)
+            frame[4] = bad
+          } else {
+            dist.drops.bad(conn.peerName, "a call's reply", bad)
+            frame[2] = [false, bad.toError(), true]
+          }
         }
       }
       dispatch(dist, conn, frame as Frame)
@@ -89,11 +100,9 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
   const local = dist.local
   switch (f[0]) {
     case SEND: {
-      const payload = f[3]
-      if (payload instanceof Undecodable) {
-        return dist.log(`Dropped a message from ${conn.peerName} of type ${payload.type}: ${payload.reason}`)
-      }
-      local.send(fromWireAddress(f[2]), payload, laneOf(f[4]))
+      const to = fromWireAddress(f[2])
+      const full = local.send(to, f[3], laneOf(f[4]))
+      if (full !== undefined) dist.drops.full(conn.peerName, to, full)
       return
     }
     case CALL: {
@@ -101,10 +110,8 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
       const to = fromWireAddress(f[2]) as Pid | Name
       const ref = fromWireRef(f[3])
       const request = f[4]
-      if (request instanceof Undecodable) {
-        dist.log(`Refused a call from ${conn.peerName} with a request of type ${request.type}: ${request.reason}`)
-        return dist.reply(ref, Exit.fail(new TypeNotRegistered({ type: `${request.type} (on ${local.name}: ${request.reason})` })))
-      }
+      // the caller fails at once with the receiver's reason, rather than by its timeout
+      if (request instanceof Undecodable) return dist.reply(ref, Exit.fail(request.toError()))
       const error = local.call(from, to, ref, request)
       if (error !== undefined) dist.reply(ref, Exit.fail(error))
       else if (f.length > 5 && f[5] === true) dist.peers.enqueue(ref.node, [ACK, f[3]], false)
@@ -113,10 +120,8 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
     case SEND_IMPORTANT: {
       const ref = fromWireRef(f[3])
       const payload = f[4]
-      if (payload instanceof Undecodable) {
-        dist.log(`Refused a message from ${conn.peerName} of type ${payload.type}: ${payload.reason}`)
-        return dist.reply(ref, Exit.fail(new TypeNotRegistered({ type: `${payload.type} (on ${local.name}: ${payload.reason})` })))
-      }
+      // the sender fails at once with the receiver's reason (already logged and counted)
+      if (payload instanceof Undecodable) return dist.reply(ref, Exit.fail(payload.toError()))
       const error = local.deliver(fromWireAddress(f[2]), payload, laneOf(f[5]))
       dist.reply(ref, error === undefined ? Exit.void : Exit.fail(error))
       return
@@ -125,7 +130,8 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
       local.ack(fromWireRef(f[1]))
       return
     case REPLY:
-      local.reply(fromWireRef(f[1]), decodeExit(f[2]))
+      // an undecodable reply was replaced by its failure in onFrames: no second search
+      local.reply(fromWireRef(f[1]), decodeExit(f[2], false))
       return
     case LINK:
       if (!local.link(f[1], f[2])) dist.peers.enqueue(conn.peerName, [EXIT, f[2], f[1], Reason.noproc, true])

@@ -8,9 +8,8 @@
  */
 import { Exit } from "effect"
 import type { Behaviour, SpawnOptions } from "../../../Process/Behaviour.js"
-import { TypeNotRegistered } from "../../../Message/errors.js"
 import { encodeExit } from "../../../Message/internal/codec.js"
-import { MessageTooLarge, SpawnRefused } from "../../../Process/errors.js"
+import { SpawnRefused } from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import { Pid } from "../../../Process/Pid.js"
 import type { Reference } from "../../../Process/Pid.js"
@@ -44,8 +43,8 @@ export class Spawns {
     if (options.name !== undefined) wire.name = options.name
     if (options.link !== undefined) wire.link = options.link
     if (options.monitor !== undefined) wire.monitor = options.monitor
-    const frame = this.dist.check(node, [SPAWN, id, behaviour, args, wire], args)
-    if (frame instanceof TypeNotRegistered || frame instanceof MessageTooLarge) return Promise.resolve(Exit.fail(frame))
+    const frame = this.dist.check(node, [SPAWN, id, behaviour, args, wire], 3)
+    if (frame instanceof Error) return Promise.resolve(Exit.fail(frame))
     return new Promise((resolve) => {
       this.pending.set(id, { node, behaviour, resolve, link: options.link, monitor: options.monitor })
       this.dist.peers.enqueue(node, frame)
