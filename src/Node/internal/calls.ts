@@ -31,14 +31,19 @@ export interface PendingCall {
   /** The node of a remote callee, so that losing that node fails the call. */
   remoteNode: string | undefined
   cancelTimer: (() => void) | undefined
+  /** Clock time after which a reply is late (Infinity without a timeout). */
+  deadline: number
+  millis: number
 }
 
 /**
- * Builds an error of a call that fails at once without a stack trace (it would only show
- * the kernel) or Schema validation: a caller retrying in a loop (waiting for a supervisor
- * to restart a process) spends its time here, and the restart waits for it.
+ * Builds an error of a call or send that fails at once without a stack trace (it would
+ * only show the kernel); pass `true` as the constructor's second argument to skip Schema
+ * validation too. A caller retrying in a loop (waiting for a supervisor to restart a
+ * process, or for room in a full mailbox) spends its time here, and the process it waits
+ * for waits for it.
  */
-const quickError = <E>(make: () => E): E => {
+export const quickError = <E>(make: () => E): E => {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 0
   try {
@@ -117,7 +122,9 @@ const awaitReply = (
       target: undefined,
       caller: undefined,
       remoteNode: undefined,
-      cancelTimer: undefined
+      cancelTimer: undefined,
+      deadline: Infinity,
+      millis: Infinity
     }
     const replyTo = from === undefined ? unsafeMake(Alias, kernel.name, ref.id, kernel.creation) : from.pid
     kernel.pending.set(ref.id, entry)
@@ -135,6 +142,8 @@ const awaitReply = (
     }
     const millis = toMillis(timeout ?? kernel.options.defaultCallTimeout)
     if (millis !== Infinity) {
+      entry.millis = millis
+      entry.deadline = kernel.options.clock.unsafeCurrentTimeMillis() + millis
       entry.cancelTimer = kernel.startTimer(millis, () => {
         entry.cancelTimer = undefined
         if (forget(kernel, ref.id)) resume(Effect.fail(new Timeout({ target: label, millis })))
@@ -175,12 +184,21 @@ export const replyTo = (kernel: Kernel, from: From, exit: Exit.Exit<unknown, unk
   completeCall(kernel, from.ref, exit)
 }
 
-/** Completes a local pending call (also used by distribution for remote replies). */
+/**
+ * Completes a local pending call (also used by distribution for remote replies). A reply
+ * that arrives after the call's deadline is late, whichever of it and the timeout timer
+ * runs first (a stalled event loop runs both late): the call fails with `Timeout` and the
+ * reply is dropped, as in OTP.
+ */
 export const completeCall = (kernel: Kernel, ref: Reference, exit: Exit.Exit<unknown, unknown>): void => {
   if (ref.creation !== kernel.creation) return
   const entry = kernel.pending.get(ref.id)
   if (entry === undefined) return
   forget(kernel, ref.id)
+  if (entry.deadline !== Infinity && kernel.options.clock.unsafeCurrentTimeMillis() >= entry.deadline) {
+    entry.resume(Effect.fail(new Timeout({ target: entry.targetLabel, millis: entry.millis })))
+    return
+  }
   entry.resume(exit)
 }
 
