@@ -9,6 +9,7 @@ import type {
   AlreadyRegistered,
   CallError,
   MailboxFull,
+  MemoryLimit,
   MessageTooLarge,
   NameTaken,
   NoConnection,
@@ -37,6 +38,7 @@ export interface Timer {
  */
 export type SendError =
   | MailboxFull
+  | MemoryLimit
   | NoConnection
   | MessageTooLarge
   | { readonly _tag: "TypeNotRegistered"; readonly message: string }

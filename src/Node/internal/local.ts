@@ -34,7 +34,7 @@ export const makeLocal = (kernel: Kernel): Local => {
     name: kernel.name,
     creation: kernel.creation,
     send: (to, message, priority) => {
-      kernel.send(undefined, to, message, priority)
+      kernel.deliver(to, message, priority)
     },
     call: (from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown) => {
       const proc = kernel.lookup(to)
