@@ -50,8 +50,8 @@ export const makeLocal = (kernel: Kernel): Local => {
     adoptMonitor: (watcher, target, ref) => adoptRemoteMonitor(kernel, watcher, target, ref),
     demonitor: (target, ref) => remoteDemonitor(kernel, target, ref),
     down: (watcher, ref, target, reason) => remoteDown(kernel, watcher, ref, target, reason),
-    spawn: (behaviour, args, options, done) =>
-      kernel.spawn(behaviour, args, options, kernel.options.runtime, undefined, undefined, done),
+    spawn: (behaviour, args, options, done, parent) =>
+      kernel.spawn(behaviour, args, options, kernel.options.runtime, undefined, undefined, done, parent),
     nodeUp: (node) => nodeUp(kernel, node),
     nodeDown: (node, reason) => nodeDown(kernel, node, reason),
     startTimer: (millis, task) => kernel.startTimer(millis, task),
