@@ -13,7 +13,7 @@ import type { Exit } from "effect"
 import { Duration, Effect } from "effect"
 import type { CallTimeout } from "../../Process/Behaviour.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
-import { MailboxFull, NoConnection, ProcessExited, ProcessUnknown, Timeout } from "../../Process/errors.js"
+import { NoConnection, ProcessExited, ProcessUnknown, Timeout } from "../../Process/errors.js"
 import { From } from "../../Process/Message.js"
 import { Alias, unsafeMake } from "../../Process/Pid.js"
 import type { Address, Name, Pid, Reference } from "../../Process/Pid.js"
@@ -99,7 +99,7 @@ export const call = (
         return Effect.fail(new NoConnection({ node: (to as Pid).node, reason: "distribution is not started" }))
       }
     } else if (proc.main.length >= proc.mailboxSize) {
-      return Effect.fail(quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true)))
+      return Effect.fail(kernel.mailboxFull(proc))
     }
     return awaitReply(kernel, from, to, proc, request, timeout)
   })

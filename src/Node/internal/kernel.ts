@@ -123,6 +123,8 @@ export class Kernel {
   memoryHigh = false
   readonly memory: MemoryGuard | undefined
   readonly reports: Reports
+  /** Each full process's `MailboxFull`, reused (see `mailboxFull`). */
+  private readonly refusals = new WeakMap<Proc, MailboxFull>()
   /** The pid that stands for the node itself: the sender of `node.exit`, the parent of `node.spawn`'s processes. */
   readonly nodePid: Pid
   nextId = 1
@@ -351,7 +353,6 @@ export class Kernel {
     }
     let effect: Effect.Effect<unknown, unknown, unknown>
     proc.status = RUNNING
-    proc.current = message
     try {
       if (system) {
         if (b.handleInfo === undefined) {
@@ -384,6 +385,8 @@ export class Kernel {
       effect = Exit.die(defect)
     }
     if (!Effect.isEffect(effect)) effect = notAnEffect(b.name, "handler", effect)
+    // What it is handling, for a crash report (cleared when the handler is done).
+    proc.current = message
     const result = runEffect(effect, proc.runtime, proc)
     if (isExit(result)) {
       this.complete(proc, result, true)
@@ -628,10 +631,7 @@ export class Kernel {
   enqueue(proc: Proc, message: unknown, priority: Priority): SendError | undefined {
     if (proc.status >= EXITING) return undefined
     if (priority === "normal") {
-      if (proc.main.length >= proc.mailboxSize) {
-        // No stack and no validation: under overload a refusal must cost next to nothing.
-        return quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true))
-      }
+      if (proc.main.length >= proc.mailboxSize) return this.mailboxFull(proc)
       proc.main.push(message)
     } else if (priority === "urgent") {
       ;(proc.urgent ??= new Lane()).push(message)
@@ -640,6 +640,20 @@ export class Kernel {
     }
     if (proc.status === IDLE) this.schedule(proc)
     return undefined
+  }
+
+  /**
+   * The `MailboxFull` of a process: built once (no stack, no validation) and reused while
+   * the process keeps its label, so that under overload a refusal costs next to nothing
+   * and never starves the full process it is about.
+   */
+  mailboxFull(proc: Proc): MailboxFull {
+    let error = this.refusals.get(proc)
+    if (error === undefined) {
+      error = quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true))
+      this.refusals.set(proc, error)
+    }
+    return error
   }
 
   enqueueSystem(proc: Proc, message: unknown): void {
@@ -797,6 +811,7 @@ export class Kernel {
     if (proc.status >= EXITING) return undefined
     proc.name = name
     this.names.set(name, proc)
+    this.refusals.delete(proc)
     return undefined
   }
 
@@ -804,6 +819,7 @@ export class Kernel {
     if (proc.name === undefined) return
     if (this.names.get(proc.name) === proc) this.names.delete(proc.name)
     proc.name = undefined
+    this.refusals.delete(proc)
   }
 
   // ---------------------------------------------------------------------------
