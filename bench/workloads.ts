@@ -183,6 +183,41 @@ const call = ({ quick }: Size) =>
     })
   )
 
+/**
+ * µs per refused send: `ctx.send` to a full bounded mailbox, from inside a process (the
+ * overload case: a sender that keeps trying must not starve the full process).
+ */
+const refusedSend = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 100_000 : 500_000
+      // Takes its first message and never finishes it: from then on its mailbox stays full.
+      const Full = Process.make({ name: "Full", init: () => Effect.void, handleMessage: (_: number, _s: void) => Effect.never })
+      const full = yield* node.spawn(Full, undefined, { mailboxSize: 1 })
+      const done = yield* Deferred.make<number>()
+      const Refused = Process.make({
+        name: "Refused",
+        init: () => Effect.void,
+        handleMessage: Effect.fnUntraced(function*(_: "go", s: void, ctx: P.Context<"go">) {
+          // The first send is taken by Full (when this handler yields), at most one more fills the bound.
+          yield* ctx.send(full, 0)
+          const t = performance.now()
+          let refused = 0
+          for (let i = 0; i < n; i++) {
+            const r = yield* Effect.either(ctx.send(full, i))
+            if (r._tag === "Left" && r.left._tag === "MailboxFull") refused++
+          }
+          Deferred.unsafeDone(done, Effect.succeed(refused >= n - 2 ? ((performance.now() - t) * 1000) / n : -1))
+          return s
+        })
+      })
+      yield* node.send(yield* node.spawn(Refused, undefined), "go")
+      const us = yield* Deferred.await(done)
+      check(us >= 0, "every send past the bound refused with MailboxFull")
+      return us
+    })
+  )
+
 // ---------------------------------------------------------------------------
 // supervision
 
@@ -358,6 +393,7 @@ export const workloads: ReadonlyArray<readonly [string, string, (size: Size) => 
   ["local.pingpong.rt_per_s", "rt/s", pingpong],
   ["local.fanin.msgs_per_s", "msgs/s", fanin],
   ["local.call.per_s", "calls/s", call],
+  ["local.refused_send.us", "us", refusedSend],
   ["supervisor.restart.us", "us", restart],
   ["supervisor.start10k.ms", "ms", start10k],
   ["baseline.effect.spawn.us_per_process", "us", baselineSpawnUs],
