@@ -37,3 +37,23 @@ export const Relay = Process.make({
 
 /** Waits for nothing: a process that only lives. */
 export const Idle = Process.make({ name: "Idle", init: () => Effect.void })
+
+/**
+ * Entries in the node's clock-timer heap (TestClock timers), cancelled ones included. The kernel
+ * keeps its ClockTimers private; read it here until it has an internal accessor.
+ */
+export const clockTimerCount = (node: { readonly kernel: unknown }): number =>
+  (node.kernel as { readonly clockTimers: { readonly size: number } }).clockTimers.size
+
+/**
+ * Bounds a wait in real time (TestClock cannot end it): fails with `what` after `seconds`, so a
+ * broken behaviour fails fast with a message instead of at vitest's timeout.
+ */
+export const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 10): Effect.Effect<A, E | string, R> =>
+  Effect.raceFirst(
+    effect,
+    Effect.flatMap(
+      Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000).unref())),
+      () => Effect.fail(`timed out after ${seconds} s waiting for ${what}`)
+    )
+  )
