@@ -78,6 +78,32 @@ describe("restart intensity", () => {
     }))
 })
 
+describe("giving up", () => {
+  it.scoped("a supervisor past its intensity stops its other children in reverse start order, then ends with shutdown", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const order: Array<string> = []
+      const Tracked = Process.make({
+        ...Worker,
+        name: "Tracked",
+        terminate: (reason, state) => Effect.sync(() => void order.push(`${state.id}:${reason._tag}`))
+      })
+      const spec = ["a", "b", "c", "d"].reduce(
+        (s, id) => Supervisor.child({ id, behaviour: Tracked, args: { id, probe: env.probe } })(s),
+        Supervisor.oneForOne({ intensity: 0 })
+      )
+      const sup = yield* Supervisor.start(env.node, spec)
+      for (const id of ["a", "b", "c", "d"]) assert.strictEqual(yield* env.receive(), `started ${id}`)
+      const b = (yield* childPid(env, sup, "b"))!
+      yield* env.send(b, "crash")
+      assert.strictEqual((yield* env.exitReason(sup))._tag, "shutdown")
+      // b crashed (its terminate ran with its error); the others were stopped newest first
+      assert.deepStrictEqual(order, ["b:error", "d:shutdown", "c:shutdown", "a:shutdown"])
+      assert.strictEqual((yield* env.node.processes).length, 1) // the probe alone
+      yield* env.expectNoMessage("20 millis") // and nothing was restarted
+    }))
+})
+
 describe("shutdown", () => {
   it.scoped("a child that ignores shutdown is killed after its shutdown timeout", () =>
     Effect.gen(function*() {
@@ -213,6 +239,39 @@ describe("trees", () => {
 })
 
 describe("simple_one_for_one", () => {
+  for (const restart of ["permanent", "transient", "temporary"] as const) {
+    for (const [command, abnormal] of [["normal", false], ["shutdown", false], ["crash", true]] as const) {
+      it.scoped(`a ${restart} dynamic child that exits ${command} is ${
+        restart === "permanent" || (restart === "transient" && abnormal) ? "restarted with its own args" : "forgotten"
+      }`, () =>
+        Effect.gen(function*() {
+          const env = yield* Testing.make()
+          const sup = yield* Supervisor.start(
+            env.node,
+            Supervisor.simpleOneForOne({ id: "w", behaviour: Worker, args: { id: "template", probe: env.probe }, restart }, {
+              intensity: 10
+            })
+          )
+          const x = yield* Supervisor.startChild(env.node, sup, { id: "x", probe: env.probe })
+          const y = yield* Supervisor.startChild(env.node, sup, { id: "y", probe: env.probe })
+          assert.strictEqual(yield* env.receive(), "started x")
+          assert.strictEqual(yield* env.receive(), "started y")
+          yield* env.send(x, command)
+          yield* env.exitReason(x)
+          const restarted = restart === "permanent" || (restart === "transient" && abnormal)
+          if (restarted) assert.strictEqual(yield* env.receive(), "started x")
+          yield* env.expectNoMessage("20 millis")
+          const children = yield* Supervisor.whichChildren(env.node, sup)
+          const pids = children.map((c) => c.pid?.toString())
+          assert.strictEqual(children.length, restarted ? 2 : 1)
+          assert.include(pids, y.toString(), "the sibling is untouched")
+          assert.notInclude(pids, x.toString(), "the exited child is not listed under its old pid")
+          assert.strictEqual((yield* Supervisor.countChildren(env.node, sup)).active, restarted ? 2 : 1)
+        }))
+    }
+  }
+
+
   it.scoped("10k dynamic children: start, count, terminate", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
