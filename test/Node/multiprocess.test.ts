@@ -18,7 +18,7 @@ const startChild = (name: string, registrarPort: number) =>
           const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/dist-node.ts", name, String(registrarPort)], {
             stdio: ["ignore", "pipe", "inherit"]
           })
-          const timer = setTimeout(() => reject(new Error("child did not start in 15 s")), 15_000)
+          const timer = setTimeout(() => reject(new Error("child did not start in 30 s")), 30_000)
           let out = ""
           child.stdout!.on("data", (chunk: Buffer) => {
             out += chunk.toString()
@@ -105,7 +105,7 @@ describe("multi-process", () => {
       assert.strictEqual(yield* a.call(fresh as Process.Ref<Increment, GetCount>, new GetCount(), "5 seconds"), 10)
       const stale = yield* Effect.flip(a.call(ref, new GetCount(), "5 seconds"))
       assert.strictEqual(stale._tag, "ProcessUnknown")
-    }), 60_000)
+    }), 90_000)
 
   it.scopedLive("a connection with over 1 MiB unsent is busy: node.send waits until it drains, trySend does not", () =>
     Effect.gen(function*() {
@@ -129,5 +129,5 @@ describe("multi-process", () => {
       yield* within(Fiber.join(waiting), "node.send to return once the connection drained", 20)
       // all of it arrived, in order, once: b counted every message before answering
       assert.strictEqual(yield* a.call(sink, new GetCount(), "20 seconds"), base + blobs + 2)
-    }), 60_000)
+    }), 90_000)
 })
