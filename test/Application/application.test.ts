@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Scope } from "effect"
-import { Application, Node, Process, Supervisor, Testing } from "../../src/index.js"
+import { Application, Node, Process, Supervisor } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { within } from "../Process/helpers.js"
 import { Broken, Worker } from "../Supervisor/helpers.js"
 
 const appOf = (name: string, probe: Process.Pid, extra: Partial<Application.Spec> = {}): Application.Spec =>
@@ -126,7 +128,7 @@ describe("applications", () => {
         yield* env.send(yield* workerOf(env, root), "crash")
         assert.strictEqual((yield* env.exitReason(root))._tag, "shutdown")
         if (abnormalStopsNode) {
-          yield* env.node.wait
+          yield* within(env.node.wait, "the node to stop", 5)
           assert.isTrue(env.node.kernel.stopped)
         } else {
           yield* env.send(env.probe, "node alive")
@@ -145,7 +147,7 @@ describe("applications", () => {
         env.node.kernel.exitProcess(env.node.kernel.lookup(root)!, Process.ExitReason.normal)
         assert.strictEqual((yield* env.exitReason(root))._tag, "normal")
         if (normalStopsNode) {
-          yield* env.node.wait
+          yield* within(env.node.wait, "the node to stop", 5)
         } else {
           yield* env.send(env.probe, "node alive")
           assert.strictEqual(yield* env.receive(), "node alive")

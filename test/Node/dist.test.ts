@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber, Option, Scope } from "effect"
-import type { Testing } from "../../src/index.js"
+import type * as Testing from "../testing.js"
 import { Application, Process } from "../../src/index.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { within } from "../Process/helpers.js"

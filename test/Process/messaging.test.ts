@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Either, Exit, Fiber, Option, Schema, TestClock } from "effect"
-import { Process, Testing } from "../../src/index.js"
-import { Counter, GetCount, Increment, Relay } from "./helpers.js"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { Counter, GetCount, Increment, Relay, within } from "./helpers.js"
 
 class Slow extends Schema.TaggedRequest<Slow>()("Slow", { failure: Schema.String, success: Schema.String, payload: { id: Schema.Number } }) {}
 class Answer extends Schema.TaggedClass<Answer>()("Answer", {}) {}
@@ -43,8 +44,8 @@ describe("messaging", () => {
       const b = yield* Effect.fork(Effect.either(env.call(server, new Slow({ id: -1 }))))
       yield* Effect.yieldNow()
       yield* env.send(server, new Answer())
-      assert.strictEqual(yield* Fiber.join(a), "done 1")
-      assert.deepStrictEqual(yield* Fiber.join(b), Either.left("negative"))
+      assert.strictEqual(yield* within(Fiber.join(a), "the deferred reply", 5), "done 1")
+      assert.deepStrictEqual(yield* within(Fiber.join(b), "the deferred error", 5), Either.left("negative"))
     }))
 
   it.scoped("call to an unknown process fails with ProcessUnknown", () =>
@@ -127,7 +128,7 @@ describe("messaging", () => {
       yield* TestClock.adjust("4999 millis")
       assert.isNull(caller.unsafePoll(), "still waiting at 4.999 s")
       yield* TestClock.adjust("1 millis")
-      const result = yield* Fiber.join(caller)
+      const result = yield* within(Fiber.join(caller), "the call to time out", 5)
       assert.isTrue(Either.isLeft(result), "the call failed")
       assert.strictEqual((result as Either.Left<{ readonly _tag: string }, string>).left._tag, "Timeout")
       assert.strictEqual(env.node.kernel.pending.size, 0)

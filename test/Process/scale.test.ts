@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
-import { Process, Testing } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { stackDepth } from "../../src/Process/internal/runLoop.js"
 import { clockTimerCount, within } from "./helpers.js"
 

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { Process, Testing } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { clockTimerCount, Relay } from "./helpers.js"
 
 type TickCommand = { readonly every: number } | "cancel" | "tick"
