@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Option } from "effect"
-import { Process, Testing } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { within } from "./helpers.js"
 
 /** Holds every message until released: handler waits on a Deferred the first time. */
 const makeGate = (gate: Deferred.Deferred<void>, probe: Process.Pid) =>
@@ -50,7 +52,7 @@ describe("mailbox", () => {
       yield* Effect.yieldNow()
       assert.isNull(blocked.unsafePoll())
       yield* Deferred.succeed(gate, undefined)
-      yield* Fiber.join(blocked)
+      yield* within(Fiber.join(blocked), "node.send to get room", 5)
       const got = []
       for (let i = 0; i < 4; i++) got.push(yield* env.receive())
       assert.deepStrictEqual(got, [0, 1, 2, 3])
@@ -67,7 +69,7 @@ describe("mailbox", () => {
       const blocked = yield* Effect.fork(env.send(pid, 2))
       yield* Effect.yieldNow()
       yield* env.node.exit(pid, Process.ExitReason.kill)
-      yield* Fiber.join(blocked)
+      yield* within(Fiber.join(blocked), "the waiting sender to be released by the death", 5)
       assert.strictEqual((yield* env.exitReason(pid))._tag, "killed")
     }))
 

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
-import type { Process as P, Testing } from "../../src/index.js"
+import type { Process as P } from "../../src/index.js"
+import type * as Testing from "../testing.js"
 import { Process, Supervisor } from "../../src/index.js"
 
 /** Commands a test worker obeys. */
