@@ -309,7 +309,10 @@ const drain = (def: AnyDefinition, m: Machine, ctx: Ctx): Effect.Effect<Machine,
     return Effect.succeed(m)
   }
   const event = internals.queue.shift()
-  if (event === undefined) return Effect.as(startEventTimeout(m, ctx), m)
+  if (event === undefined) {
+    // A zero event timeout lands in the queue: handle it before going back to the mailbox.
+    return Effect.flatMap(startEventTimeout(m, ctx), () => (internals.queue.length > 0 ? drain(def, m, ctx) : Effect.succeed(m)))
+  }
   if (event.kind === "fired" && !claim(m, event.value)) return drain(def, m, ctx)
   // Any event cancels the event timeout, pending or running.
   internals.pendingEventTimeout = undefined
