@@ -23,6 +23,7 @@
  * ```
  * @since 0.2.0
  */
+import type { KeyValueStore } from "@effect/platform/KeyValueStore"
 import type { Duration } from "effect"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import type { NodeService } from "../Node/index.js"
@@ -147,7 +148,7 @@ export interface Job<R = never> {
   /** Runs missed while busy or stopped: skip (default) or run once. */
   readonly missed?: Missed | undefined
   /**
-   * When the job last ran, if it ran before (keep `JobInfo.lastRun` in your own store).
+   * When the job last ran, if it ran before (or let the scheduler's `store` remember it).
    * With `missed: "runOnce"`, a scheduled time between it and now runs the job once as
    * soon as it is added: a run missed while the node was stopped is not lost.
    */
@@ -191,6 +192,12 @@ export interface Options<R = never> {
   readonly jobs?: ReadonlyArray<Job<R>> | undefined
   /** A wake-up later than this after its scheduled time counts as missed (default 1 second). */
   readonly grace?: Duration.DurationInput | undefined
+  /**
+   * Where to keep each job's last run (`rain/cron/<job>` keys), e.g. a file-system
+   * `KeyValueStore` from `@effect/platform`: a job added without `lastRun` takes it from
+   * there, so a run missed while the node was stopped is caught up (with `missed: "runOnce"`).
+   */
+  readonly store?: KeyValueStore | undefined
 }
 
 /**
@@ -234,8 +241,18 @@ export class Cron extends Context.Tag("rain/Cron")<Cron, CronService>() {}
  * @since 0.2.0
  * @category constructors
  */
-export const Scheduler: Behaviour<unknown, { readonly jobs: ReadonlyArray<Job<any>>; readonly grace: Duration.DurationInput }, never, unknown, unknown, never> =
-  internal.Scheduler as any
+export const Scheduler: Behaviour<
+  unknown,
+  {
+    readonly jobs: ReadonlyArray<Job<any>>
+    readonly grace: Duration.DurationInput
+    readonly store?: KeyValueStore | undefined
+  },
+  never,
+  unknown,
+  unknown,
+  never
+> = internal.Scheduler as any
 
 /**
  * A handle on the scheduler process `pid` of `node`.
@@ -289,7 +306,8 @@ export const start = <R = never>(
       names.add(job.name)
     }
     const behaviour = internal.Scheduler as unknown as Behaviour<unknown, internal.Args, never, internal.Request, unknown, R>
-    const pid = yield* node.spawn(behaviour, { jobs, grace: options.grace ?? "1 second" }, { name: options.name ?? "rain/cron" })
+    const args: internal.Args = { jobs, grace: options.grace ?? "1 second", store: options.store }
+    const pid = yield* node.spawn(behaviour, args, { name: options.name ?? "rain/cron" })
     return fromPid(node, pid)
   })
 

@@ -1,3 +1,4 @@
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Layer, Option, TestClock } from "effect"
 import { Cron, Node, Process, Supervisor, Testing } from "../../src/index.js"
@@ -214,6 +215,39 @@ describe("Cron on TestClock", () => {
       ])
       assert.strictEqual((yield* cron.get("skip")).skipped, 3)
       assert.strictEqual((yield* cron.get("once")).skipped, 2)
+    }))
+
+  it.scoped("with a store, runs missed while the node was stopped are caught up once (runOnce) or skipped", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(start)
+      const store = yield* KeyValueStore.KeyValueStore.pipe(Effect.provide(KeyValueStore.layerMemory))
+      const jobs = (probe: Process.Pid): ReadonlyArray<Cron.Job> => [
+        { name: "once", schedule: "0 * * * *", missed: "runOnce", action: Cron.sendWith(probe, describeRun) },
+        { name: "skip", schedule: "0 * * * *", missed: "skip", action: Cron.sendWith(probe, describeRun) }
+      ]
+      // The node's first life: runs at 01:00 and 02:00, stops at 02:30.
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const env = yield* Testing.make({ name: "first@localhost" })
+          yield* Cron.start(env.node, { store, jobs: jobs(env.probe) })
+          yield* TestClock.adjust("150 minutes")
+          assert.strictEqual((yield* drainProbe(env)).length, 4)
+        })
+      )
+      assert.deepStrictEqual(yield* store.get("rain/cron/once"), Option.some(String(Date.parse("2024-01-15T02:00:00Z"))))
+      // Down until 05:10: 03:00, 04:00 and 05:00 were missed.
+      yield* TestClock.adjust("160 minutes")
+      const env = yield* Testing.make({ name: "second@localhost" })
+      const cron = yield* Cron.start(env.node, { store, jobs: jobs(env.probe) })
+      assert.deepStrictEqual(yield* drainProbe(env), ["once@2024-01-15T05:00:00.000Z late"])
+      assert.strictEqual((yield* cron.get("once")).skipped, 2)
+      assert.strictEqual((yield* cron.get("skip")).skipped, 3)
+      assert.deepStrictEqual((yield* cron.get("skip")).lastRun, Option.some(new Date("2024-01-15T02:00:00Z")))
+      yield* TestClock.adjust("50 minutes")
+      assert.deepStrictEqual(yield* drainProbe(env), ["once@2024-01-15T06:00:00.000Z", "skip@2024-01-15T06:00:00.000Z"])
+      // Removing a job forgets its history.
+      yield* cron.remove("skip")
+      assert.isTrue(Option.isNone(yield* store.get("rain/cron/skip")))
     }))
 
   it.scoped("missed runs long ago: a catch-up at start runs late, once", () =>

@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import type { KeyValueStore } from "@effect/platform/KeyValueStore"
 import type { Context as EffectContext } from "effect"
 import { Cause, Cron as EffectCron, Duration, Effect, Either, Option } from "effect"
 import type { Behaviour } from "../../Process/Behaviour.js"
@@ -97,6 +98,7 @@ interface Entry {
 export interface SchedulerState {
   readonly jobs: Map<string, Entry>
   readonly grace: number
+  readonly store: KeyValueStore | undefined
   wakes: number
 }
 
@@ -117,7 +119,28 @@ export type Request =
 export interface Args {
   readonly jobs: ReadonlyArray<Job<any>>
   readonly grace: Duration.DurationInput
+  readonly store?: KeyValueStore | undefined
 }
+
+/** Where a job's last run is kept in the store. */
+const storeKey = (name: string) => `rain/cron/${name}`
+
+/** The last run the store remembers for a job (none if the store fails: logged, not fatal). */
+const storedLastRun = (state: SchedulerState, name: string): Effect.Effect<number | undefined> =>
+  state.store === undefined
+    ? Effect.succeed(undefined)
+    : state.store.get(storeKey(name)).pipe(
+      Effect.map(Option.match({ onNone: () => undefined, onSome: (text) => (Number.isFinite(Number(text)) ? Number(text) : undefined) })),
+      Effect.catchAll((error) =>
+        Effect.as(Effect.logWarning(`cron: cannot read the last run of "${name}" from the store: ${error.message}`), undefined))
+    )
+
+const storeLastRun = (state: SchedulerState, name: string, at: number): Effect.Effect<void> =>
+  state.store === undefined
+    ? Effect.void
+    : state.store.set(storeKey(name), String(at)).pipe(
+      Effect.catchAll((error) => Effect.logWarning(`cron: cannot save the last run of "${name}" to the store: ${error.message}`))
+    )
 
 type Ctx = Context<never, Request>
 
@@ -176,7 +199,7 @@ const dueTimes = (cron: EffectCron.Cron, from: number, now: number): { count: nu
 }
 
 /** Runs a job's action; a failure is recorded and logged, never a crash of the scheduler. */
-const runAction = (entry: Entry, run: Run, ctx: Ctx): Effect.Effect<void> => {
+const runAction = (state: SchedulerState, entry: Entry, run: Run, ctx: Ctx): Effect.Effect<void> => {
   const action = entry.job.action
   const effect = Effect.suspend((): Effect.Effect<unknown, unknown, any> => {
     switch (action._tag) {
@@ -190,6 +213,7 @@ const runAction = (entry: Entry, run: Run, ctx: Ctx): Effect.Effect<void> => {
   entry.runs++
   entry.lastRun = run.firedAt.getTime()
   return (provided as Effect.Effect<unknown, unknown>).pipe(
+    Effect.ensuring(storeLastRun(state, entry.job.name, run.firedAt.getTime())),
     Effect.matchCauseEffect({
       onSuccess: () => Effect.sync(() => void (entry.lastError = undefined)),
       onFailure: (cause) => {
@@ -211,7 +235,7 @@ const fire = (state: SchedulerState, entry: Entry, due: number, now: number, ctx
   const { count, latest } = dueTimes(entry.job.cron, due, now)
   const onTime = now - latest <= state.grace
   const run = (late: boolean) =>
-    runAction(entry, { job: entry.job.name, scheduledAt: new Date(latest), firedAt: new Date(now), late }, ctx)
+    runAction(state, entry, { job: entry.job.name, scheduledAt: new Date(latest), firedAt: new Date(now), late }, ctx)
   let effect: Effect.Effect<void>
   if (onTime) {
     entry.skipped += count - 1
@@ -230,12 +254,20 @@ const fire = (state: SchedulerState, entry: Entry, due: number, now: number, ctx
 const logMissed = (entry: Entry, count: number, what: string) =>
   Effect.logWarning(`cron job "${entry.job.name}" missed ${count} scheduled run(s) (node busy or stopped): ${what}`)
 
-/** Adds a job: catches up on a run missed since `lastRun` if asked to, then arms its timer. */
-const add = (state: SchedulerState, job: Prepared, now: number, ctx: Ctx): Effect.Effect<void> => {
+/**
+ * Adds a job: catches up on a run missed since its last run (given, or kept in the store)
+ * if it is due, then arms its timer.
+ */
+const add = (state: SchedulerState, job: Prepared, now: number, ctx: Ctx): Effect.Effect<void> =>
+  job.lastRun !== undefined
+    ? addWith(state, job, job.lastRun, now, ctx)
+    : Effect.flatMap(storedLastRun(state, job.name), (lastRun) => addWith(state, job, lastRun, now, ctx))
+
+const addWith = (state: SchedulerState, job: Prepared, lastRun: number | undefined, now: number, ctx: Ctx): Effect.Effect<void> => {
   const entry: Entry = {
     job,
     enabled: job.enabled,
-    lastRun: job.lastRun,
+    lastRun,
     nextRun: undefined,
     runs: 0,
     skipped: 0,
@@ -244,8 +276,8 @@ const add = (state: SchedulerState, job: Prepared, now: number, ctx: Ctx): Effec
     wake: -1
   }
   state.jobs.set(job.name, entry)
-  if (job.enabled && job.lastRun !== undefined) {
-    const first = EffectCron.next(job.cron, new Date(job.lastRun)).getTime()
+  if (job.enabled && lastRun !== undefined) {
+    const first = EffectCron.next(job.cron, new Date(lastRun)).getTime()
     if (first <= now) return fire(state, entry, first, now, ctx)
   }
   return arm(state, entry, now, ctx)
@@ -259,7 +291,12 @@ export const Scheduler: Behaviour<SchedulerState, Args, never, Request, unknown,
   name: "Cron",
   init: (args, ctx) =>
     Effect.gen(function*() {
-      const state: SchedulerState = { jobs: new Map(), grace: Duration.toMillis(Duration.decode(args.grace)), wakes: 0 }
+      const state: SchedulerState = {
+        jobs: new Map(),
+        grace: Duration.toMillis(Duration.decode(args.grace)),
+        store: args.store,
+        wakes: 0
+      }
       const now = yield* ctx.currentTimeMillis
       for (const job of args.jobs) {
         const prepared = prepare(job, now, undefined)
@@ -287,7 +324,11 @@ export const Scheduler: Behaviour<SchedulerState, Args, never, Request, unknown,
           const entry = state.jobs.get(request.name)
           if (entry === undefined) return Effect.succeed(replyError(notFound(state, request.name), state))
           state.jobs.delete(request.name)
-          return Effect.as(disarm(entry), reply(undefined, state))
+          // A removed job's history goes with it: a job added later under that name starts afresh.
+          const forget = state.store === undefined
+            ? Effect.void
+            : state.store.remove(storeKey(request.name)).pipe(Effect.catchAll(() => Effect.void))
+          return Effect.as(Effect.zipRight(disarm(entry), forget), reply(undefined, state))
         }
         case "rain/Cron/Enable": {
           const entry = state.jobs.get(request.name)
