@@ -261,7 +261,7 @@ export const Scheduler: Behaviour<
  * @category constructors
  */
 export const fromPid = (node: NodeService, pid: Pid): CronService => {
-  const call = (request: internal.Request) => node.call(pid as any, request as any, "infinity") as Effect.Effect<any, any>
+  const call = (request: internal.Request) => node.call(pid as any, request as any) as Effect.Effect<any, any>
   return {
     pid,
     add: (job) =>
