@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { StateMachine, Testing } from "../../src/index.js"
 
 // Compile-time checks: `npm test` runs tsc over this file, so a `@ts-expect-error` that
@@ -82,6 +82,29 @@ describe("StateMachine types", () => {
     })
     assert.isDefined(Missing)
   })
+
+  it.scoped("services a handler needs become the machine's requirements, provided by whoever spawns it", () =>
+    Effect.gen(function*() {
+      class Greeting extends Context.Tag("test/Greeting")<Greeting, string>() {}
+      const Greeter = StateMachine.make<{ readonly idle: string }, Press, Peek>()({
+        name: "Greeter",
+        init: () => Effect.succeed(nextState("idle", "")),
+        states: {
+          idle: {
+            handleMessage: (press) => Effect.map(Greeting, (hello) => keepState(`${hello} ${press.digit}`)),
+            handleCall: (_peek, from, data) => Effect.succeed(keepStateAndData([StateMachine.reply(from, data)]))
+          }
+        }
+      })
+      const env = yield* Testing.make()
+      const wrongOnPurpose = () =>
+        // @ts-expect-error Greeting is not provided
+        Effect.runPromise(env.spawn(Greeter, undefined))
+      assert.isFunction(wrongOnPurpose)
+      const ref = yield* env.spawn(Greeter, undefined).pipe(Effect.provideService(Greeting, "hello"))
+      yield* env.send(ref, { digit: "7" })
+      assert.strictEqual(yield* env.call(ref, { _tag: "Peek" }), "hello 7")
+    }))
 
   it.scoped("the machine's ref is typed with its messages and requests, as any process's", () =>
     Effect.gen(function*() {
