@@ -164,7 +164,17 @@ const info = (entry: Entry): JobInfo => ({
 /** Arms the timer of an enabled job for its next run after `now`. */
 const arm = (state: SchedulerState, entry: Entry, now: number, ctx: Ctx): Effect.Effect<void> => {
   if (!entry.enabled) return Effect.void
-  if (entry.nextRun === undefined || entry.nextRun <= now) entry.nextRun = EffectCron.next(entry.job.cron, new Date(now)).getTime()
+  if (entry.nextRun === undefined || entry.nextRun <= now) {
+    try {
+      entry.nextRun = EffectCron.next(entry.job.cron, new Date(now)).getTime()
+    } catch (error) {
+      // No date matches any more (effect's Cron gives up after 10,000 steps): the job stays listed, disabled.
+      entry.enabled = false
+      entry.nextRun = undefined
+      entry.lastError = `no next run after ${new Date(now).toISOString()}: ${String(error)}`
+      return Effect.logWarning(`cron job "${entry.job.name}" disabled: ${entry.lastError}`)
+    }
+  }
   const wake = new Wake(entry.job.name, (entry.wake = ++state.wakes))
   return Effect.map(
     ctx.sendAfter(ctx.self as any, wake, Math.min(entry.nextRun - now, maxWaitMillis)),
