@@ -197,14 +197,18 @@ const disarm = (entry: Entry): Effect.Effect<void> => {
 const dueTimes = (cron: EffectCron.Cron, from: number, now: number): { count: number; latest: number } => {
   let count = 1
   let latest = from
-  for (let i = 0; i < 1000; i++) {
-    const next = EffectCron.next(cron, new Date(latest)).getTime()
-    if (next > now) return { count, latest }
-    count++
-    latest = next
+  try {
+    for (let i = 0; i < 1000; i++) {
+      const next = EffectCron.next(cron, new Date(latest)).getTime()
+      if (next > now) return { count, latest }
+      count++
+      latest = next
+    }
+    const second = now - (now % 1000)
+    latest = EffectCron.match(cron, new Date(second)) ? second : EffectCron.prev(cron, new Date(second)).getTime()
+  } catch {
+    // No further match (effect's Cron gives up after 10,000 steps): what was counted stands.
   }
-  const second = now - (now % 1000)
-  latest = EffectCron.match(cron, new Date(second)) ? second : EffectCron.prev(cron, new Date(second)).getTime()
   return { count, latest }
 }
 
