@@ -161,17 +161,24 @@ const info = (entry: Entry): JobInfo => ({
   lastError: Option.fromNullable(entry.lastError)
 })
 
+/** The first scheduled time after `at`; none if no date matches any more. */
+const nextAfter = (cron: EffectCron.Cron, at: number): number | undefined => {
+  try {
+    return EffectCron.next(cron, new Date(at)).getTime()
+  } catch {
+    return undefined
+  }
+}
+
 /** Arms the timer of an enabled job for its next run after `now`. */
 const arm = (state: SchedulerState, entry: Entry, now: number, ctx: Ctx): Effect.Effect<void> => {
   if (!entry.enabled) return Effect.void
   if (entry.nextRun === undefined || entry.nextRun <= now) {
-    try {
-      entry.nextRun = EffectCron.next(entry.job.cron, new Date(now)).getTime()
-    } catch (error) {
+    entry.nextRun = nextAfter(entry.job.cron, now)
+    if (entry.nextRun === undefined) {
       // No date matches any more (effect's Cron gives up after 10,000 steps): the job stays listed, disabled.
       entry.enabled = false
-      entry.nextRun = undefined
-      entry.lastError = `no next run after ${new Date(now).toISOString()}: ${String(error)}`
+      entry.lastError = `no scheduled time after ${new Date(now).toISOString()}`
       return Effect.logWarning(`cron job "${entry.job.name}" disabled: ${entry.lastError}`)
     }
   }
@@ -291,8 +298,8 @@ const addWith = (state: SchedulerState, job: Prepared, lastRun: number | undefin
   }
   state.jobs.set(job.name, entry)
   if (job.enabled && lastRun !== undefined) {
-    const first = EffectCron.next(job.cron, new Date(lastRun)).getTime()
-    if (first <= now) return fire(state, entry, first, now, ctx)
+    const first = nextAfter(job.cron, lastRun)
+    if (first !== undefined && first <= now) return fire(state, entry, first, now, ctx)
   }
   return arm(state, entry, now, ctx)
 }
