@@ -120,6 +120,18 @@ export interface Postpone {
 }
 
 /**
+ * Insert a message to handle next, before postponed events being retried and before the
+ * mailbox (gen_statem's `{next_event, internal, Message}`; several are handled in order).
+ *
+ * @since 0.2.0
+ * @category actions
+ */
+export interface NextEvent {
+  readonly _tag: "NextEvent"
+  readonly message: unknown
+}
+
+/**
  * Start (or, with `"infinity"` or `cancel`, stop) a state timeout, an event timeout or a
  * named generic timeout.
  *
@@ -141,11 +153,11 @@ export interface SetTimeout {
  * @since 0.2.0
  * @category actions
  */
-export type Action = Reply | Postpone | SetTimeout
+export type Action = Reply | Postpone | SetTimeout | NextEvent
 
 /**
  * The actions a state-enter call (and `init`) may take: no `postpone`, since there is no
- * event to postpone.
+ * event to postpone, and no `nextEvent` (as in gen_statem).
  *
  * @since 0.2.0
  * @category actions
@@ -177,6 +189,22 @@ export const replyError = (from: From, error: unknown): Reply => ({ _tag: "Reply
  * @category actions
  */
 export const postpone = (): Postpone => ({ _tag: "Postpone" })
+
+/**
+ * Handle `message` next, as if it had just arrived but ahead of everything else: a
+ * handler splits its work into steps, or turns a call into the message it stands for.
+ * It goes to the `handleMessage` of the state the transition leads to; type it as the
+ * machine's message type `M` (the action itself cannot check that).
+ *
+ * @example
+ * ```ts
+ * handleMessage: (press, data) =>
+ *   Effect.succeed(StateMachine.keepStateAndData([StateMachine.nextEvent<Button>({ digit: "0" })]))
+ * ```
+ * @since 0.2.0
+ * @category actions
+ */
+export const nextEvent = <M>(message: M): NextEvent => ({ _tag: "NextEvent", message })
 
 /**
  * A state timeout: `handleTimeout` gets `StateTimeout` after `after` unless the state

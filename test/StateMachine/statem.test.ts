@@ -176,6 +176,30 @@ describe("StateMachine postpone", () => {
       assert.deepStrictEqual(yield* receiveN(env, 3), ["a:go-b", "b:enter:a", "b:p1"])
     }))
 
+  it.scoped("nextEvent: inserted events come first, in order, then the retried postponed ones, then the mailbox", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const sm = yield* env.spawn(Scripted, { probe: env.probe })
+      yield* env.receive()
+      yield* env.send(sm, step("p1", (n) => (n === 0 ? keepStateAndData([postpone()]) : keepStateAndData())))
+      yield* env.send(sm, step("go-b", go("b", [StateMachine.nextEvent(step("i1")), StateMachine.nextEvent(step("i2"))])))
+      yield* env.send(sm, step("n1"))
+      assert.deepStrictEqual(yield* receiveN(env, 7), ["a:p1", "a:go-b", "b:enter:a", "b:i1", "b:i2", "b:p1", "b:n1"])
+      // Without a change of state too, and an inserted event cancels the event timeout like any event.
+      yield* env.send(sm, step("again", () =>
+        keepStateAndData([StateMachine.eventTimeout(0, "never"), StateMachine.nextEvent(step("i3"))])))
+      yield* env.send(sm, step("n2"))
+      assert.deepStrictEqual(yield* receiveN(env, 3), ["b:again", "b:i3", "b:n2"])
+      yield* env.expectNoMessage("10 millis")
+      // Not from enter: there is no event to follow.
+      const sm2 = yield* env.spawn(Scripted, {
+        probe: env.probe,
+        enter: { b: () => keepStateAndData([StateMachine.nextEvent(step("x")) as any]) }
+      })
+      yield* env.send(sm2, step("go-b", go("b")))
+      assert.strictEqual(crashTag(yield* env.exitReason(sm2)), "InvalidTransition")
+    }))
+
   it.scoped("a postponed call is answered after the state change; other callers are not held up", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

@@ -69,7 +69,8 @@ describe("StateMachine types", () => {
       states: {
         // @ts-expect-error enter cannot postpone: there is no event to postpone
         open: { enter: () => Effect.succeed(keepStateAndData([postpone()])) },
-        locked: {}
+        // @ts-expect-error enter cannot insert events either
+        locked: { enter: () => Effect.succeed(keepStateAndData([StateMachine.nextEvent<Press>({ digit: "1" })])) }
       }
     })
     assert.strictEqual(BadEnter.name, "BadEnter")

@@ -64,6 +64,8 @@ interface Internals {
   postponed: Array<Event>
   /** Events to handle before the next mailbox message. */
   queue: Array<Event>
+  /** Events inserted by the transition being applied (`nextEvent`), in order. */
+  inserted: Array<Event>
   stateTimeout: Armed | undefined
   eventTimeout: Armed | undefined
   /** An event timeout set by the last transition, started once the queue is empty. */
@@ -86,6 +88,7 @@ const newMachine = (state: string, data: unknown): Machine => {
   const internals: Internals = {
     postponed: [],
     queue: [],
+    inserted: [],
     stateTimeout: undefined,
     eventTimeout: undefined,
     pendingEventTimeout: undefined,
@@ -143,7 +146,11 @@ const applyTimeout = (m: Machine, action: SetTimeout, ctx: Ctx): Effect.Effect<v
   }
 }
 
-/** Runs a transition's actions in order; `event` is undefined in `init` and `enter`, where postponing is refused. */
+/**
+ * Runs a transition's actions in order; `event` is undefined in `init` and `enter`, where
+ * postponing and inserting events are refused. Inserted events wait in `inserted` until
+ * the transition is applied.
+ */
 const runActions = (
   def: AnyDefinition,
   m: Machine,
@@ -166,9 +173,15 @@ const runActions = (
           m.internals.postponed.push(event)
           m.postponed = m.internals.postponed.length
           return Effect.void
+        case "NextEvent":
+          if (event === undefined) {
+            return Effect.fail(invalid(def, m, "nextEvent is not allowed in enter or init"))
+          }
+          m.internals.inserted.push({ kind: "message", value: action.message })
+          return Effect.void
         default:
           return Effect.fail(
-            invalid(def, m, `${describeValue(action)} is not an action (use reply, postpone or a timeout action)`)
+            invalid(def, m, `${describeValue(action)} is not an action (use reply, postpone, nextEvent or a timeout action)`)
           )
       }
     },
@@ -193,6 +206,7 @@ const applyStop = (m: Machine, t: any, ctx: Ctx): Effect.Effect<void> => {
   if (!t.keepData) m.data = t.data
   m.internals.stopped = true
   m.internals.queue.length = 0
+  m.internals.inserted.length = 0
   return Effect.zipRight(
     Effect.forEach(t.replies as ReadonlyArray<any>, (r) => (r.error ? ctx.replyError(r.from, r.value) : ctx.reply(r.from, r.value)), {
       discard: true
@@ -224,6 +238,15 @@ const enter = (def: AnyDefinition, m: Machine, previous: string, ctx: Ctx): Effe
   })
 }
 
+/** Moves the events inserted by the transition's actions to the front of the queue, in order. */
+const takeInserted = (m: Machine): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const internals = m.internals
+    if (internals.inserted.length === 0) return
+    internals.queue = internals.inserted.concat(internals.queue)
+    internals.inserted = []
+  })
+
 /** Applies the transition a handler returned for `event`. */
 const apply = (def: AnyDefinition, m: Machine, t: any, event: Event, ctx: Ctx): Effect.Effect<void, unknown, any> => {
   switch (t?._tag) {
@@ -233,7 +256,7 @@ const apply = (def: AnyDefinition, m: Machine, t: any, event: Event, ctx: Ctx): 
         const changed = t.state !== previous
         m.state = t.state
         m.data = t.data
-        if (!changed) return runActions(def, m, t.actions, event, ctx)
+        if (!changed) return Effect.zipRight(runActions(def, m, t.actions, event, ctx), takeInserted(m))
         const internals = m.internals
         const stateTimeout = internals.stateTimeout
         internals.stateTimeout = undefined
@@ -247,17 +270,21 @@ const apply = (def: AnyDefinition, m: Machine, t: any, event: Event, ctx: Ctx): 
                 internals.postponed = []
                 m.postponed = 0
               }
-              return enter(def, m, previous, ctx)
+              // Inserted events go first, ahead of the retried postponed ones (gen_statem's order).
+              return Effect.zipRight(takeInserted(m), enter(def, m, previous, ctx))
             })
           )
         )
       })
     case "KeepState":
       if (!t.keepData) m.data = t.data
-      return runActions(def, m, t.actions, event, ctx)
+      return Effect.zipRight(runActions(def, m, t.actions, event, ctx), takeInserted(m))
     case "RepeatState":
       if (!t.keepData) m.data = t.data
-      return Effect.zipRight(runActions(def, m, t.actions, event, ctx), enter(def, m, m.state, ctx))
+      return runActions(def, m, t.actions, event, ctx).pipe(
+        Effect.zipRight(takeInserted(m)),
+        Effect.zipRight(enter(def, m, m.state, ctx))
+      )
     case "Stop":
       return applyStop(m, t, ctx)
     default:
