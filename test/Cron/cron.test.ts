@@ -314,16 +314,19 @@ describe("Cron on the real clock", () => {
         schedule: "* * * * * *",
         action: Cron.sendWith(env.probe, (run) => run)
       })
-      const first = (yield* env.receive("3 seconds")) as Cron.Run
-      const second = (yield* env.receive("3 seconds")) as Cron.Run
+      const first = (yield* env.receive("5 seconds")) as Cron.Run
+      const second = (yield* env.receive("5 seconds")) as Cron.Run
       for (const run of [first, second]) {
         assert.strictEqual(run.scheduledAt.getMilliseconds(), 0)
         assert.isFalse(run.late)
         const lateness = run.firedAt.getTime() - run.scheduledAt.getTime()
         assert.isAtLeast(lateness, 0)
-        assert.isBelow(lateness, 1000)
+        assert.isAtMost(lateness, 1000) // within grace, or it would have been skipped
       }
-      assert.strictEqual(second.scheduledAt.getTime() - first.scheduledAt.getTime(), 1000)
+      // One second apart (more only if the machine was so loaded that a run was skipped).
+      const apart = second.scheduledAt.getTime() - first.scheduledAt.getTime()
+      assert.isAbove(apart, 0)
+      assert.strictEqual(apart % 1000, 0)
       const info = yield* cron.get("every-second")
       assert.isAtLeast(info.runs, 2)
       assert.isAbove(Option.getOrThrow(info.nextRun).getTime(), second.scheduledAt.getTime())
