@@ -167,6 +167,8 @@ export interface ProcessInfo {
   readonly monitoredBy: number
   readonly trapExit: boolean
   readonly uptimeMillis: number
+  /** What the behaviour's `describe` says of its state (a state machine's current state); undefined without it. */
+  readonly state?: unknown
 }
 
 /**
@@ -358,7 +360,10 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
   monitors: proc.watching?.size ?? 0,
   monitoredBy: proc.watchers?.size ?? 0,
   trapExit: proc.trapExit,
-  uptimeMillis: kernel.now() - proc.startedAt
+  uptimeMillis: kernel.now() - proc.startedAt,
+  state: proc.behaviour.describe === undefined || kernel.statusName(proc) === "init"
+    ? undefined
+    : proc.behaviour.describe(proc.state)
 })
 
 /**
