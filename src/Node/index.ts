@@ -106,6 +106,8 @@ export interface ProcessInfo {
   readonly monitoredBy: number
   readonly trapExit: boolean
   readonly uptimeMillis: number
+  /** The behaviour's `describe` of the current state, if it has one (@since 0.2.0). */
+  readonly description?: unknown
 }
 
 /**
@@ -242,7 +244,8 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
   monitors: proc.watching?.size ?? 0,
   monitoredBy: proc.watchers?.size ?? 0,
   trapExit: proc.trapExit,
-  uptimeMillis: kernel.now() - proc.startedAt
+  uptimeMillis: kernel.now() - proc.startedAt,
+  description: proc.state === undefined ? undefined : proc.behaviour.describe?.(proc.state)
 })
 
 /**

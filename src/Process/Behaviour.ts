@@ -88,6 +88,8 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
    */
   readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<M, Q>) => Effect.Effect<void, never, R>) | undefined
   readonly options?: ProcessOptions | undefined
+  /** What `info` reports of the state (e.g. a pool's connection figures); keep it cheap and pure. @since 0.2.0 */
+  readonly describe?: ((state: S) => unknown) | undefined
 }
 
 /**
