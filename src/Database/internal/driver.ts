@@ -9,6 +9,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { Duration, Effect, Redacted } from "effect"
@@ -20,6 +21,8 @@ import type { Spec } from "../Spec.js"
 export interface Driver {
   /** The driver's own client: statements on it bypass the pool's slots (used for probes). */
   readonly inner: SqlClient.SqlClient
+  /** A driver with one connection for good (SQLite) hands it out here; others reserve one per acquire. */
+  readonly connection: SqlConnection.Connection | undefined
   readonly compiler: Statement.Compiler
   /** Connections the driver holds open now, and how many of them are idle (`undefined`: the pool computes it). */
   readonly open: () => number
@@ -84,17 +87,22 @@ const sqliteLost = (error: SqlError): boolean => {
 /** Builds the driver of `spec` in `scope`; the first connection is opened (and checked) here. */
 export const make = (spec: Spec): Effect.Effect<Driver, SqlError, Scope.Scope> => {
   if (spec.driver === "sqlite") {
-    return Effect.map(
-      SqliteClient.make({ filename: spec.filename, readonly: spec.readonly }).pipe(Effect.provide(Reactivity.layer)),
-      (inner): Driver => ({
+    return Effect.gen(function*() {
+      const inner = yield* SqliteClient.make({ filename: spec.filename, readonly: spec.readonly }).pipe(
+        Effect.provide(Reactivity.layer)
+      )
+      // SQLite runs one connection: take it once (the pool's single slot serializes its users).
+      const connection = yield* Effect.scoped(inner.reserve)
+      return {
         inner,
+        connection,
         compiler: compilerOf(spec),
         open: () => 1,
         idle: undefined,
         isConnectionError: sqliteLost,
         onLost: () => {}
-      })
-    )
+      }
+    })
   }
   return Effect.gen(function*() {
     const millis = (d: Duration.DurationInput | undefined, fallback: number) =>
@@ -136,6 +144,7 @@ export const make = (spec: Spec): Effect.Effect<Driver, SqlError, Scope.Scope> =
     )
     const driver: Driver = {
       inner,
+      connection: undefined,
       compiler: compilerOf(spec),
       open: () => pool.totalCount,
       idle: () => pool.idleCount,

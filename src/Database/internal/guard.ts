@@ -13,7 +13,7 @@
  */
 import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Fiber, Runtime, Stream } from "effect"
+import { Duration, Effect, Fiber, Runtime, Scope, Stream } from "effect"
 import type { Schedule } from "effect"
 import { DatabaseUnavailable, PoolExhausted } from "../errors.js"
 import type { Driver } from "./driver.js"
@@ -49,6 +49,7 @@ export class Guard {
   ) {
     this.acquireMillis = Duration.toMillis(Duration.decode(acquireTimeout))
     driver.onLost = (reason) => this.lost(reason)
+    this.fixed = driver.connection === undefined ? undefined : this.wrap(driver.connection)
   }
 
   private unavailable(): SqlError {
@@ -113,24 +114,30 @@ export class Guard {
     }
   }
 
+  /** SQLite's one connection, wrapped once; PostgreSQL reserves one from its pool per acquire. */
+  private fixed: SqlConnection.Connection | undefined
+
   /** A connection for one statement or one transaction, held until the caller's scope closes. */
   readonly acquire: SqlConnection.Connection.Acquirer = Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(restore(this.takeSlot), () =>
-      Effect.zipRight(
-        Effect.addFinalizer(() => this.giveBack),
-        Effect.suspend(() => {
-          this.acquired++
-          return restore(Effect.mapError(this.driver.inner.reserve, this.classify))
-        })
-      ))
-  ).pipe(Effect.map((connection) => this.wrap(connection)))
+      Effect.scopeWith((scope) => {
+        this.acquired++
+        return Effect.zipRight(
+          Scope.addFinalizer(scope, this.giveBack),
+          this.fixed !== undefined
+            ? Effect.succeed(this.fixed)
+            : restore(Effect.map(Effect.mapError(this.driver.inner.reserve, this.classify), (c) => this.wrap(c)))
+        )
+      }))
+  )
 
   /** Runs `effect` on the pool's runtime, interrupted when the pool closes. */
-  fork(effect: Effect.Effect<unknown, unknown>): void {
-    if (this.closed) return
+  fork(effect: Effect.Effect<unknown, unknown>): Fiber.RuntimeFiber<unknown, unknown> | undefined {
+    if (this.closed) return undefined
     const fiber = Runtime.runFork(this.runtime)(effect)
     this.fibers.add(fiber)
     fiber.addObserver(() => this.fibers.delete(fiber))
+    return fiber
   }
 
   /** The database is gone: fail fast from now on, release the waiters, and reconnect on the schedule. */

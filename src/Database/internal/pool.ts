@@ -12,7 +12,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Context as Ctx } from "../../Process/Context.js"
 import type { From } from "../../Process/Message.js"
-import { Cause, Duration, Effect, Exit, Metric, MetricLabel, Schedule, Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Metric, MetricLabel, Schedule, Scope } from "effect"
+import type { Fiber } from "effect"
 import { noReply, reply } from "../../Process/Behaviour.js"
 import type { Behaviour } from "../../Process/Behaviour.js"
 import {
@@ -37,7 +38,10 @@ export interface State {
   readonly scope: Scope.CloseableScope
   readonly queryMillis: number
   readonly key: string
+  readonly inFlight: Set<InFlight>
 }
+
+type Request = Query<any, any> | Stats
 
 /** Running pools by node incarnation and name: what the `SqlClient` layer reaches. */
 const running = new Map<string, Guard>()
@@ -124,28 +128,58 @@ const toQueryError = (pool: string, error: unknown): unknown => {
   }
 }
 
-const runQuery = (state: State, query: Query<any, any>, from: From, ctx: Ctx<never, Query<any, any> | Stats>) => {
+/** A query in flight; whichever comes first, its end or its deadline, answers the caller (once). */
+interface InFlight {
+  readonly deadline: number
+  readonly millis: number
+  readonly from: From
+  done: boolean
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+}
+
+const finish = (state: State, flight: InFlight): boolean => {
+  if (flight.done) return false
+  flight.done = true
+  state.inFlight.delete(flight)
+  return true
+}
+
+const failureOf = (pool: string, cause: Cause.Cause<unknown>): unknown => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") return toQueryError(pool, failure.value)
+  return Cause.isInterruptedOnly(cause)
+    ? new DatabaseUnavailable({ pool, reason: "the pool stopped while the query ran" })
+    : new QueryFailed({ pool, reason: `the query died: ${Cause.pretty(cause)}` })
+}
+
+/** Runs a query on a fiber of its own (hot path: no timer per query; the sweeper enforces deadlines). */
+const runQuery = (state: State, query: Query<any, any>, from: From, now: number, ctx: Ctx<never, Request>) => {
   const millis = query.timeout === undefined ? state.queryMillis : Duration.toMillis(Duration.decode(query.timeout))
-  const pool = state.name
-  return Effect.suspend(() => query.run(state.client)).pipe(
-    Effect.timeoutFail({ duration: millis, onTimeout: () => new QueryTimeout({ pool, millis }) }),
-    Effect.matchCauseEffect({
-      onSuccess: (value) => ctx.reply(from, value),
-      onFailure: (cause) =>
-        ctx.replyError(
-          from,
-          Cause.failureOption(cause).pipe(
-            (failure) =>
-              failure._tag === "Some"
-                ? toQueryError(pool, failure.value)
-                : Cause.isInterruptedOnly(cause)
-                ? new DatabaseUnavailable({ pool, reason: "the pool stopped while the query ran" })
-                : new QueryFailed({ pool, reason: `the query died: ${Cause.pretty(cause)}` })
-          )
-        )
-    })
+  const flight: InFlight = { deadline: now + millis, millis, from, done: false, fiber: undefined }
+  state.inFlight.add(flight)
+  flight.fiber = state.guard.fork(
+    Effect.suspend(() => query.run(state.client)).pipe(
+      Effect.matchCauseEffect({
+        onSuccess: (value) => (finish(state, flight) ? ctx.reply(from, value) : Effect.void),
+        onFailure: (cause) => (finish(state, flight) ? ctx.replyError(from, failureOf(state.name, cause)) : Effect.void)
+      })
+    )
   )
 }
+
+/** Cancels the queries past their deadline and answers their callers with `QueryTimeout`. */
+const sweep = (state: State, now: number, ctx: Ctx<never, Request>): Effect.Effect<void> => {
+  let replies: Array<Effect.Effect<void>> | undefined
+  for (const flight of state.inFlight) {
+    if (flight.deadline > now || !finish(state, flight)) continue
+    flight.fiber?.unsafeInterruptAsFork(flight.fiber.id())
+    ;(replies ??= []).push(ctx.replyError(flight.from, new QueryTimeout({ pool: state.name, millis: flight.millis })))
+  }
+  return replies === undefined ? Effect.void : Effect.all(replies, { discard: true })
+}
+
+/** How often deadlines are checked: a query is cancelled at most this long after its timeout. */
+const sweepEvery = 50
 
 /**
  * The pool's behaviour: spawn it with the spec as its argument.
@@ -156,7 +190,7 @@ export const behaviour: Behaviour<
   State,
   Spec,
   never,
-  Query<any, any> | Stats,
+  Request,
   InvalidDatabaseSpec | DatabaseStartFailed
 > = {
   name: "Database",
@@ -201,14 +235,21 @@ export const behaviour: Behaviour<
         guard.fork(
           Effect.sync(() => publishMetrics(guard, ctx.node)).pipe(Effect.repeat(Schedule.spaced("1 second")))
         )
-        return {
+        const state: State = {
           name,
           guard,
           client,
           scope,
           key,
+          inFlight: new Set(),
           queryMillis: Duration.toMillis(Duration.decode(spec.queryTimeout ?? "5 seconds"))
         }
+        guard.fork(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => sweep(state, now, ctx)).pipe(
+            Effect.repeat(Schedule.spaced(sweepEvery))
+          )
+        )
+        return state
       }).pipe(
         Effect.mapError((error) =>
           new DatabaseStartFailed({
@@ -223,8 +264,10 @@ export const behaviour: Behaviour<
     }),
   handleCall: (request, from, state, ctx) => {
     if (isQuery(request)) {
-      state.guard.fork(runQuery(state, request, from, ctx))
-      return Effect.succeed(noReply(state))
+      return Effect.map(ctx.currentTimeMillis, (now) => {
+        runQuery(state, request, from, now, ctx)
+        return noReply(state)
+      })
     }
     publishMetrics(state.guard, ctx.node)
     return Effect.succeed(reply(state.guard.figures(), state))
