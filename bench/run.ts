@@ -22,7 +22,10 @@ const onlyIndex = args.indexOf("--only")
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",").filter((p) => p !== "") : []
 const selected = (name: string) => only.length === 0 || only.some((prefix) => name.startsWith(prefix))
 const runs = quick ? 1 : 3
-/** The slowest workloads run fewer times so that a full pass stays within 5 minutes on 2 cores. */
+/**
+ * The slowest workloads run fewer times so that a full pass stays within 5 minutes on 2 cores
+ * (a database run alternates its sides over several rounds itself).
+ */
 const runsFor = (name: string) =>
   quick ? 1 : name === "spawn.1m.seconds" || name.startsWith("db.") ? 1 : name.startsWith("remote.") ? 2 : runs
 const here = fileURLToPath(new URL(".", import.meta.url))
