@@ -133,6 +133,20 @@ layer(serverLayer, { timeout: 60_000, excludeTestServices: true })("Database on 
       assert.strictEqual(rows[0]?.n, 42)
     }))
 
+  it.scoped("idle connections close after the idle timeout", () =>
+    Effect.gen(function*() {
+      const server = yield* Server
+      const node = yield* Node.start("db@localhost")
+      const pool = yield* Database.start(node, specFor(server, { name: "pg_idle", pool: { idleTimeout: "200 millis" } }))
+      yield* Effect.all(
+        Array.from({ length: 3 }, () => node.call(pool, Database.query((sql) => sql`SELECT pg_sleep(0.05)`))),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual((yield* node.call(pool, Database.stats)).open, 3)
+      yield* eventually("idle connections to close", 5_000, Effect.map(node.call(pool, Database.stats), (f) => f.open === 0))
+      assert.include(yield* node.call(pool, Database.stats), { idle: 0, busy: 0 })
+    }))
+
   it.scoped("an unreachable server fails the start with DatabaseStartFailed", () =>
     Effect.gen(function*() {
       const node = yield* Node.start("db@localhost")
