@@ -216,8 +216,3 @@ export interface Stats extends Request.Request<Figures> {
  * @category constructors
  */
 export const stats: Stats = Request.tagged<Stats>("rain/Database/Stats")({})
-
-/** @internal */
-export const isQuery = (request: Query<any, any> | Stats): request is Query<any, any> =>
-  request._tag === "rain/Database/Query"
-

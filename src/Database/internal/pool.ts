@@ -25,7 +25,6 @@ import {
   QueryTimeout
 } from "../errors.js"
 import type { Query, Stats } from "../Query.js"
-import { isQuery } from "../Query.js"
 import type { Spec } from "../Spec.js"
 import * as Driver from "./driver.js"
 import { Guard } from "./guard.js"
@@ -136,6 +135,8 @@ interface InFlight {
   done: boolean
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
 }
+
+const isQuery = (request: Request): request is Query<any, any> => request._tag === "rain/Database/Query"
 
 const finish = (state: State, flight: InFlight): boolean => {
   if (flight.done) return false
