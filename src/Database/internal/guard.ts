@@ -6,8 +6,9 @@
  * first successful probe turns it available again. Both doors (the pool process and the
  * `SqlClient` layer) acquire through this one gate, so their figures are the pool's.
  *
- * `acquire` is on every query's path: its free-slot case allocates nothing but the
- * connection wrapper and sets no timer (hot path).
+ * `acquire` is on every query's path (hot path): with a free slot it sets no timer and
+ * waits for nothing; SQLite's one connection is wrapped once, a PostgreSQL connection per
+ * acquire.
  *
  * @internal
  */
