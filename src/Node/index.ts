@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { NodeRuntime } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Context, Deferred, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
@@ -16,6 +15,7 @@ import type { Address, Pid, Ref } from "../Process/Pid.js"
 import type { Proc } from "./internal/kernel.js"
 import { spawnEffect } from "./internal/context.js"
 import { Kernel, KernelScheduler } from "./internal/kernel.js"
+import { runMain as internalRunMain } from "./internal/runMain.js"
 // --- distribution ---
 import type { NodeDown } from "../Process/Message.js"
 import { NodeDown as NodeDownMessage } from "../Process/Message.js"
@@ -479,7 +479,7 @@ export const runMain = <A, E>(
   name: string,
   options: NodeOptions,
   program: (node: NodeService) => Effect.Effect<A, E, Scope.Scope>
-): void => NodeRuntime.runMain(run(name, options, program))
+): void => internalRunMain(run(name, options, program))
 
 /**
  * Accessors for the node in the context.
