@@ -12,8 +12,13 @@
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Message } from "rain"
+ *
  * class Put extends Schema.TaggedClass<Put>()("Put", { key: Schema.String, value: Schema.Number }) {}
- * yield* Message.register(Put) // on both nodes, or Node.start(name, { network: { messages: [Put], ... } })
+ * // on both nodes, or Node.start(name, { network: { messages: [Put], ... } })
+ * const registered = Message.register(Put)
+ * Effect.runSync(registered)
  * ```
  * @since 0.1.0
  */
@@ -22,9 +27,10 @@ import * as codec from "./internal/codec.js"
 
 export {
   /**
-   * A value of a type that is not registered for the wire was sent to another node.
+   * Re-exported from `./internal/codec`.
    *
    * @since 0.1.0
+   * @category re-exports
    */
   TypeNotRegistered
 } from "./internal/codec.js"

@@ -22,8 +22,52 @@ import { NodeDown as NodeDownMessage } from "../Process/Message.js"
 import { NoConnection } from "../Process/errors.js"
 import type { Distribution, NetworkOptions } from "./internal/dist/index.js"
 import { NetworkError, NotDistributed, SpawnRefused, spawnRemote, startDistribution } from "./internal/dist/index.js"
-export { NetworkError, NotDistributed, SpawnRefused, TypeNotRegistered } from "./internal/dist/index.js"
-export type { NetworkOptions, WireClass } from "./internal/dist/index.js"
+export {
+  /**
+   * Re-exported from `./internal/dist/index`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  NetworkError,
+  /**
+   * Re-exported from `./internal/dist/index`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  NotDistributed,
+  /**
+   * Re-exported from `./internal/dist/index`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  SpawnRefused,
+  /**
+   * Re-exported from `./internal/dist/index`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  TypeNotRegistered
+} from "./internal/dist/index.js"
+export type {
+  /**
+   * Re-exported from `./internal/dist/index`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  NetworkOptions,
+  /**
+   * Re-exported from `./internal/dist/index`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  WireClass
+} from "./internal/dist/index.js"
 // --- end distribution ---
 
 /**
@@ -211,7 +255,12 @@ const loggerFor = (format: "text" | "json" | "logfmt" | "pretty" | undefined): L
 
 const liveClock = Effect.runSync(Effect.clock)
 
-/** Why the applications given to `Node.start` could not start (an `Application` error). */
+/**
+ * Why the applications given to `Node.start` could not start (an `Application` error).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export type ApplicationStartError = { readonly _tag: string; readonly message: string }
 
 /** Installed by the Application module, which depends on this one (late binding avoids an import cycle). */
@@ -250,7 +299,17 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
  *
  * @example
  * ```ts
- * Effect.scoped(Effect.gen(function*() {
+ * import { Effect, Schema } from "effect"
+ * import { Node, Process } from "rain"
+ *
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
+ * const Counter = Process.make({
+ *   name: "Counter",
+ *   init: (start: number) => Effect.succeed(start),
+ *   handleMessage: (msg: Increment, count) => Effect.succeed(count + msg.by)
+ * })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
  *   const node = yield* Node.start("demo@localhost")
  *   const counter = yield* node.spawn(Counter, 0)
  *   yield* node.send(counter, new Increment({ by: 1 }))
@@ -448,7 +507,14 @@ export const layer = (
  *
  * @example
  * ```ts
- * NodeRuntime.runMain(Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined)))
+ * import { Effect } from "effect"
+ * import { Node, Process } from "rain"
+ *
+ * const Demo = Process.make({ name: "Demo", init: () => Effect.void })
+ *
+ * // a program that runs until the node stops
+ * const main = Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
+ * Effect.runFork(main)
  * ```
  * @since 0.1.0
  */
@@ -471,6 +537,11 @@ export const run = <A, E, R>(
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
+ * import { Node, Process } from "rain"
+ *
+ * const Demo = Process.make({ name: "Demo", init: () => Effect.void })
+ *
  * Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0

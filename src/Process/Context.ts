@@ -34,6 +34,9 @@ export interface Timer {
 /**
  * Errors a `send` can report. Sending to a dead or unknown process is silent, as in
  * Erlang; a full mailbox or an unencodable remote message is not.
+ *
+ * @since 0.1.0
+ * @category errors
  */
 export type SendError =
   | MailboxFull
@@ -98,7 +101,18 @@ export interface Context<M = unknown, Q = never> {
    *
    * @example
    * ```ts
-   * const worker = yield* ctx.spawnRemoteLink("b@host", "Worker", { chunk: 3 })
+   * import { Effect } from "effect"
+   * import { Process } from "rain"
+   *
+   * const Coordinator = Process.make({
+   *   name: "Coordinator",
+   *   init: (_: void, ctx) =>
+   *     Effect.gen(function*() {
+   *       // "Worker" must be in b@host's network.allowSpawn
+   *       const worker = yield* ctx.spawnRemoteLink("b@host", "Worker", { chunk: 3 })
+   *       return worker
+   *     })
+   * })
    * ```
    */
   spawnRemote(

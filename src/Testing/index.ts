@@ -6,12 +6,22 @@
  *
  * @example
  * ```ts
+ * import { expect, it } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { Process, Testing } from "rain"
+ *
+ * const Echo = Process.make({
+ *   name: "Echo",
+ *   init: () => Effect.void,
+ *   handleMessage: (msg: { replyTo: Process.Pid; text: string }, state, ctx) => Effect.as(ctx.send(msg.replyTo, msg.text), state)
+ * })
+ *
  * it.scoped("echoes", () =>
  *   Effect.gen(function*() {
  *     const env = yield* Testing.make()
  *     const echo = yield* env.spawn(Echo, undefined)
  *     yield* env.send(echo, { replyTo: env.probe, text: "hi" })
- *     assert.strictEqual(yield* env.receive(), "hi")
+ *     expect(yield* env.receive()).toBe("hi")
  *   }))
  * ```
  * @since 0.1.0
