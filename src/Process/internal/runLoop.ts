@@ -335,7 +335,7 @@ export const probe = (list: ReadonlyArray<Probe> = probes): string | undefined =
 
 /** Which path to take: "fiber" when `RAIN_RUNLOOP=fiber` or a probe fails (then with one warning). */
 export const checkAssumptions = (list: ReadonlyArray<Probe> = probes): "fast" | "fiber" => {
-  if (process.env.RAIN_RUNLOOP === "fiber") return "fiber"
+  if (process.env["RAIN_RUNLOOP"] === "fiber") return "fiber"
   const failed = probe(list)
   if (failed === undefined) return "fast"
   warn(failed)
