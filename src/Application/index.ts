@@ -19,7 +19,8 @@
  *   root: [{ id: "demo_actor", behaviour: DemoActor, args: undefined }],
  *   env: { greeting: "hello" }
  * })
- * Node.runMain("demo@localhost", { applications: [DemoApp] }, () => Effect.void)
+ * // a program's main: runs until the node stops
+ * export const main = () => Node.runMain("demo@localhost", { applications: [DemoApp] }, () => Effect.void)
  * ```
  * @since 0.1.0
  */

@@ -512,9 +512,8 @@ export const layer = (
  *
  * const Demo = Process.make({ name: "Demo", init: () => Effect.void })
  *
- * // a program that runs until the node stops
- * const main = Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
- * Effect.runFork(main)
+ * // a program that runs until the node stops (Effect.runFork(main) runs it)
+ * export const main = Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0
  */
@@ -542,7 +541,8 @@ export const run = <A, E, R>(
  *
  * const Demo = Process.make({ name: "Demo", init: () => Effect.void })
  *
- * Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
+ * // call main() from the program's entry module
+ * export const main = () => Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0
  */

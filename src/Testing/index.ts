@@ -6,7 +6,6 @@
  *
  * @example
  * ```ts
- * import { expect, it } from "@effect/vitest"
  * import { Effect } from "effect"
  * import { Process, Testing } from "rain"
  *
@@ -16,13 +15,16 @@
  *   handleMessage: (msg: { replyTo: Process.Pid; text: string }, state, ctx) => Effect.as(ctx.send(msg.replyTo, msg.text), state)
  * })
  *
- * it.scoped("echoes", () =>
- *   Effect.gen(function*() {
- *     const env = yield* Testing.make()
- *     const echo = yield* env.spawn(Echo, undefined)
- *     yield* env.send(echo, { replyTo: env.probe, text: "hi" })
- *     expect(yield* env.receive()).toBe("hi")
- *   }))
+ * // in a test file: it.scoped("echoes", () => echoes)
+ * export const echoes = Effect.gen(function*() {
+ *   const env = yield* Testing.make()
+ *   const echo = yield* env.spawn(Echo, undefined)
+ *   yield* env.send(echo, { replyTo: env.probe, text: "hi" })
+ *   const reply = yield* env.receive()
+ *   if (reply !== "hi") return yield* Effect.dieMessage(`expected "hi", got ${String(reply)}`)
+ * })
+ *
+ * Effect.runPromise(Effect.scoped(echoes))
  * ```
  * @since 0.1.0
  */
