@@ -3,10 +3,12 @@
  * takes when its start-up probes find an `effect` whose internals the fast loop does not
  * know (see src/Process/internal/runLoop.ts): slower, and it must give the same results.
  */
-import { vi } from "@effect/vitest"
-import { setMode } from "../../src/Process/internal/runLoop.js"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { currentMode } from "../../src/Process/internal/runLoop.js"
+import "./fallback-setup.js"
 import "./messaging.test.js"
 
-setMode("fiber")
-// a fiber per message: the 100k-call test takes ~40 s here on a busy 2-core machine
-vi.setConfig({ testTimeout: 180_000 })
+describe("fallback path", () => {
+  it.effect("is the path these tests ran on", () => Effect.sync(() => assert.strictEqual(currentMode(), "fiber")))
+})
