@@ -1,6 +1,14 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
+  // "rain" is the sources here, as tsconfig's `paths` says for tsc and tsx: no build needed to test
+  resolve: {
+    alias: [
+      { find: /^rain$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      { find: /^rain\/Database$/, replacement: fileURLToPath(new URL("./src/Database/index.ts", import.meta.url)) }
+    ]
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,

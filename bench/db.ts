@@ -21,7 +21,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Option, Redacted, Schema } from "effect"
-import { Database, Node } from "../src/index.js"
+import * as Database from "../src/Database/index.js"
+import { Node } from "../src/index.js"
 import { findBinaries, startPostgres } from "../test/fixtures/postgres.js"
 
 class Item extends Schema.Class<Item>("Item")({ id: Schema.Number, name: Schema.String }) {}

@@ -9,7 +9,8 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Console, Effect, Option, Schema } from "effect"
-import { Database, Node, Process, Supervisor } from "rain"
+import { Node, Process, Supervisor } from "rain"
+import * as Database from "rain/Database"
 
 class Todo extends Schema.Class<Todo>("Todo")({
   id: Schema.Number,

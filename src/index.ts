@@ -1,17 +1,89 @@
 /**
  * Rain: Erlang/OTP-style actors for TypeScript on Effect.
  *
+ * The database connector is its own entry point, `rain/Database`, since it needs
+ * `@effect/sql` and a driver.
+ *
  * @since 0.1.0
  */
+
+/**
+ * The `Node` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Node from "./Node/index.js"
+/**
+ * The `Process` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Process from "./Process/index.js"
+/**
+ * The `Registry` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Registry from "./Registry/index.js"
+/**
+ * The `Registrar` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Registrar from "./Registry/Registrar.js"
+/**
+ * The `Testing` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Testing from "./Testing/index.js"
+/**
+ * The `Supervisor` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Supervisor from "./Supervisor/index.js"
+/**
+ * The `Application` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Application from "./Application/index.js"
+/**
+ * The `Message` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Message from "./Message/index.js"
+/**
+ * The `Transport` module (see its page).
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as Transport from "./Transport/index.js"
+/**
+ * The `StateMachine` module (gen_statem; see its page).
+ *
+ * @since 0.2.0
+ * @category modules
+ */
 export * as StateMachine from "./StateMachine/index.js"
+/**
+ * The `Cron` module (scheduled jobs; see its page).
+ *
+ * @since 0.2.0
+ * @category modules
+ */
 export * as Cron from "./Cron/index.js"
-export * as Database from "./Database/index.js"
+// Modules with dependencies of their own are entry points of their own, so that a program
+// that does not use them loads none of it: `import * as Database from "rain/Database"`
+// (needs @effect/sql and a driver).

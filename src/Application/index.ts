@@ -7,6 +7,11 @@
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
+ * import { Application, Node, Process } from "rain"
+ *
+ * const DemoActor = Process.make({ name: "DemoActor", init: () => Effect.void })
+ *
  * const DemoApp = Application.make({
  *   name: "DemoApp",
  *   description: "Demo Rain application",
@@ -14,7 +19,8 @@
  *   root: [{ id: "demo_actor", behaviour: DemoActor, args: undefined }],
  *   env: { greeting: "hello" }
  * })
- * Node.runMain("demo@localhost", { applications: [DemoApp] }, () => Effect.void)
+ * // a program's main: runs until the node stops
+ * export const main = () => Node.runMain("demo@localhost", { applications: [DemoApp] }, () => Effect.void)
  * ```
  * @since 0.1.0
  */
@@ -303,7 +309,17 @@ export const which = (node: NodeService): Effect.Effect<ReadonlyArray<Info>> =>
  *
  * @example
  * ```ts
- * const greeting = yield* Application.getEnv(ctx, "DemoApp", "greeting")
+ * import { Effect, Option } from "effect"
+ * import { Application, Process } from "rain"
+ *
+ * const Greeter = Process.make({
+ *   name: "Greeter",
+ *   init: (_: void, ctx) =>
+ *     Effect.gen(function*() {
+ *       const greeting = yield* Application.getEnv(ctx, "DemoApp", "greeting")
+ *       return Option.getOrElse(greeting, () => "hi")
+ *     })
+ * })
  * ```
  * @since 0.1.0
  */

@@ -23,7 +23,6 @@
  * ```
  * @since 0.2.0
  */
-import type { KeyValueStore } from "@effect/platform/KeyValueStore"
 import type { Duration } from "effect"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import type { NodeService } from "../Node/index.js"
@@ -35,6 +34,20 @@ import type { Address, Pid } from "../Process/Pid.js"
 import type { InvalidCronExpression, InvalidJob, JobNotFound } from "./errors.js"
 import { JobExists } from "./errors.js"
 import * as internal from "./internal/scheduler.js"
+
+/**
+ * Where a scheduler keeps each job's last run: the three operations of `@effect/platform`'s
+ * `KeyValueStore` it uses, so any `KeyValueStore` (file system, memory, browser storage)
+ * serves without Rain depending on `@effect/platform`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Store {
+  readonly get: (key: string) => Effect.Effect<Option.Option<string>, unknown>
+  readonly set: (key: string, value: string) => Effect.Effect<void, unknown>
+  readonly remove: (key: string) => Effect.Effect<void, unknown>
+}
 
 export { InvalidCronExpression, InvalidJob, JobExists, JobNotFound } from "./errors.js"
 
@@ -197,7 +210,7 @@ export interface Options<R = never> {
    * `KeyValueStore` from `@effect/platform`: a job added without `lastRun` takes it from
    * there, so a run missed while the node was stopped is caught up (with `missed: "runOnce"`).
    */
-  readonly store?: KeyValueStore | undefined
+  readonly store?: Store | undefined
 }
 
 /**
@@ -246,7 +259,7 @@ export const Scheduler: Behaviour<
   {
     readonly jobs: ReadonlyArray<Job<any>>
     readonly grace: Duration.DurationInput
-    readonly store?: KeyValueStore | undefined
+    readonly store?: Store | undefined
   },
   never,
   unknown,

@@ -18,8 +18,13 @@
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Message } from "rain"
+ *
  * class Put extends Schema.TaggedClass<Put>()("Put", { key: Schema.String, value: Schema.Number }) {}
- * yield* Message.register(Put) // on both nodes, or Node.start(name, { network: { messages: [Put], ... } })
+ * // on both nodes, or Node.start(name, { network: { messages: [Put], ... } })
+ * const registered = Message.register(Put)
+ * Effect.runSync(registered)
  * ```
  * @since 0.1.0
  */

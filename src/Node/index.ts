@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { NodeRuntime } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Context, Deferred, Duration, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
@@ -24,15 +23,84 @@ import type { Proc } from "./internal/proc.js"
 import { statusName } from "./internal/proc.js"
 import { KernelScheduler } from "./internal/scheduler.js"
 import { awaitExit, exit } from "./internal/signals.js"
+import { runMain as internalRunMain } from "./internal/runMain.js"
 import { Node } from "./Service.js"
 import type * as Application from "../Application/index.js"
 import { remoteStarter, startApplications } from "./internal/applications.js"
 import type { Connections, NetworkError, NetworkOptions } from "./NetworkOptions.js"
-export { NotDistributed, SpawnRefused } from "../Process/errors.js"
-export { TypeNotRegistered } from "../Message/errors.js"
-export type { WireClass } from "../Message/internal/codec.js"
-export { NetworkError } from "./NetworkOptions.js"
-export type { ConnectionInfo, Connections, NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
+export {
+  /**
+   * Re-exported from the Process module (`Process.NotDistributed`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  NotDistributed,
+  /**
+   * Re-exported from the Process module (`Process.SpawnRefused`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  SpawnRefused
+} from "../Process/errors.js"
+export {
+  /**
+   * Re-exported from the Message module (`Message.TypeNotRegistered`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  TypeNotRegistered
+} from "../Message/errors.js"
+export type {
+  /**
+   * Re-exported from the Message module.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  WireClass
+} from "../Message/internal/codec.js"
+export {
+  /**
+   * Re-exported from `./NetworkOptions`.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  NetworkError
+} from "./NetworkOptions.js"
+export type {
+  /**
+   * Re-exported from `./NetworkOptions`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  ConnectionInfo,
+  /**
+   * Re-exported from `./NetworkOptions`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  Connections,
+  /**
+   * Re-exported from `./NetworkOptions`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  NetworkOptions,
+  /**
+   * Re-exported from `./NetworkOptions`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  SpawnableBehaviour
+} from "./NetworkOptions.js"
 
 /**
  * Node options; every field is optional. The names follow Ergo's `gen.NodeOptions`.
@@ -374,7 +442,17 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
  *
  * @example
  * ```ts
- * Effect.scoped(Effect.gen(function*() {
+ * import { Effect, Schema } from "effect"
+ * import { Node, Process } from "rain"
+ *
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
+ * const Counter = Process.make({
+ *   name: "Counter",
+ *   init: (start: number) => Effect.succeed(start),
+ *   handleMessage: (msg: Increment, count) => Effect.succeed(count + msg.by)
+ * })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
  *   const node = yield* Node.start("demo@localhost")
  *   const counter = yield* node.spawn(Counter, 0)
  *   yield* node.send(counter, new Increment({ by: 1 }))
@@ -559,7 +637,13 @@ export const layer = (
  *
  * @example
  * ```ts
- * NodeRuntime.runMain(Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined)))
+ * import { Effect } from "effect"
+ * import { Node, Process } from "rain"
+ *
+ * const Demo = Process.make({ name: "Demo", init: () => Effect.void })
+ *
+ * // a program that runs until the node stops (Effect.runFork(main) runs it)
+ * export const main = Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0
  */
@@ -582,7 +666,13 @@ export const run = <A, E, R>(
  *
  * @example
  * ```ts
- * Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
+ * import { Effect } from "effect"
+ * import { Node, Process } from "rain"
+ *
+ * const Demo = Process.make({ name: "Demo", init: () => Effect.void })
+ *
+ * // call main() from the program's entry module
+ * export const main = () => Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0
  */
@@ -590,7 +680,7 @@ export const runMain = <A, E>(
   name: string,
   options: NodeOptions,
   program: (node: NodeService) => Effect.Effect<A, E, Scope.Scope>
-): void => NodeRuntime.runMain(run(name, options, program))
+): void => internalRunMain(run(name, options, program))
 
 /**
  * Accessors for the node in the context.

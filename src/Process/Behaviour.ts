@@ -88,6 +88,14 @@ export interface ProcessOptions {
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Process } from "rain"
+ *
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
+ * class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
+ *   failure: Schema.Never, success: Schema.Number, payload: {}
+ * }) {}
+ *
  * const Counter = Process.make({
  *   name: "Counter",
  *   init: (start: number) => Effect.succeed(start),
@@ -129,24 +137,48 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
 /**
  * Any behaviour taking `A` in `init`, for APIs that take behaviours of every shape
  * (the protocol positions are `never` because handlers take them as parameters).
+ *
+ * @since 0.1.0
  */
 export type Any<A = any> = Behaviour<any, A, never, never, any, any>
 
-/** The message type a behaviour accepts. */
+/**
+ * The message type a behaviour accepts.
+ *
+ * @since 0.1.0
+ */
 export type MessageOf<B> = B extends Behaviour<any, any, infer M, any, any, any> ? M : never
-/** The request type a behaviour answers. */
+/**
+ * The request type a behaviour answers.
+ *
+ * @since 0.1.0
+ */
 export type RequestOf<B> = B extends Behaviour<any, any, any, infer Q, any, any> ? Q : never
-/** The `init` argument of a behaviour. */
+/**
+ * The `init` argument of a behaviour.
+ *
+ * @since 0.1.0
+ */
 export type ArgsOf<B> = B extends Behaviour<any, infer A, any, any, any, any> ? A : never
-/** The services a behaviour's handlers need. */
+/**
+ * The services a behaviour's handlers need.
+ *
+ * @since 0.1.0
+ */
 export type ServicesOf<B> = B extends Behaviour<any, any, any, any, any, infer R> ? R : never
 
 /**
  * What a successful `call` with request `Q` returns: the request's success type for
  * `Schema.TaggedRequest`s (and any `Request`), `unknown` otherwise.
+ *
+ * @since 0.1.0
  */
 export type SuccessOf<Q> = [Q] extends [never] ? unknown : Q extends Request.Request<infer A, any> ? A : unknown
-/** The error a `call` with request `Q` may fail with (the request's own failure type). */
+/**
+ * The error a `call` with request `Q` may fail with (the request's own failure type).
+ *
+ * @since 0.1.0
+ */
 export type FailureOf<Q> = Q extends Request.Request<any, infer E> ? E : never
 
 /**
@@ -158,14 +190,27 @@ export const make = <S, A = void, M = never, Q = never, E = never, R = never>(
   behaviour: Behaviour<S, A, M, Q, E, R>
 ): Behaviour<S, A, M, Q, E, R> => behaviour
 
-/** Options of `spawn`. */
+/**
+ * Options of `spawn`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface SpawnOptions extends ProcessOptions {
   /** Register the new process under this name (atomically, before `init` runs). */
   readonly name?: string | undefined
 }
 
-/** Options of `sendAfter`/`send`: which mailbox lane the message goes to. */
+/**
+ * Options of `sendAfter`/`send`: which mailbox lane the message goes to.
+ *
+ * @since 0.1.0
+ */
 export type Priority = "urgent" | "normal" | "log"
 
-/** A call timeout: a duration, or "infinity" for none. Default 5 seconds, as in OTP. */
+/**
+ * A call timeout: a duration, or "infinity" for none. Default 5 seconds, as in OTP.
+ *
+ * @since 0.1.0
+ */
 export type CallTimeout = Duration.DurationInput | "infinity"

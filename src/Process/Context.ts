@@ -39,6 +39,9 @@ export interface Timer {
  * Errors a `send` can report. Sending to a dead or unknown process is silent, as in
  * Erlang; a full mailbox or a remote message that cannot be encoded (its class not
  * registered, or rejected by its schema) is not.
+ *
+ * @since 0.1.0
+ * @category errors
  */
 export type SendError = MailboxFull | MemoryLimit | NoConnection | MessageTooLarge | TypeNotRegistered | EncodeFailed
 
@@ -138,7 +141,18 @@ export interface Context<M = unknown, Q = any> {
    *
    * @example
    * ```ts
-   * const worker = yield* ctx.spawnRemoteLink("b@host", "Worker", { chunk: 3 })
+   * import { Effect } from "effect"
+   * import { Process } from "rain"
+   *
+   * const Coordinator = Process.make({
+   *   name: "Coordinator",
+   *   init: (_: void, ctx) =>
+   *     Effect.gen(function*() {
+   *       // "Worker" must be in b@host's network.allowSpawn
+   *       const worker = yield* ctx.spawnRemoteLink("b@host", "Worker", { chunk: 3 })
+   *       return worker
+   *     })
+   * })
    * ```
    */
   spawnRemote(

@@ -23,7 +23,11 @@ export class Killed extends Schema.TaggedClass<Killed>("rain/Process/ExitReason/
 export class NoProc extends Schema.TaggedClass<NoProc>("rain/Process/ExitReason/NoProc")("noproc", {}) {}
 /** @since 0.1.0 */
 export class NoConnection extends Schema.TaggedClass<NoConnection>("rain/Process/ExitReason/NoConnection")("noconnection", {}) {}
-/** A crash: the failure or defect of a handler, or a reason given to `exit`/`stop`. */
+/**
+ * A crash: the failure or defect of a handler, or a reason given to `exit`/`stop`.
+ *
+ * @since 0.1.0
+ */
 export class Error extends Schema.TaggedClass<Error>("rain/Process/ExitReason/Error")("error", {
   cause: Schema.Cause({ error: Schema.Unknown, defect: Schema.Defect })
 }) {}
@@ -83,6 +87,11 @@ export const isNormal = (reason: ExitReason): boolean => reason._tag === "normal
 /** @since 0.1.0 */
 export const isClean = (reason: ExitReason): boolean => reason._tag === "normal" || reason._tag === "shutdown"
 
-/** Short human rendering for logs. */
+/**
+ * Short human rendering for logs.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
 export const format = (reason: ExitReason): string =>
   reason._tag === "error" ? `error: ${Cause.pretty(reason.cause)}` : reason._tag

@@ -18,7 +18,11 @@ export class Pid extends Schema.Class<Pid>("rain/Process/Pid")({
   id: Schema.Number,
   creation: Schema.Number
 }) {
-  /** Erlang-style rendering: `<node.id.creation>`. */
+  /**
+   * Erlang-style rendering: `<node.id.creation>`.
+   *
+   * @since 0.1.0
+   */
   override toString(): string {
     return `<${this.node}.${this.id}.${this.creation}>`
   }
@@ -46,6 +50,11 @@ export class Reference extends Schema.Class<Reference>("rain/Process/Reference")
   id: Schema.Number,
   creation: Schema.Number
 }) {
+  /**
+   * Erlang-style rendering.
+   *
+   * @since 0.1.0
+   */
   override toString(): string {
     return `#Ref<${this.node}.${this.id}.${this.creation}>`
   }
@@ -62,6 +71,11 @@ export class Alias extends Schema.Class<Alias>("rain/Process/Alias")({
   id: Schema.Number,
   creation: Schema.Number
 }) {
+  /**
+   * Erlang-style rendering.
+   *
+   * @since 0.1.0
+   */
   override toString(): string {
     return `#Alias<${this.node}.${this.id}.${this.creation}>`
   }
@@ -77,6 +91,11 @@ export class Name extends Schema.Class<Name>("rain/Process/Name")({
   name: Schema.String,
   node: Schema.String
 }) {
+  /**
+   * Erlang-style rendering.
+   *
+   * @since 0.1.0
+   */
   override toString(): string {
     return `${this.name}@{${this.node}}`
   }
@@ -95,7 +114,15 @@ export type Address<M = unknown, Q = never> = Ref<M, Q> | Alias | Name | string
  *
  * @example
  * ```ts
- * yield* ctx.send(Process.name("kv", "b@localhost"), new Put({ key: "a", value: 1 }))
+ * import { Effect, Schema } from "effect"
+ * import { Process } from "rain"
+ *
+ * class Put extends Schema.TaggedClass<Put>()("Put", { key: Schema.String, value: Schema.Number }) {}
+ *
+ * const Writer = Process.make({
+ *   name: "Writer",
+ *   init: (_: void, ctx) => ctx.send(Process.name("kv", "b@localhost"), new Put({ key: "a", value: 1 }))
+ * })
  * ```
  * @since 0.1.0
  */

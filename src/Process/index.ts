@@ -20,11 +20,124 @@
  * ```
  * @since 0.1.0
  */
+
+/**
+ * Re-exported from `./Behaviour`.
+ *
+ * @since 0.1.0
+ * @category re-exports
+ */
 export * from "./Behaviour.js"
-export type { Context, ImportantSendError, SendError, Timer } from "./Context.js"
+export type {
+  /**
+   * Re-exported from `./Context`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Context,
+  /**
+   * Re-exported from `./Context`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  SendError,
+  /**
+   * Re-exported from `./Context`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  ImportantSendError,
+  /**
+   * Re-exported from `./Context`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Timer
+} from "./Context.js"
+/**
+ * Re-exported from `./errors`.
+ *
+ * @since 0.1.0
+ * @category re-exports
+ */
 export * from "./errors.js"
+/**
+ * Re-exported from `./ExitReason`.
+ *
+ * @since 0.1.0
+ * @category re-exports
+ */
 export * as ExitReason from "./ExitReason.js"
-export type { ExitReason as Reason } from "./ExitReason.js"
-export { Down, Exit, From, IdleTimeout, NodeDown, NodeUp } from "./Message.js"
-export type { Info } from "./Message.js"
+export type {
+  /**
+   * Re-exported from `./ExitReason`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ExitReason as Reason
+} from "./ExitReason.js"
+export {
+  /**
+   * Re-exported from `./Message`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  Down,
+  /**
+   * Re-exported from `./Message`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  Exit,
+  /**
+   * Re-exported from `./Message`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  From,
+  /**
+   * Re-exported from `./Message`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  NodeDown,
+  /**
+   * Re-exported from `./Message`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  NodeUp,
+  /**
+   * Re-exported from `./Message`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  IdleTimeout
+} from "./Message.js"
+export type {
+  /**
+   * Re-exported from `./Message`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Info
+} from "./Message.js"
+/**
+ * Re-exported from `./Pid`.
+ *
+ * @since 0.1.0
+ * @category re-exports
+ */
 export * from "./Pid.js"

@@ -39,7 +39,10 @@ export interface Route {
  *
  * @example
  * ```ts
- * const fromTable = (table: Map<string, Route>): Registrar => ({
+ * import { Effect } from "effect"
+ * import { Registrar } from "rain"
+ *
+ * const fromTable = (table: Map<string, Registrar.Route>): Registrar.Registrar => ({
  *   register: () => Effect.void,
  *   lookup: (name) => Effect.succeed(table.get(name)),
  *   close: Effect.void
@@ -73,7 +76,9 @@ export interface EmbeddedOptions {
  *
  * @example
  * ```ts
- * Node.start("a@127.0.0.1", { network: { cookie: "secret", registrar: Registrar.embeddedRegistrar({ port: 4469 }) } })
+ * import { Node, Registrar } from "rain"
+ *
+ * const node = Node.start("a@127.0.0.1", { network: { cookie: "secret", registrar: Registrar.embeddedRegistrar({ port: 4469 }) } })
  * ```
  * @since 0.1.0
  */

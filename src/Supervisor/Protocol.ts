@@ -106,10 +106,19 @@ export class CountChildren extends Schema.TaggedRequest<CountChildren>()("rain/S
   payload: {}
 }) {}
 
-/** The requests a supervisor answers. */
+/**
+ * The requests a supervisor answers.
+ *
+ * @since 0.1.0
+ * @category protocol
+ */
 export type Request = StartChild | TerminateChild | RestartChild | DeleteChild | WhichChildren | CountChildren
 
-/** A restart delayed by the backoff schedule. @internal */
+/**
+ * A restart delayed by the backoff schedule.
+ *
+ * @internal
+ */
 export class DelayedRestart extends Schema.TaggedClass<DelayedRestart>()("rain/Supervisor/DelayedRestart", {
   ids: Schema.Array(Schema.String)
 }) {}

@@ -65,7 +65,12 @@ export interface Spec extends Pipeable.Pipeable {
   readonly template: ChildSpec | undefined
 }
 
-/** Options of a supervisor. */
+/**
+ * Options of a supervisor.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   readonly intensity?: number | undefined
   readonly period?: Duration.DurationInput | undefined

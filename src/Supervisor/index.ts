@@ -5,12 +5,20 @@
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
+ * import { Node, Process, Supervisor } from "rain"
+ *
+ * const Worker = Process.make({ name: "Worker", init: (config: string) => Effect.succeed(config) })
+ *
  * const tree = Supervisor.oneForOne({ intensity: 3, period: "5 seconds" }).pipe(
  *   Supervisor.child({ id: "worker1", behaviour: Worker, args: "worker1_config" }),
  *   Supervisor.child({ id: "worker2", behaviour: Worker, args: "worker2_config" })
  * )
- * const sup = yield* Supervisor.start(node, tree)
- * const children = yield* Supervisor.whichChildren(node, sup)
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("sup@localhost")
+ *   const sup = yield* Supervisor.start(node, tree)
+ *   const children = yield* Supervisor.whichChildren(node, sup)
+ * }))
  * ```
  * @since 0.1.0
  */
@@ -43,9 +51,66 @@ import {
 } from "./Protocol.js"
 import type { ChildCounts, ChildInfo, Request } from "./Protocol.js"
 
+/**
+ * Re-exported from `./Spec`.
+ *
+ * @since 0.1.0
+ * @category re-exports
+ */
 export * from "./Spec.js"
-export { ChildAlreadyPresent, ChildCounts, ChildInfo, ChildNotFound, ChildRunning, ChildStartFailed } from "./Protocol.js"
-export type { Request } from "./Protocol.js"
+export {
+  /**
+   * Re-exported from `./Protocol`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  ChildAlreadyPresent,
+  /**
+   * Re-exported from `./Protocol`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  ChildCounts,
+  /**
+   * Re-exported from `./Protocol`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  ChildInfo,
+  /**
+   * Re-exported from `./Protocol`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  ChildNotFound,
+  /**
+   * Re-exported from `./Protocol`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  ChildRunning,
+  /**
+   * Re-exported from `./Protocol`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
+  ChildStartFailed
+} from "./Protocol.js"
+export type {
+  /**
+   * Re-exported from `./Protocol`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Request
+} from "./Protocol.js"
 
 const SpecProto = {
   pipe(this: Spec) {
@@ -92,9 +157,18 @@ export const restForOne = (options?: Options): Spec => make("rest_for_one", opti
  *
  * @example
  * ```ts
- * const pool = Supervisor.simpleOneForOne({ id: "conn", behaviour: Connection, args: undefined, restart: "transient" })
- * const sup = yield* Supervisor.start(node, pool)
- * const conn = yield* Supervisor.startChild(node, sup, socket)
+ * import { Effect } from "effect"
+ * import { Node, Process, Supervisor } from "rain"
+ *
+ * // each child gets its own peer address as the start argument
+ * const Connection = Process.make({ name: "Connection", init: (peer: string) => Effect.succeed(peer) })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("pool@localhost")
+ *   const pool = Supervisor.simpleOneForOne({ id: "conn", behaviour: Connection, args: "", restart: "transient" })
+ *   const sup = yield* Supervisor.start(node, pool)
+ *   const conn = yield* Supervisor.startChild(node, sup, "10.0.0.7:4000")
+ * }))
  * ```
  * @since 0.1.0
  */

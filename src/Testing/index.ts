@@ -6,13 +6,25 @@
  *
  * @example
  * ```ts
- * it.scoped("echoes", () =>
- *   Effect.gen(function*() {
- *     const env = yield* Testing.make()
- *     const echo = yield* env.spawn(Echo, undefined)
- *     yield* env.send(echo, { replyTo: env.probe, text: "hi" })
- *     assert.strictEqual(yield* env.receive(), "hi")
- *   }))
+ * import { Effect } from "effect"
+ * import { Process, Testing } from "rain"
+ *
+ * const Echo = Process.make({
+ *   name: "Echo",
+ *   init: () => Effect.void,
+ *   handleMessage: (msg: { replyTo: Process.Pid; text: string }, state, ctx) => Effect.as(ctx.send(msg.replyTo, msg.text), state)
+ * })
+ *
+ * // in a test file: it.scoped("echoes", () => echoes)
+ * export const echoes = Effect.gen(function*() {
+ *   const env = yield* Testing.make()
+ *   const echo = yield* env.spawn(Echo, undefined)
+ *   yield* env.send(echo, { replyTo: env.probe, text: "hi" })
+ *   const reply = yield* env.receive()
+ *   if (reply !== "hi") return yield* Effect.dieMessage(`expected "hi", got ${String(reply)}`)
+ * })
+ *
+ * Effect.runPromise(Effect.scoped(echoes))
  * ```
  * @since 0.1.0
  */

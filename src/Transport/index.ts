@@ -5,10 +5,16 @@
  *
  * @example
  * ```ts
- * const listener = yield* Transport.serve(Transport.tcp(), { name: "b@localhost", cookie }, (session) =>
- *   Effect.sync(() => session.setHandler({ onFrame: (bytes) => console.log(bytes.length) })))
- * const session = yield* Transport.connect(Transport.tcp(), listener.address, { name: "a@localhost", cookie })
- * session.send(new TextEncoder().encode("hello"))
+ * import { Effect } from "effect"
+ * import { Transport } from "rain"
+ *
+ * const cookie = "secret"
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const listener = yield* Transport.serve(Transport.tcp(), { name: "b@localhost", cookie }, (session) =>
+ *     Effect.sync(() => session.setHandler({ onFrame: (bytes) => console.log(bytes.length) })))
+ *   const session = yield* Transport.connect(Transport.tcp(), listener.address, { name: "a@localhost", cookie })
+ *   session.send(new TextEncoder().encode("hello"))
+ * }))
  * ```
  * @since 0.1.0
  */
@@ -25,16 +31,66 @@ import {
 } from "./types.js"
 
 export {
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   HandshakeRejected,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   type HandshakeOptions,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   type HandshakeRefusal,
   type PeerInfo,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   type Session,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   SessionClosed,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   type SessionHandler,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   TransportError
 } from "./types.js"
-export type { Duplex } from "./internal/duplex.js"
+export type {
+  /**
+   * Re-exported from `./internal/duplex`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Duplex
+} from "./internal/duplex.js"
 
 /**
  * The current wire protocol version, announced in the handshake.
@@ -241,7 +297,15 @@ export const tls_ = (options: TlsOptions): Transport => {
       )
   }
 }
-export { tls_ as tls }
+export {
+  /**
+   * TLS over TCP: verifies the peer's certificate against the CA and its host name.
+   *
+   * @since 0.1.0
+   * @category transports
+   */
+  tls_ as tls
+}
 
 const memoryListeners = new Map<string, (duplex: Duplex) => void>()
 let memoryCounter = 0

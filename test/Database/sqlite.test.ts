@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Deferred, Effect, Exit, Fiber, Metric, MetricLabel, Option, Schema, TestClock } from "effect"
-import { Database, Node, Process, Supervisor, Testing } from "../../src/index.js"
+import * as Database from "../../src/Database/index.js"
+import { Node, Process, Supervisor, Testing } from "../../src/index.js"
 
 const BooleanFromInteger = Schema.transform(Schema.Number, Schema.Boolean, {
   strict: true,

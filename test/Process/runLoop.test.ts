@@ -1,7 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Option } from "effect"
 import type { AsyncTarget } from "../../src/Process/internal/runLoop.js"
-import { isExit, runEffect, stackDepth } from "../../src/Process/internal/runLoop.js"
+import {
+  checkAssumptions,
+  currentMode,
+  isExit,
+  probe,
+  runEffect,
+  setMode,
+  stackDepth
+} from "../../src/Process/internal/runLoop.js"
 
 class Greeting extends Context.Tag("Greeting")<Greeting, string>() {}
 
@@ -53,10 +61,13 @@ const cases: ReadonlyArray<readonly [string, () => Effect.Effect<unknown, unknow
   })]
 ]
 
+const modes = ["fast", "fiber"] as const
+
 describe("runLoop", () => {
-  for (const [name, make] of cases) {
-    it.effect(`same result as the fiber runtime: ${name}`, () =>
+  for (const mode of modes) for (const [name, make] of cases) {
+    it.effect(`${mode} path, same result as the fiber runtime: ${name}`, () =>
       Effect.gen(function*() {
+        setMode(mode)
         const expected = yield* Effect.exit(make())
         const t = target()
         const runtime = yield* Effect.runtime<never>()
@@ -73,8 +84,9 @@ describe("runLoop", () => {
       }))
   }
 
-  it.effect("synchronous effects never start a fiber", () =>
+  it.effect("synchronous effects never start a fiber (fast path)", () =>
     Effect.gen(function*() {
+      setMode("fast")
       const runtime = yield* Effect.runtime<never>()
       const result = runEffect(Effect.gen(function*() {
         return (yield* Effect.succeed(1)) + 1
@@ -82,8 +94,71 @@ describe("runLoop", () => {
       assert.isTrue(isExit(result))
     }))
 
+  it.effect("on the fallback path every effect runs on a fiber, and the target learns its exit", () =>
+    Effect.gen(function*() {
+      setMode("fiber")
+      const runtime = yield* Effect.runtime<never>()
+      const t = target()
+      const result = runEffect(Effect.succeed(1), runtime, t)
+      assert.isFalse(isExit(result))
+      assert.deepStrictEqual(yield* Fiber.await(result as Fiber.RuntimeFiber<unknown, unknown>), Exit.succeed(1))
+      yield* Effect.yieldNow()
+      assert.strictEqual(t.exits.length, 1)
+    }))
+
+  it.effect("the assumptions hold on the installed effect: every probe agrees with the fiber runtime", () =>
+    Effect.sync(() => {
+      assert.strictEqual(probe(), undefined)
+      setMode(undefined)
+      assert.strictEqual(checkAssumptions(), "fast")
+    }))
+
+  it.live("a probe the stepper cannot run synchronously sends Rain to the fallback path with one warning", () =>
+    Effect.gen(function*() {
+      const warnings: Array<Error> = []
+      const onWarning = (w: Error) => warnings.push(w)
+      process.on("warning", onWarning)
+      try {
+        // Effect.yieldNow needs a fiber: as if a newer effect had renamed an instruction the stepper reads
+        const needsFiber = [["yieldNow", () => Effect.yieldNow()]] as const
+        assert.match(probe(needsFiber) ?? "", /yieldNow.*does not know/)
+        // a different result is caught too, not only an unknown instruction (here: a counter, run twice)
+        let runs = 0
+        assert.match(probe([["counter", () => Effect.sync(() => ++runs)]]) ?? "", /counter[\s\S]*gave[\s\S]*the fiber runtime/)
+        assert.strictEqual(checkAssumptions(needsFiber), "fiber")
+        yield* Effect.sleep(20)
+        const ours = warnings.filter((w) => (w as { code?: string }).code === "RAIN_RUNLOOP_FALLBACK")
+        assert.strictEqual(ours.length, 1)
+        assert.match(ours[0].message, /does not recognise this version of effect \(3\.\d+\.\d+\)/)
+        assert.match(ours[0].message, /slower/)
+      } finally {
+        process.off("warning", onWarning)
+      }
+    }))
+
+  it.effect("RAIN_RUNLOOP=fiber forces the fallback path without a warning; the first run checks once", () =>
+    Effect.gen(function*() {
+      const runtime = yield* Effect.runtime<never>()
+      const saved = process.env.RAIN_RUNLOOP
+      process.env.RAIN_RUNLOOP = "fiber"
+      try {
+        setMode(undefined)
+        const result = runEffect(Effect.succeed(1), runtime, target())
+        assert.strictEqual(currentMode(), "fiber")
+        assert.isFalse(isExit(result))
+        assert.deepStrictEqual(yield* Fiber.await(result as Fiber.RuntimeFiber<unknown, unknown>), Exit.succeed(1))
+      } finally {
+        if (saved === undefined) delete process.env.RAIN_RUNLOOP
+        else process.env.RAIN_RUNLOOP = saved
+      }
+      setMode(undefined)
+      assert.isTrue(isExit(runEffect(Effect.succeed(2), runtime, target())))
+      assert.strictEqual(currentMode(), "fast")
+    }))
+
   it.live("an asynchronous effect resumes its target with the exit", () =>
     Effect.gen(function*() {
+      setMode("fast")
       const runtime = yield* Effect.runtime<never>()
       const t = target()
       const result = runEffect(Effect.sleep(1).pipe(Effect.as("late")), runtime, t)

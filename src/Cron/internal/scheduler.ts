@@ -8,7 +8,6 @@
  *
  * @internal
  */
-import type { KeyValueStore } from "@effect/platform/KeyValueStore"
 import type { Context as EffectContext } from "effect"
 import { Cause, Cron as EffectCron, Duration, Effect, Either, Option } from "effect"
 import type { Behaviour, CallResult } from "../../Process/Behaviour.js"
@@ -16,7 +15,7 @@ import { reply, replyError } from "../../Process/Behaviour.js"
 import type { Context, Timer } from "../../Process/Context.js"
 import type { From } from "../../Process/Message.js"
 import { InvalidCronExpression, InvalidJob, JobExists, JobNotFound } from "../errors.js"
-import type { Action, Job, JobInfo, Missed, Run } from "../index.js"
+import type { Action, Job, JobInfo, Missed, Run, Store } from "../index.js"
 
 const maxWaitMillis = 60 * 60 * 1000
 
@@ -98,7 +97,7 @@ interface Entry {
 export interface SchedulerState {
   readonly jobs: Map<string, Entry>
   readonly grace: number
-  readonly store: KeyValueStore | undefined
+  readonly store: Store | undefined
   wakes: number
 }
 
@@ -119,7 +118,7 @@ export type Request =
 export interface Args {
   readonly jobs: ReadonlyArray<Job<any>>
   readonly grace: Duration.DurationInput
-  readonly store?: KeyValueStore | undefined
+  readonly store?: Store | undefined
 }
 
 /** Where a job's last run is kept in the store. */
@@ -132,15 +131,18 @@ const storedLastRun = (state: SchedulerState, name: string): Effect.Effect<numbe
     : state.store.get(storeKey(name)).pipe(
       Effect.map(Option.match({ onNone: () => undefined, onSome: (text) => (Number.isFinite(Number(text)) ? Number(text) : undefined) })),
       Effect.catchAll((error) =>
-        Effect.as(Effect.logWarning(`cron: cannot read the last run of "${name}" from the store: ${error.message}`), undefined))
+        Effect.as(Effect.logWarning(`cron: cannot read the last run of "${name}" from the store: ${errorText(error)}`), undefined))
     )
 
 const storeLastRun = (state: SchedulerState, name: string, at: number): Effect.Effect<void> =>
   state.store === undefined
     ? Effect.void
     : state.store.set(storeKey(name), String(at)).pipe(
-      Effect.catchAll((error) => Effect.logWarning(`cron: cannot save the last run of "${name}" to the store: ${error.message}`))
+      Effect.catchAll((error) => Effect.logWarning(`cron: cannot save the last run of "${name}" to the store: ${errorText(error)}`))
     )
+
+/** A store's failure as text (a `KeyValueStore`'s `PlatformError` or anything else). */
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 type Ctx = Context<any, any>
 

@@ -1,0 +1,183 @@
+/**
+ * Rain as a user gets it from npm: `npm pack` (whose `prepack` builds dist/), the tarball
+ * installed with `effect` into a fresh project, a program run with plain `node` (no tsx),
+ * and a user file type-checked against the published declarations under the strictest
+ * settings (`skipLibCheck: false`, so Rain's own .d.ts are checked too), with
+ * `moduleResolution` nodenext and bundler.
+ *
+ * It takes 1-2 minutes (the build and two tsc runs). The install is offline-friendly: after
+ * `npm ci` the npm cache holds every package it needs.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+const tsc = path.join(root, "node_modules", ".bin", "tsc")
+
+interface Ran {
+  readonly code: number | null
+  readonly out: string
+}
+
+/** Runs a command to its end, or kills it after `timeoutMs` (the result then says so). */
+const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutMs: number): Effect.Effect<Ran> =>
+  Effect.async<Ran>((resume) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, NODE_OPTIONS: "" } })
+    let out = ""
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (out += d))
+    const timer = setTimeout(() => {
+      out += `\n[killed after ${timeoutMs} ms]`
+      child.kill("SIGKILL")
+    }, timeoutMs)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resume(Effect.succeed({ code, out }))
+    })
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+const expectOk = (what: string, ran: Ran): void => {
+  assert.strictEqual(ran.code, 0, `${what} failed:\n${ran.out.slice(-4000)}`)
+}
+
+const program = `
+import { Effect } from "effect"
+import { Node, Process } from "rain"
+
+class Boom extends Error {}
+
+const Counter = Process.make({
+  name: "Counter",
+  init: (start) => Effect.succeed(start),
+  handleMessage: (msg, count) => msg === "crash" ? Effect.die(new Boom("crash")) : Effect.succeed(count + msg),
+  handleCall: (_req, _from, count) => Effect.succeed(Process.reply(count, count))
+})
+
+const main = Effect.scoped(Effect.gen(function*() {
+  const node = yield* Node.start("app@localhost")
+  const counter = yield* node.spawn(Counter, 40, { name: "counter" })
+  yield* node.send(counter, 2)
+  const n = yield* node.call("counter", "get")
+  const other = yield* node.spawn(Counter, 0)
+  yield* node.send(other, "crash")
+  const stillThere = yield* node.call(counter, "get")
+  console.log(JSON.stringify({ n, stillThere, node: node.name }))
+}))
+
+await Effect.runPromise(main)
+`
+
+const userFile = `
+import { Effect, Schema } from "effect"
+import { Node, Process, Supervisor, Testing } from "rain"
+
+class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
+class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
+  failure: Schema.Never,
+  success: Schema.Number,
+  payload: {}
+}) {}
+
+export const Counter = Process.make({
+  name: "Counter",
+  init: (start: number) => Effect.succeed(start),
+  handleMessage: (msg: Increment, count) => Effect.succeed(count + msg.by),
+  handleCall: (_req: GetCount, _from, count) => Effect.succeed(Process.reply(count, count))
+})
+
+export const tree = Supervisor.oneForOne({ intensity: 3, period: "5 seconds" }).pipe(
+  Supervisor.child({ id: "counter", behaviour: Counter, args: 0 })
+)
+
+export const program = Effect.scoped(Effect.gen(function*() {
+  const node = yield* Node.start("user@localhost", { network: { cookie: "secret", port: 0, messages: [Increment] } })
+  const counter = yield* node.spawn(Counter, 0, { name: "counter" })
+  yield* node.send(counter, new Increment({ by: 2 }))
+  const n: number = yield* node.call(counter, new GetCount(), "1 second")
+  yield* Supervisor.start(node, tree)
+  return n
+}))
+
+export const kit = Testing.make()
+
+// @ts-expect-error: a Counter starts from a number
+export const wrong = Node.spawn(Counter, "zero")
+`
+
+const tsconfig = (moduleResolution: "nodenext" | "bundler") =>
+  JSON.stringify({
+    compilerOptions: {
+      target: "ES2022",
+      module: moduleResolution === "nodenext" ? "nodenext" : "esnext",
+      moduleResolution,
+      lib: ["ES2022"],
+      types: ["node"],
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
+      noPropertyAccessFromIndexSignature: true,
+      skipLibCheck: false,
+      noEmit: true
+    },
+    files: ["user.ts"]
+  })
+
+describe("the npm package", () => {
+  it.live("packs, installs into a fresh project, runs with plain node, type-checks strictly", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rain-pack-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+
+      // npm pack runs prepack, which builds dist/
+      const packed = yield* run("npm", ["pack", "--json", "--pack-destination", dir], root, 150_000)
+      expectOk("npm pack", packed)
+      const report = JSON.parse(packed.out.slice(packed.out.indexOf("[")))[0]
+      const files: Array<string> = report.files.map((f: { path: string }) => f.path)
+      for (const needed of ["dist/index.js", "dist/index.d.ts", "dist/index.js.map", "README.md", "LICENSE", "CHANGELOG.md"]) {
+        assert.include(files, needed)
+      }
+      const strays = files.filter((f) => /^(test|bench|\.ci|examples|docs|scratch)\//.test(f) || f.endsWith(".test.ts"))
+      assert.deepStrictEqual(strays, [])
+
+      const app = path.join(dir, "app")
+      fs.mkdirSync(app)
+      fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }))
+      const installed = yield* run("npm", [
+        "install",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        path.join(dir, report.filename),
+        `effect@${manifest.devDependencies.effect}`,
+        `@types/node@${manifest.devDependencies["@types/node"]}`
+      ], app, 150_000)
+      expectOk("npm install", installed)
+
+      fs.writeFileSync(path.join(app, "app.mjs"), program)
+      const ran = yield* run(process.execPath, ["app.mjs"], app, 30_000)
+      expectOk("node app.mjs", ran)
+      assert.deepStrictEqual(JSON.parse(ran.out.trim().split("\n").at(-1)!), {
+        n: 42,
+        stillThere: 42,
+        node: "app@localhost"
+      })
+
+      fs.writeFileSync(path.join(app, "user.ts"), userFile)
+      fs.writeFileSync(path.join(app, "tsconfig.nodenext.json"), tsconfig("nodenext"))
+      fs.writeFileSync(path.join(app, "tsconfig.bundler.json"), tsconfig("bundler"))
+      const [nodenext, bundler] = yield* Effect.all([
+        run(tsc, ["-p", "tsconfig.nodenext.json"], app, 150_000),
+        run(tsc, ["-p", "tsconfig.bundler.json"], app, 150_000)
+      ], { concurrency: 2 })
+      expectOk("tsc (moduleResolution nodenext)", nodenext)
+      expectOk("tsc (moduleResolution bundler)", bundler)
+    }).pipe(Effect.scoped), 290_000)
+})
