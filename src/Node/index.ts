@@ -28,11 +28,51 @@ import { Node } from "./Service.js"
 import type * as Application from "../Application/index.js"
 import { remoteStarter, startApplications } from "./internal/applications.js"
 import type { NetworkError, NetworkOptions } from "./NetworkOptions.js"
-export { NotDistributed, SpawnRefused } from "../Process/errors.js"
-export { TypeNotRegistered } from "../Message/errors.js"
-export type { WireClass } from "../Message/internal/codec.js"
-export { NetworkError } from "./NetworkOptions.js"
-export type { NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  NotDistributed,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  SpawnRefused
+} from "../Process/errors.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  TypeNotRegistered
+} from "../Message/errors.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  WireClass
+} from "../Message/internal/codec.js"
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  NetworkError
+} from "./NetworkOptions.js"
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  NetworkOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  SpawnableBehaviour
+} from "./NetworkOptions.js"
 
 /**
  * Node options; every field is optional. The names follow Ergo's `gen.NodeOptions`.
@@ -87,6 +127,7 @@ export interface ApplicationLike {
  * The node name is not of the form `name@host`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class InvalidNodeName extends Schema.TaggedError<InvalidNodeName>()("InvalidNodeName", {
   name: Schema.String
@@ -100,6 +141,7 @@ export class InvalidNodeName extends Schema.TaggedError<InvalidNodeName>()("Inva
  * What `info` tells about a process.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ProcessInfo {
   readonly pid: Pid
@@ -139,6 +181,7 @@ export interface Metrics {
  * A running node.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface NodeService {
   readonly name: string
@@ -268,6 +311,7 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
  * }))
  * ```
  * @since 0.1.0
+ * @category constructors
  */
 export const start = (
   name: string,
@@ -405,6 +449,7 @@ const makeService = (
  * The node as a `Layer`: `Effect.provide(program, Node.layer("app@localhost"))`.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (
   name: string,
@@ -421,6 +466,7 @@ export const layer = (
  * NodeRuntime.runMain(Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined)))
  * ```
  * @since 0.1.0
+ * @category running
  */
 export const run = <A, E, R>(
   name: string,
@@ -444,6 +490,7 @@ export const run = <A, E, R>(
  * Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0
+ * @category running
  */
 export const runMain = <A, E>(
   name: string,
@@ -452,9 +499,10 @@ export const runMain = <A, E>(
 ): void => NodeRuntime.runMain(run(name, options, program))
 
 /**
- * Accessors for the node in the context.
+ * Spawns a process with the node in the context (see `NodeService.spawn`).
  *
  * @since 0.1.0
+ * @category accessors
  */
 export const spawn = <S, A, M, Q, E, R>(
   behaviour: Behaviour<S, A, M, Q, E, R>,
@@ -462,11 +510,21 @@ export const spawn = <S, A, M, Q, E, R>(
   options?: SpawnOptions
 ): Effect.Effect<Ref<M, Q>, SpawnError, R | Node> => Effect.flatMap(Node, (node) => node.spawn(behaviour, args, options))
 
-/** @since 0.1.0 */
+/**
+ * Sends a message with the node in the context (see `NodeService.send`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
 export const send = <M>(to: Address<M, any>, message: M, priority?: Priority): Effect.Effect<void, SendError, Node> =>
   Effect.flatMap(Node, (node) => node.send(to, message, priority))
 
-/** @since 0.1.0 */
+/**
+ * Calls a process with the node in the context (see `NodeService.call`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
 export const call = <Q, R extends Q>(
   to: Address<any, Q>,
   request: R,
