@@ -12,7 +12,7 @@ import type { ImportantSendError, SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
-import type { NodeDown } from "../Process/Message.js"
+import type * as Application from "../Application/index.js"
 import type { NoConnection, NotDistributed, SpawnRefused } from "../Process/errors.js"
 import { call as callProcess, callImportant, sendImportant } from "./internal/calls.js"
 import { spawnEffect } from "./internal/context.js"
@@ -25,7 +25,7 @@ import { KernelScheduler } from "./internal/scheduler.js"
 import { awaitExit, exit } from "./internal/signals.js"
 import { runMain as internalRunMain } from "./internal/runMain.js"
 import { Node } from "./Service.js"
-import type * as Application from "../Application/index.js"
+import type { NodeDown } from "../Process/Message.js"
 import { remoteStarter, startApplications } from "./internal/applications.js"
 import type { Connections, NetworkError, NetworkOptions } from "./NetworkOptions.js"
 export {
@@ -190,6 +190,7 @@ export interface ApplicationLike {
  * The node name is not of the form `name@host`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class InvalidNodeName extends Schema.TaggedError<InvalidNodeName>()("InvalidNodeName", {
   name: Schema.String
@@ -219,6 +220,7 @@ export class InvalidNodeOption extends Schema.TaggedError<InvalidNodeOption>()("
  * What `info` tells about a process.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ProcessInfo {
   readonly pid: Pid
@@ -296,6 +298,7 @@ export interface DroppedMessages {
  * A running node.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface NodeService {
   readonly name: string
@@ -459,6 +462,7 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
  * }))
  * ```
  * @since 0.1.0
+ * @category constructors
  */
 export const start = (
   name: string,
@@ -624,6 +628,7 @@ const makeService = (
  * The node as a `Layer`: `Effect.provide(program, Node.layer("app@localhost"))`.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (
   name: string,
@@ -646,6 +651,7 @@ export const layer = (
  * export const main = Node.run("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0
+ * @category running
  */
 export const run = <A, E, R>(
   name: string,
@@ -675,6 +681,7 @@ export const run = <A, E, R>(
  * export const main = () => Node.runMain("demo@localhost", {}, (node) => node.spawn(Demo, undefined))
  * ```
  * @since 0.1.0
+ * @category running
  */
 export const runMain = <A, E>(
   name: string,
@@ -683,9 +690,10 @@ export const runMain = <A, E>(
 ): void => internalRunMain(run(name, options, program))
 
 /**
- * Accessors for the node in the context.
+ * Spawns a process with the node in the context (see `NodeService.spawn`).
  *
  * @since 0.1.0
+ * @category accessors
  */
 export const spawn = <S, A, M, Q, E, R>(
   behaviour: Behaviour<S, A, M, Q, E, R>,
@@ -693,11 +701,21 @@ export const spawn = <S, A, M, Q, E, R>(
   options?: SpawnOptions
 ): Effect.Effect<Ref<M, Q>, SpawnError, R | Node> => Effect.flatMap(Node, (node) => node.spawn(behaviour, args, options))
 
-/** @since 0.1.0 */
+/**
+ * Sends a message with the node in the context (see `NodeService.send`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
 export const send = <M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError, Node> =>
   Effect.flatMap(Node, (node) => node.send(to, message, priority))
 
-/** @since 0.1.0 */
+/**
+ * Calls a process with the node in the context (see `NodeService.call`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
 export const call = <Q, R extends Q>(
   to: Address<any, Q>,
   request: R,
