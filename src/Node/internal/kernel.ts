@@ -37,7 +37,7 @@ import { isExit, runEffect } from "../../Process/internal/runLoop.js"
 import type { PendingCall } from "./calls.js"
 import { dropCallsOf, quickError, replyTo, toMillis } from "./calls.js"
 import { CallEnvelope, Lane, ParentExit } from "./mailbox.js"
-import { MemoryGuard } from "./memory.js"
+import { MemoryGuard, restartSpawn } from "./memory.js"
 import {
   DEAD,
   EXITING,
@@ -499,7 +499,9 @@ export class Kernel {
     parent?: Pid
   ): void {
     if (this.stopped) return done(Exit.fail(new NodeStopped({ node: this.name })))
-    if (this.memoryHigh) return done(Exit.fail(this.memory!.refusal()))
+    if (this.memoryHigh && (options === undefined || !(restartSpawn in options))) {
+      return done(Exit.fail(this.memory!.refusal()))
+    }
     if (this.procs.size >= this.options.maxProcesses) {
       return done(Exit.fail(new TooManyProcesses({ node: this.name, limit: this.options.maxProcesses })))
     }
