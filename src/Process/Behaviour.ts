@@ -61,7 +61,11 @@ export const noReply = <S>(state: S): CallResult<S, never> => ({ _tag: "NoReply"
 export interface ProcessOptions {
   /** Bound of the main lane; `send` to a full mailbox fails with `MailboxFull`. Default: unbounded. */
   readonly mailboxSize?: number | undefined
-  /** Receive exit signals from links as `Exit` messages instead of dying with them. */
+  /**
+   * Receive exit signals from links as `Exit` messages instead of dying with them. An exit
+   * signal from the process's parent (its linked spawner, its supervisor, or the node for
+   * `node.spawn`) still ends it, through `terminate`, as with gen_server.
+   */
   readonly trapExit?: boolean | undefined
   /**
    * Make every `ctx.send` of this process an important one (`ctx.sendImportant`): it
@@ -119,9 +123,10 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
     | undefined
   readonly handleInfo?: ((info: Info, state: S, ctx: Context<any, any>) => Effect.Effect<S, unknown, R>) | undefined
   /**
-   * Runs when the process ends for any reason but `kill` (Rain runs it also for a
-   * `shutdown` exit signal when the process does not trap exits, unlike OTP, so that
-   * resources are released; keep it short: supervisors kill after the shutdown timeout).
+   * Runs when the process ends for any reason but `kill`: a failing handler, `ctx.stop`,
+   * an exit signal from its parent (even when it traps exits, as gen_server), and (unlike
+   * OTP, so that resources are released) an exit signal it does not trap. Keep it short:
+   * supervisors kill a child whose terminate outlasts its shutdown timeout.
    */
   readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<any, any>) => Effect.Effect<void, never, R>) | undefined
   readonly options?: ProcessOptions | undefined

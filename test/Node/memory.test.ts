@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Option, TestClock } from "effect"
 import type { Process as P } from "../../src/index.js"
-import { Process, Testing } from "../../src/index.js"
+import { Process, Supervisor, Testing } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { childPid } from "../Supervisor/helpers.js"
 
 /** Holds every message until the gate opens (its first handler waits), then counts them. */
 const makeSink = (gate: Deferred.Deferred<void>) =>
@@ -89,6 +90,25 @@ describe("limits.maxMemory", () => {
       // Nothing accepted was lost: every accepted message, plus the waiting one and the last.
       assert.strictEqual(yield* env.call(sink, "count"), accepted + 2)
       assert.isTrue((yield* env.logs).some((l) => l.message.includes("memory back below 90%")))
+    }))
+
+  it.scoped("above the limit a supervisor still restarts a crashed child (shedding load, not the tree)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ limits: { maxMemory: 1_000, memoryCheckInterval: "100 millis" } })
+      const Quiet = Process.make({ name: "Quiet", init: () => Effect.void })
+      const sup = yield* Supervisor.start(
+        env.node,
+        Supervisor.oneForOne({ intensity: 1 }).pipe(Supervisor.child({ id: "q", behaviour: Quiet, args: undefined }))
+      )
+      const child = (yield* childPid(env, sup, "q"))!
+      kernelOf(env.node).memory!.sample = () => 2_000
+      yield* TestClock.adjust("100 millis")
+      assert.strictEqual((yield* Effect.flip(env.spawn(Quiet, undefined)))._tag, "MemoryLimit")
+      yield* env.node.exit(child, Process.ExitReason.error("crash"))
+      assert.strictEqual((yield* env.exitReason(child))._tag, "error")
+      const restarted = yield* childPid(env, sup, "q")
+      assert.isDefined(restarted, "the supervisor restarted its child")
+      assert.notDeepEqual(restarted, child)
     }))
 
   it.scoped("a bad limit is a tagged error that names the option", () =>

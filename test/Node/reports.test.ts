@@ -68,6 +68,22 @@ describe("crash reports", () => {
       assert.include(reports[2]!.message, "gave up")
     }))
 
+  it.scoped("a handler that suspends before it fails is reported with its message too", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Slow = Process.make({
+        name: "Slow",
+        init: () => Effect.yieldNow(),
+        handleMessage: (m: Boom) => Effect.yieldNow().pipe(Effect.zipRight(Effect.fail(`slow failure ${m.code}`)))
+      })
+      const pid = yield* env.spawn(Slow, undefined)
+      yield* env.send(pid, new Boom({ code: 7 }))
+      yield* env.exitReason(pid)
+      const [report] = crashReports(yield* env.logs)
+      assert.include(report!.message, "slow failure 7")
+      assert.include(String(report!.annotations.lastMessage), "code: 7")
+    }))
+
   it.scoped("under a crash storm reports are rate-limited, then one line says how many were suppressed", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make({ log: { reportsPerSecond: 5 } })

@@ -38,7 +38,7 @@ import type { PendingCall } from "./calls.js"
 import { ProcessContext } from "./context.js"
 import { dropCallsOf, quickError, replyTo, toMillis } from "./calls.js"
 import { CallEnvelope, Lane, ParentExit } from "./mailbox.js"
-import { MemoryGuard } from "./memory.js"
+import { MemoryGuard, restartSpawn } from "./memory.js"
 import {
   DEAD,
   EXITING,
@@ -124,6 +124,10 @@ export class Kernel {
   memoryHigh = false
   readonly memory: MemoryGuard | undefined
   readonly reports: Reports
+  /** The message the handler running in the drain handles, for its crash report. */
+  private handling: unknown = undefined
+  /** The message (or `init` args) of each handler that suspended, for its crash report. */
+  private readonly suspended = new WeakMap<Proc, unknown>()
   /** Each full process's `MailboxFull`, reused (see `mailboxFull`). */
   private readonly refusals = new WeakMap<Proc, MailboxFull>()
   /** The pid that stands for the node itself: the sender of `node.exit`, the parent of `node.spawn`'s processes. */
@@ -386,12 +390,14 @@ export class Kernel {
       effect = Exit.die(defect)
     }
     if (!Effect.isEffect(effect)) effect = notAnEffect(b.name, "handler", effect)
-    // What it is handling, for a crash report (cleared when the handler is done).
-    proc.current = message
+    // What it is handling, for a crash report: one write here, kept per process only for a
+    // handler that suspends (so that a Proc needs no field for it).
+    this.handling = message
     const result = runEffect(effect, proc.runtime, proc)
     if (isExit(result)) {
       this.complete(proc, result, true)
     } else {
+      this.suspended.set(proc, message)
       proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>
       if (proc.status === RUNNING) proc.status = WAITING
     }
@@ -405,15 +411,16 @@ export class Kernel {
       return
     }
     if (kind === K_INIT) {
-      this.completeInit(proc, exit)
+      this.completeInit(proc, exit, this.takeSuspended(proc))
       return
     }
+    const message = inDrain ? this.handling : this.takeSuspended(proc)
     if (proc.status >= EXITING) return
     if (exit._tag === "Failure") {
       proc.status = WAITING
       const interrupted = Cause.isInterruptedOnly(exit.cause)
       const reason = interrupted ? Reason.killed : Reason.fromCause(exit.cause)
-      if (!interrupted) this.crashed(proc, reason)
+      if (!interrupted) this.crashed(proc, reason, message)
       this.exitProcess(proc, reason)
       return
     }
@@ -426,7 +433,7 @@ export class Kernel {
         const reason = Reason.fromCause(
           Cause.die(new Error(`${proc.behaviour.name}.handleCall must return Process.reply, replyError or noReply`))
         )
-        this.crashed(proc, reason)
+        this.crashed(proc, reason, message)
         this.exitProcess(proc, reason)
         return
       }
@@ -436,32 +443,34 @@ export class Kernel {
     } else {
       proc.state = exit.value
     }
-    this.afterHandler(proc, inDrain)
+    this.afterHandler(proc, inDrain, message)
   }
 
-  /** A crash report for a process that failed in a handler; `proc.current` is what it was handling. */
-  private crashed(proc: Proc, reason: ExitReason): void {
+  /** The message a suspended handler was handling (see `handle`), forgotten as it is read. */
+  private takeSuspended(proc: Proc): unknown {
+    const message = this.suspended.get(proc)
+    if (message !== undefined) this.suspended.delete(proc)
+    return message
+  }
+
+  /** A crash report for a process that failed in a handler while handling `message`. */
+  private crashed(proc: Proc, reason: ExitReason, message: unknown): void {
     const kind = proc.kind
     const handler = kind === K_CALL ? "handleCall" : kind === K_INFO ? "handleInfo" : kind === K_INIT ? "init" : "handleMessage"
-    const current = proc.current instanceof CallEnvelope ? proc.current.request : proc.current
-    proc.current = undefined
-    this.reports.crash(proc, reason, handler, current)
+    this.reports.crash(proc, reason, handler, message instanceof CallEnvelope ? message.request : message)
   }
 
-  private afterHandler(proc: Proc, inDrain: boolean): void {
+  private afterHandler(proc: Proc, inDrain: boolean, message: unknown): void {
     if (proc.stopReason !== undefined || proc.pendingExit !== undefined) {
       const reason = proc.pendingExit ?? proc.stopReason!
       proc.status = WAITING
       // A process that stops itself with an abnormal reason crashed (gen_server's {stop, Reason}).
       if (proc.pendingExit === undefined && !Reason.isClean(reason)) {
-        const current = proc.current instanceof CallEnvelope ? proc.current.request : proc.current
-        this.reports.crash(proc, reason, "a handler (stop)", current)
+        this.reports.crash(proc, reason, "a handler (stop)", message instanceof CallEnvelope ? message.request : message)
       }
-      proc.current = undefined
       this.exitProcess(proc, reason)
       return
     }
-    proc.current = undefined
     if (inDrain) {
       proc.status = SCHEDULED
     } else if (proc.mailboxLength() > 0) {
@@ -500,7 +509,9 @@ export class Kernel {
     parent?: Pid
   ): void {
     if (this.stopped) return done(Exit.fail(new NodeStopped({ node: this.name })))
-    if (this.memoryHigh) return done(Exit.fail(this.memory!.refusal()))
+    if (this.memoryHigh && (options === undefined || !(restartSpawn in options))) {
+      return done(Exit.fail(this.memory!.refusal()))
+    }
     if (this.procs.size >= this.options.maxProcesses) {
       return done(Exit.fail(new TooManyProcesses({ node: this.name, limit: this.options.maxProcesses })))
     }
@@ -535,7 +546,6 @@ export class Kernel {
     }
     proc.kind = K_INIT
     proc.status = RUNNING
-    proc.current = args
     let effect: Effect.Effect<unknown, unknown, unknown>
     try {
       effect = behaviour.init(args, proc.ctx)
@@ -544,8 +554,9 @@ export class Kernel {
     }
     if (!Effect.isEffect(effect)) effect = notAnEffect(behaviour.name, "init", effect)
     const result = runEffect(effect, runtime, proc)
-    if (isExit(result)) this.completeInit(proc, result)
+    if (isExit(result)) this.completeInit(proc, result, args)
     else {
+      this.suspended.set(proc, args)
       proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>
       proc.status = INIT
       const millis = toMillis(this.options.spawnTimeout)
@@ -564,7 +575,7 @@ export class Kernel {
     }
   }
 
-  private completeInit(proc: Proc, exit: Exit.Exit<unknown, unknown>): void {
+  private completeInit(proc: Proc, exit: Exit.Exit<unknown, unknown>, args: unknown): void {
     const done = proc.initDone!
     proc.initDone = undefined
     if (proc.status >= EXITING) {
@@ -579,16 +590,14 @@ export class Kernel {
       proc.status = EXITING
       proc.exitReason = reason
       if (exit._tag === "Failure" ? !Cause.isInterruptedOnly(exit.cause) : !Reason.isClean(reason)) {
-        this.reports.crash(proc, reason, "init", proc.current)
+        this.reports.crash(proc, reason, "init", args)
       }
-      proc.current = undefined
       this.finalize(proc, reason)
       done(Exit.fail(new InitFailed({ behaviour: proc.behaviour.name, reason })))
       return
     }
     proc.state = exit.value
     proc.kind = K_MESSAGE
-    proc.current = undefined
     done(exit)
     if (proc.status >= EXITING) return
     if (proc.mailboxLength() > 0) this.schedule(proc)
@@ -758,7 +767,7 @@ export class Kernel {
     if (wasInit) {
       // Killed during init: the spawner learns it through InitFailed.
       this.finalize(proc, reason)
-      if (proc.initDone !== undefined) this.completeInit(proc, Exit.void)
+      if (proc.initDone !== undefined) this.completeInit(proc, Exit.void, this.takeSuspended(proc))
       return
     }
     const terminate = proc.behaviour.terminate

@@ -23,6 +23,12 @@ export const heapSample = (): number => {
   return stats.used_heap_size + ((stats as { readonly external_memory?: number }).external_memory ?? 0)
 }
 
+/**
+ * The spawn option (internal) of a supervisor's restart: not refused above the limit,
+ * since it replaces what the crash freed and refusing it would make the supervisor give up.
+ */
+export const restartSpawn: unique symbol = Symbol.for("rain/Supervisor/restart")
+
 /** A rough size of one queued message (the envelope and a small payload), for the mailbox estimate. */
 const bytesPerMessage = 64
 

@@ -101,8 +101,6 @@ export class Proc implements AsyncTarget {
   important = false
   /** The process that spawned it linked (or the node, for `node.spawn`): its exit signal ends a trapping process. */
   parent: Pid | undefined = undefined
-  /** The message (or `init` args) being handled, for the crash report. */
-  current: unknown = undefined
   mailboxSize: number
   messagesIn = 0
   messagesOut = 0

@@ -72,7 +72,8 @@ export class Reports {
     }
     if (this.count >= this.options.perSecond) {
       this.suppressed++
-      if (this.cancelFlush === undefined) {
+      // A stopped node arms no timer (it would outlive the node); `close` wrote what was pending.
+      if (this.cancelFlush === undefined && !this.kernel.stopped) {
         this.cancelFlush = this.kernel.startTimer(Math.max(0, this.windowStart + 1000 - now), () => {
           this.cancelFlush = undefined
           this.flush()

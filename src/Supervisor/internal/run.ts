@@ -5,8 +5,9 @@
  * @internal
  */
 import { Duration, Effect, LogLevel, Option, ScheduleDecision, ScheduleIntervals } from "effect"
+import { restartSpawn } from "../../Node/internal/memory.js"
 import { reportsOf } from "../../Node/internal/reports.js"
-import type { CallResult, SuccessOf } from "../../Process/Behaviour.js"
+import type { CallResult, SpawnOptions, SuccessOf } from "../../Process/Behaviour.js"
 import { reply, replyError } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
 import type { SpawnError } from "../../Process/errors.js"
@@ -55,12 +56,21 @@ const report = (
 /**
  * Starts one child, linked. Children run with the supervisor's services (those of whoever
  * started the tree), which the types cannot follow through a child list: hence the cast.
+ * A restart is not refused above the node's memory limit: it replaces what the crash
+ * freed, and refusing it would make the supervisor give up (shedding load, not the tree).
  */
-const startChild = (ctx: Ctx, child: ChildState): Effect.Effect<Pid, ChildStartFailed> =>
-  ctx.spawnLink(child.spec.behaviour, child.args, child.spec.name === undefined ? undefined : { name: child.spec.name }).pipe(
+const startChild = (ctx: Ctx, child: ChildState, restart = false): Effect.Effect<Pid, ChildStartFailed> =>
+  ctx.spawnLink(child.spec.behaviour, child.args, spawnOptions(child, restart)).pipe(
     Effect.tap((pid) => Effect.sync(() => void (child.pid = pid))),
     Effect.mapError((error) => new ChildStartFailed({ child: child.id, reason: describe(error) }))
   ) as Effect.Effect<Pid, ChildStartFailed>
+
+const spawnOptions = (child: ChildState, restart: boolean): SpawnOptions | undefined => {
+  if (!restart) return child.spec.name === undefined ? undefined : { name: child.spec.name }
+  const options: Record<string | symbol, unknown> = { [restartSpawn]: true }
+  if (child.spec.name !== undefined) options.name = child.spec.name
+  return options as SpawnOptions
+}
 
 /** init: starts every child in order; on a failure stops those started, in reverse, and fails. */
 export const startAll = (state: State, ctx: Ctx): Effect.Effect<State, ChildStartFailed> =>
@@ -140,7 +150,7 @@ const restartGroup = (state: State, ctx: Ctx, group: ReadonlyArray<ChildState>):
     for (const child of group) {
       if (child.pid !== undefined || !state.children.includes(child)) continue
       for (;;) {
-        const started = yield* Effect.either(startChild(ctx, child))
+        const started = yield* Effect.either(startChild(ctx, child, true))
         if (started._tag === "Right") break
         yield* report(ctx, LogLevel.Error, `could not restart child ${child.id}: ${started.left.reason}`, {
           errorContext: "start_error",
