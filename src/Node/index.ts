@@ -106,6 +106,8 @@ export interface ProcessInfo {
   readonly monitoredBy: number
   readonly trapExit: boolean
   readonly uptimeMillis: number
+  /** What the behaviour's `describe` says about its state (meta processes: address, connections). */
+  readonly detail?: unknown
 }
 
 /**
@@ -242,7 +244,8 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
   monitors: proc.watching?.size ?? 0,
   monitoredBy: proc.watchers?.size ?? 0,
   trapExit: proc.trapExit,
-  uptimeMillis: kernel.now() - proc.startedAt
+  uptimeMillis: kernel.now() - proc.startedAt,
+  detail: proc.behaviour.describe === undefined || kernel.statusName(proc) === "init" ? undefined : proc.behaviour.describe(proc.state)
 })
 
 /**

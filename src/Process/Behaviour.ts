@@ -88,6 +88,8 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
    */
   readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<M, Q>) => Effect.Effect<void, never, R>) | undefined
   readonly options?: ProcessOptions | undefined
+  /** What `info` reports as `detail` for a process of this behaviour (e.g. the address and connections it holds). */
+  readonly describe?: ((state: S) => unknown) | undefined
 }
 
 /**
