@@ -14,8 +14,19 @@
  * @since 0.2.0
  */
 import type { Behaviour } from "../Process/Behaviour.js"
-import type { GetAddress, InvalidSpec, ListenFailed, WebServerSpec } from "./types.js"
+import type { SpawnError } from "../Process/errors.js"
+import * as tcp from "./internal/tcp.js"
 import * as web from "./internal/web.js"
+import type {
+  ConnectFailed,
+  GetAddress,
+  InvalidSpec,
+  ListenFailed,
+  TcpClientSpec,
+  TcpCommand,
+  TcpServerSpec,
+  WebServerSpec
+} from "./types.js"
 
 export * from "./types.js"
 
@@ -43,3 +54,46 @@ export * from "./types.js"
  */
 export const WebServer: Behaviour<unknown, WebServerSpec, never, GetAddress, InvalidSpec | ListenFailed> =
   web.WebServer as Behaviour<any, WebServerSpec, never, GetAddress, InvalidSpec | ListenFailed>
+
+/**
+ * A TCP server: owns an `@effect/platform` socket server on `host:port` and spawns a
+ * linked connection process per accepted socket. Each connection sends its handler
+ * `TcpConnected`, then `TcpData` per chunk or frame (`framing`: `raw`, `line`, or
+ * `{ lengthPrefix }`), then `TcpClosed`; `TcpSend` / `TcpClose` sent to the connection
+ * write or close. When the handler's mailbox (`mailboxSize`) is full, the connection stops
+ * reading from its socket until there is room. Stopping the server closes its connections
+ * and releases the port. Answers `GetAddress`.
+ *
+ * @example
+ * ```ts
+ * const Echo = Process.make({
+ *   name: "Echo",
+ *   init: (_connection: Process.Pid) => Effect.void,
+ *   handleMessage: (event: Meta.TcpEvent, state, ctx) =>
+ *     event._tag === "rain/Meta/TcpData" ? Effect.as(ctx.send(event.connection, new Meta.TcpSend({ data: event.data })), state)
+ *     : event._tag === "rain/Meta/TcpClosed" ? ctx.stop()
+ *     : Effect.void
+ * })
+ * const server = yield* node.spawn(Meta.TcpServer, { port: 7000, handler: Echo, framing: "line" })
+ * ```
+ * @since 0.2.0
+ * @category tcp
+ */
+export const TcpServer: Behaviour<unknown, TcpServerSpec, never, GetAddress, InvalidSpec | ListenFailed> =
+  tcp.TcpServer as Behaviour<any, TcpServerSpec, never, GetAddress, InvalidSpec | ListenFailed>
+
+/**
+ * A TCP client connection: connects to `host:port` in `init` (`spawn` fails with
+ * `ConnectFailed` when it cannot), then behaves as an accepted connection: events to its
+ * handler, `TcpSend` / `TcpClose` to it.
+ *
+ * @example
+ * ```ts
+ * const conn = yield* ctx.spawnLink(Meta.TcpClient, { host: "127.0.0.1", port: 7000, handler: ctx.self, framing: "line" })
+ * yield* ctx.send(conn, new Meta.TcpSend({ data: "hello" }))
+ * ```
+ * @since 0.2.0
+ * @category tcp
+ */
+export const TcpClient: Behaviour<unknown, TcpClientSpec, TcpCommand, never, InvalidSpec | ConnectFailed | SpawnError> =
+  tcp.TcpClient as Behaviour<any, TcpClientSpec, TcpCommand, never, InvalidSpec | ConnectFailed | SpawnError>

@@ -272,7 +272,7 @@ export type TcpCommand = TcpSend | TcpClose
  * @since 0.2.0
  * @category tcp
  */
-export type TcpHandler = Address<TcpEvent, any> | Behaviour<any, Pid, any, any, any, never>
+export type TcpHandler = Address<TcpEvent, any> | Behaviour<any, Pid, never, never, any, never>
 
 /**
  * How a TCP server is spawned.
