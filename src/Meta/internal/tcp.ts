@@ -193,13 +193,22 @@ const openConnection = (open: Open, ctx: Context<any, any>) =>
     return state
   })
 
+const uncork = (net: Net.Socket) => net.uncork()
+
+/** Hot path: writes one frame; waits (holding the connection's mailbox) only when the socket buffer is full. */
 const writeFrame = (state: ConnectionState, data: string | Uint8Array) => {
   const bytes = encode(state.framing, data)
   if (typeof bytes === "string") return Effect.as(Effect.logWarning(`TcpSend dropped: ${bytes}`), state)
   if (state.closed) return Effect.succeed(state)
   state.bytesOut += bytes.length
+  // frames written in one run of the node's drain loop leave in one write (one syscall)
+  const net = state.net
+  if (net.writableCorked === 0) {
+    net.cork()
+    process.nextTick(uncork, net)
+  }
   // a full socket buffer: take no further message until it drains (senders queue in the mailbox)
-  if (state.net.write(bytes)) return Effect.succeed(state)
+  if (net.write(bytes)) return Effect.succeed(state)
   return Effect.async<ConnectionState>((resume) => {
     const done = () => {
       state.net.off("drain", done)
