@@ -36,7 +36,10 @@ export * from "./types.js"
  * (or pool, or `HttpApp`). Requests past `requestTimeout` get 504, bodies over
  * `maxBodySize` 413, malformed requests 400 (bodies say why); a handler crash gets that
  * request a 500 and the server keeps serving. Stopping it finishes in-flight requests
- * within `shutdownTimeout` and releases the port. Answers `GetAddress`.
+ * within `shutdownTimeout` and releases the port. Answers `GetAddress`. With `webSocket`,
+ * requests to that path are upgraded and each connection becomes a linked process: its
+ * handler gets `WsConnected`, `WsMessage` per frame and `WsClosed`; `WsSend` / `WsClose`
+ * sent to it go out; it ends when the socket closes and closes the socket when it ends.
  *
  * @example
  * ```ts

@@ -159,6 +159,8 @@ export interface WebServerSpec {
   readonly maxBodySize?: number | undefined
   /** On stop, how long in-flight requests may take before their connections are cut (default 5 s). */
   readonly shutdownTimeout?: Duration.DurationInput | undefined
+  /** Upgrade requests to this path to WebSocket connections, each a process. */
+  readonly webSocket?: WebSocketSpec | undefined
 }
 
 /**
@@ -175,6 +177,8 @@ export interface WebServerInfo {
   readonly inFlight: number
   readonly served: number
   readonly closing: boolean
+  /** Open WebSocket connections (their processes). */
+  readonly webSockets: ReadonlyArray<Pid>
 }
 
 // ---------------------------------------------------------------------------
@@ -374,3 +378,100 @@ export class GetAddress extends Schema.TaggedRequest<GetAddress>()("rain/Meta/Ge
   success: SocketAddress,
   payload: {}
 }) {}
+
+// ---------------------------------------------------------------------------
+// WebSocket
+
+/**
+ * A WebSocket connection is open (the first message its handler gets).
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export class WsConnected extends Schema.TaggedClass<WsConnected>()("rain/Meta/WsConnected", {
+  connection: Pid,
+  path: Schema.String,
+  remoteAddress: Schema.String
+}) {}
+
+/**
+ * A WebSocket message: `data` is a string for a text frame, bytes for a binary one.
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export class WsMessage extends Schema.TaggedClass<WsMessage>()("rain/Meta/WsMessage", {
+  connection: Pid,
+  data: Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf)
+}) {}
+
+/**
+ * A WebSocket connection closed; its process then ends with `normal`.
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export class WsClosed extends Schema.TaggedClass<WsClosed>()("rain/Meta/WsClosed", {
+  connection: Pid,
+  code: Schema.Number,
+  reason: Schema.String
+}) {}
+
+/**
+ * Send this to a WebSocket connection process to send a frame (text for a string, binary for bytes).
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export class WsSend extends Schema.TaggedClass<WsSend>()("rain/Meta/WsSend", {
+  data: Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf)
+}) {}
+
+/**
+ * Send this to a WebSocket connection process to close it with a code (default 1000).
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export class WsClose extends Schema.TaggedClass<WsClose>()("rain/Meta/WsClose", {
+  code: Schema.optionalWith(Schema.Number, { default: () => 1000 }),
+  reason: Schema.optionalWith(Schema.String, { default: () => "" })
+}) {}
+
+/**
+ * What a WebSocket connection process sends to its handler.
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export type WsEvent = WsConnected | WsMessage | WsClosed
+
+/**
+ * Where a web server upgrades WebSocket requests, and who handles each connection: one
+ * process for all (an address) or a behaviour spawned per connection (linked; its `init`
+ * gets the connection's pid).
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export interface WebSocketSpec {
+  /** The path upgraded (exact match, e.g. `/ws`). */
+  readonly path: string
+  readonly handler: Address<WsEvent, any> | Behaviour<any, Pid, never, never, any, never>
+}
+
+/**
+ * What `info` shows of a WebSocket connection.
+ *
+ * @since 0.2.0
+ * @category websocket
+ */
+export interface WsConnectionInfo {
+  readonly kind: "WebSocket"
+  readonly path: string
+  readonly remoteAddress: string
+  readonly handler: Pid | string
+  readonly messagesIn: number
+  readonly messagesOut: number
+  readonly paused: boolean
+}

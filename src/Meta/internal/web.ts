@@ -12,7 +12,7 @@ import type { HttpApp } from "@effect/platform"
 import { FileSystem, HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 
-import { Cause, Duration, Effect, Exit, Option, Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Option, Scope } from "effect"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import type { Behaviour } from "../../Process/Behaviour.js"
@@ -20,10 +20,11 @@ import { reply } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
 import type { CallError } from "../../Process/errors.js"
 import * as Reason from "../../Process/ExitReason.js"
-import type { Address } from "../../Process/Pid.js"
-import type { WebServerInfo, WebServerSpec } from "../types.js"
+import type { Address, Pid } from "../../Process/Pid.js"
+import type { WebServerInfo, WebServerSpec, WebSocketSpec } from "../types.js"
 import { GetAddress, InvalidSpec, ListenFailed, SocketAddress, WebRequest, WebResponse } from "../types.js"
 import { badPort, formatAddress, inScope, ownedScope } from "./resource.js"
+import { WebSocketConnection } from "./ws.js"
 
 interface State {
   readonly scope: Scope.CloseableScope
@@ -41,6 +42,8 @@ interface Live {
   closing: boolean
   /** Called when the last in-flight request has finished while closing. */
   drained: (() => void) | undefined
+  /** WebSocket connection processes, by pid string. */
+  readonly webSockets: Map<string, Pid>
 }
 
 const MiB = 1024 * 1024
@@ -56,6 +59,14 @@ const validate = (spec: WebServerSpec): InvalidSpec | undefined => {
   if (Array.isArray(spec.handler) && spec.handler.length === 0) return invalid("handler", "is an empty pool")
   if (spec.maxBodySize !== undefined && !(Number.isInteger(spec.maxBodySize) && spec.maxBodySize >= 0)) {
     return invalid("maxBodySize", `must be a non-negative integer (got ${String(spec.maxBodySize)})`)
+  }
+  if (spec.webSocket !== undefined) {
+    if (typeof spec.webSocket.path !== "string" || !spec.webSocket.path.startsWith("/")) {
+      return invalid("webSocket.path", `must be a path starting with "/" (got ${String(spec.webSocket.path)})`)
+    }
+    if (spec.webSocket.handler === undefined || spec.webSocket.handler === null) {
+      return invalid("webSocket.handler", "is missing: give a process address or a behaviour to spawn per connection")
+    }
   }
   for (const field of ["requestTimeout", "shutdownTimeout"] as const) {
     const value = spec[field]
@@ -238,6 +249,25 @@ const userApp = (app: HttpApp.Default<unknown, never>, timeout: number, limit: n
     )
   })
 
+/** Upgrades requests to the WebSocket path and spawns a linked connection process for each. */
+const webSocketApp = (app: HttpApp.Default, spec: WebSocketSpec, ctx: Context<any, any>, live: Live): HttpApp.Default =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const path = request.url.split("?")[0]
+    if (path !== spec.path) return app
+    if (request.headers.upgrade?.toLowerCase() !== "websocket") {
+      return plain(426, `Upgrade Required: ${spec.path} is a WebSocket endpoint`)
+    }
+    return Effect.gen(function*() {
+      const socket = yield* request.upgrade
+      const opened = yield* Deferred.make<void, string>()
+      const remoteAddress = NodeHttpServerRequest.toIncomingMessage(request).socket.remoteAddress ?? ""
+      const pid = yield* ctx.spawnLink(WebSocketConnection, { socket, spec, path, remoteAddress, opened })
+      live.webSockets.set(String(pid), pid)
+      yield* Deferred.await(opened).pipe(Effect.timeout("10 seconds"))
+      return HttpServerResponse.empty()
+    }).pipe(Effect.catchAll((error) => plain(400, `Bad Request: the WebSocket upgrade failed: ${String(error)}`)))
+  })
+
 const init = (spec: WebServerSpec, ctx: Context<never, GetAddress>) =>
   Effect.gen(function*() {
     const invalid = validate(spec)
@@ -245,7 +275,8 @@ const init = (spec: WebServerSpec, ctx: Context<never, GetAddress>) =>
     const host = spec.host ?? "127.0.0.1"
     const timeout = millis(spec.requestTimeout, 30_000)
     const limit = spec.maxBodySize ?? 10 * MiB
-    const live: Live = { connections: 0, inFlight: 0, served: 0, closing: false, drained: undefined }
+    const live: Live = { connections: 0, inFlight: 0, served: 0, closing: false, drained: undefined, webSockets: new Map() }
+    if (spec.webSocket !== undefined) yield* ctx.trapExit(true)
     // node answers a request not received within `requestTimeout` with 408 itself
     const server = Http.createServer({
       requestTimeout: timeout,
@@ -277,7 +308,7 @@ const init = (spec: WebServerSpec, ctx: Context<never, GetAddress>) =>
         })
       )
     )
-    const app = Array.isArray(spec.handler) || !Effect.isEffect(spec.handler)
+    const handlerApp = Array.isArray(spec.handler) || !Effect.isEffect(spec.handler)
       ? processApp(
         Array.isArray(spec.handler) ? spec.handler : [spec.handler as Address<any, WebRequest>],
         ctx,
@@ -285,6 +316,7 @@ const init = (spec: WebServerSpec, ctx: Context<never, GetAddress>) =>
         limit
       )
       : userApp(spec.handler as HttpApp.Default<unknown, never>, timeout, limit)
+    const app = spec.webSocket === undefined ? handlerApp : webSocketApp(handlerApp, spec.webSocket, ctx, live)
     yield* inScope(scope, platform.serve(app))
     const port = platform.address._tag === "TcpAddress" ? platform.address.port : spec.port
     const state: State = {
@@ -302,10 +334,23 @@ const init = (spec: WebServerSpec, ctx: Context<never, GetAddress>) =>
  * shutdown timeout (their connections close after the response), then the rest are cut
  * and the port is released before the process is gone.
  */
-const shutdown = (state: State): Effect.Effect<void> =>
+const shutdown = (state: State, ctx: Context<any, any>): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { live, server } = state
     live.closing = true
+    // WebSocket connections first: the listener's close waits for every socket it accepted
+    yield* Effect.forEach(
+      Array.from(live.webSockets.values()),
+      (pid) =>
+        Effect.zipRight(
+          ctx.exit(pid, Reason.shutdown),
+          ctx.awaitExit(pid).pipe(
+            Effect.timeout(state.shutdownMillis),
+            Effect.catchAll(() => Effect.zipRight(ctx.exit(pid, Reason.kill), ctx.awaitExit(pid)))
+          )
+        ),
+      { discard: true, concurrency: "unbounded" }
+    )
     const closed = Effect.async<void>((resume) => {
       server.close(() => resume(Effect.void))
     })
@@ -324,7 +369,13 @@ export const WebServer: Behaviour<State, WebServerSpec, never, GetAddress, Inval
   name: "WebServer",
   init,
   handleCall: (_request, _from, state) => Effect.succeed(reply(state.address, state)),
-  terminate: (_reason, state) => shutdown(state),
+  handleInfo: (info, state, ctx) => {
+    if (info._tag !== "Exit") return Effect.succeed(state)
+    if (state.live.webSockets.delete(String(info.from))) return Effect.succeed(state)
+    // an abnormal exit signal from anyone else (its parent, its supervisor) ends the server, as in gen_server
+    return Reason.isNormal(info.reason) ? Effect.succeed(state) : Effect.as(ctx.stop(info.reason), state)
+  },
+  terminate: (_reason, state, ctx) => shutdown(state, ctx),
   describe: (state): WebServerInfo => ({
     kind: "WebServer",
     address: state.address.toString(),
@@ -332,6 +383,7 @@ export const WebServer: Behaviour<State, WebServerSpec, never, GetAddress, Inval
     connections: state.live.connections,
     inFlight: state.live.inFlight,
     served: state.live.served,
-    closing: state.live.closing
+    closing: state.live.closing,
+    webSockets: Array.from(state.live.webSockets.values())
   })
 }
