@@ -16,6 +16,7 @@
 import type { Behaviour } from "../Process/Behaviour.js"
 import type { SpawnError } from "../Process/errors.js"
 import * as tcp from "./internal/tcp.js"
+import * as udp from "./internal/udp.js"
 import * as web from "./internal/web.js"
 import type {
   ConnectFailed,
@@ -25,6 +26,8 @@ import type {
   TcpClientSpec,
   TcpCommand,
   TcpServerSpec,
+  UdpSend,
+  UdpSpec,
   WebServerSpec
 } from "./types.js"
 
@@ -100,3 +103,20 @@ export const TcpServer: Behaviour<unknown, TcpServerSpec, never, GetAddress, Inv
  */
 export const TcpClient: Behaviour<unknown, TcpClientSpec, TcpCommand, never, InvalidSpec | ConnectFailed | SpawnError> =
   tcp.TcpClient as Behaviour<any, TcpClientSpec, TcpCommand, never, InvalidSpec | ConnectFailed | SpawnError>
+
+/**
+ * A UDP socket bound to `host:port`: each datagram goes to `handler` as `UdpDatagram`
+ * (with the sender's address); `UdpSend` sent to it sends a datagram. A datagram arriving
+ * while the handler's mailbox is full is dropped and counted in `info`. Stopping it closes
+ * the socket. Answers `GetAddress`.
+ *
+ * @example
+ * ```ts
+ * const udp = yield* node.spawn(Meta.Udp, { port: 0, handler: ctx.self })
+ * yield* node.send(udp, new Meta.UdpSend({ host: "127.0.0.1", port: 9999, data: "ping" }))
+ * ```
+ * @since 0.2.0
+ * @category udp
+ */
+export const Udp: Behaviour<unknown, UdpSpec, UdpSend, GetAddress, InvalidSpec | ListenFailed> =
+  udp.Udp as Behaviour<any, UdpSpec, UdpSend, GetAddress, InvalidSpec | ListenFailed>

@@ -475,3 +475,66 @@ export interface WsConnectionInfo {
   readonly messagesOut: number
   readonly paused: boolean
 }
+
+// ---------------------------------------------------------------------------
+// UDP
+
+/**
+ * A datagram received by a UDP socket process, sent to its handler with the sender's address.
+ *
+ * @since 0.2.0
+ * @category udp
+ */
+export class UdpDatagram extends Schema.TaggedClass<UdpDatagram>()("rain/Meta/UdpDatagram", {
+  socket: Pid,
+  data: Schema.Uint8ArrayFromSelf,
+  from: SocketAddress
+}) {
+  /** The data as UTF-8 text. */
+  get text(): string {
+    return new TextDecoder().decode(this.data)
+  }
+}
+
+/**
+ * Send this to a UDP socket process to send a datagram to `host:port`.
+ *
+ * @since 0.2.0
+ * @category udp
+ */
+export class UdpSend extends Schema.TaggedClass<UdpSend>()("rain/Meta/UdpSend", {
+  host: Schema.String,
+  port: Schema.Number,
+  data: Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf)
+}) {}
+
+/**
+ * How a UDP socket process is spawned. Datagrams go to `handler`; one that arrives while
+ * the handler's mailbox is full is dropped and counted (UDP is lossy; nothing buffers).
+ *
+ * @since 0.2.0
+ * @category udp
+ */
+export interface UdpSpec {
+  /** Address to bind (default `127.0.0.1`; an IPv6 address binds an IPv6 socket). */
+  readonly host?: string | undefined
+  /** Port; 0 picks a free one. */
+  readonly port: number
+  readonly handler: Address<UdpDatagram, any>
+}
+
+/**
+ * What `info` shows of a UDP socket process.
+ *
+ * @since 0.2.0
+ * @category udp
+ */
+export interface UdpInfo {
+  readonly kind: "Udp"
+  readonly address: string
+  readonly port: number
+  readonly received: number
+  readonly sent: number
+  /** Datagrams dropped because the handler's mailbox was full. */
+  readonly dropped: number
+}
