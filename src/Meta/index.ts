@@ -15,6 +15,7 @@
  */
 import type { Behaviour } from "../Process/Behaviour.js"
 import type { SpawnError } from "../Process/errors.js"
+import * as port from "./internal/port.js"
 import * as tcp from "./internal/tcp.js"
 import * as udp from "./internal/udp.js"
 import * as web from "./internal/web.js"
@@ -23,6 +24,9 @@ import type {
   GetAddress,
   InvalidSpec,
   ListenFailed,
+  PortCloseInput,
+  PortSpec,
+  PortWrite,
   TcpClientSpec,
   TcpCommand,
   TcpServerSpec,
@@ -120,3 +124,22 @@ export const TcpClient: Behaviour<unknown, TcpClientSpec, TcpCommand, never, Inv
  */
 export const Udp: Behaviour<unknown, UdpSpec, UdpSend, GetAddress, InvalidSpec | ListenFailed> =
   udp.Udp as Behaviour<any, UdpSpec, UdpSend, GetAddress, InvalidSpec | ListenFailed>
+
+/**
+ * A port (Erlang's ports): runs an OS process with `@effect/platform` `Command`. Its
+ * stdout and stderr reach `handler` as `PortData` (lines, or chunks), then its end as
+ * `PortExited`; `PortWrite` sent to the port writes to its stdin, `PortCloseInput` closes
+ * it. The port ends when the OS process exits (`normal` for status 0, else with an error,
+ * so linked processes get an exit signal), and stopping the port stops the OS process.
+ *
+ * @example
+ * ```ts
+ * const port = yield* ctx.spawnLink(Meta.Port, { command: "sort", handler: ctx.self })
+ * yield* ctx.send(port, new Meta.PortWrite({ data: "b\na\n" }))
+ * yield* ctx.send(port, new Meta.PortCloseInput())   // PortData "a", "b", then PortExited
+ * ```
+ * @since 0.2.0
+ * @category port
+ */
+export const Port: Behaviour<unknown, PortSpec, PortWrite | PortCloseInput, never, InvalidSpec> =
+  port.Port as Behaviour<any, PortSpec, PortWrite | PortCloseInput, never, InvalidSpec>

@@ -538,3 +538,89 @@ export interface UdpInfo {
   /** Datagrams dropped because the handler's mailbox was full. */
   readonly dropped: number
 }
+
+// ---------------------------------------------------------------------------
+// Port
+
+/**
+ * Output of a port's OS process: a line (without its newline) or a chunk, as text, from
+ * its stdout or stderr.
+ *
+ * @since 0.2.0
+ * @category port
+ */
+export class PortData extends Schema.TaggedClass<PortData>()("rain/Meta/PortData", {
+  port: Pid,
+  stream: Schema.Literal("stdout", "stderr"),
+  data: Schema.String
+}) {}
+
+/**
+ * A port's OS process exited: `status` is its exit code, or `null` with `signal` when a
+ * signal ended it. The port process then ends: `normal` for status 0, else with an error
+ * reason, so that linked processes get an exit signal.
+ *
+ * @since 0.2.0
+ * @category port
+ */
+export class PortExited extends Schema.TaggedClass<PortExited>()("rain/Meta/PortExited", {
+  port: Pid,
+  status: Schema.NullOr(Schema.Number),
+  signal: Schema.NullOr(Schema.String)
+}) {
+  /** What happened, for logs and exit reasons. */
+  get description(): string {
+    return this.signal === null ? `OS process exited with status ${this.status}` : `OS process killed by ${this.signal}`
+  }
+}
+
+/**
+ * Send this to a port to write to its OS process's stdin (a string as UTF-8).
+ *
+ * @since 0.2.0
+ * @category port
+ */
+export class PortWrite extends Schema.TaggedClass<PortWrite>()("rain/Meta/PortWrite", {
+  data: Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf)
+}) {}
+
+/**
+ * Send this to a port to close its OS process's stdin (end of input).
+ *
+ * @since 0.2.0
+ * @category port
+ */
+export class PortCloseInput extends Schema.TaggedClass<PortCloseInput>()("rain/Meta/PortCloseInput", {}) {}
+
+/**
+ * How a port (Erlang's `open_port({spawn_executable, ...})`) is spawned.
+ *
+ * @since 0.2.0
+ * @category port
+ */
+export interface PortSpec {
+  readonly command: string
+  readonly args?: ReadonlyArray<string> | undefined
+  readonly cwd?: string | undefined
+  /** Added to the inherited environment. */
+  readonly env?: Record<string, string> | undefined
+  /** Who gets `PortData` and `PortExited`. */
+  readonly handler: Address<PortData | PortExited, any>
+  /** `lines` (default) or `chunks` (as read). */
+  readonly output?: "lines" | "chunks" | undefined
+  /** On stop, how long the OS process gets after SIGTERM before SIGKILL (default 2 s). */
+  readonly killTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * What `info` shows of a port.
+ *
+ * @since 0.2.0
+ * @category port
+ */
+export interface PortInfo {
+  readonly kind: "Port"
+  readonly command: string
+  readonly osPid: number
+  readonly running: boolean
+}
