@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Queue } from "effect"
+import { Deferred, Effect, Option, Queue } from "effect"
 import type { Process as P } from "../../src/index.js"
 import { Meta, Node, Process } from "../../src/index.js"
 import { eventually } from "./helpers.js"
@@ -17,8 +17,17 @@ const Linked = Process.make({
   init: (port: P.Pid, ctx) => Effect.as(ctx.link(port), port)
 })
 
+/** Takes nothing until the gate opens, then forwards: its bounded mailbox fills meanwhile. */
+const Gated = Process.make({
+  name: "Gated",
+  options: { mailboxSize: 64 },
+  init: (args: { readonly gate: Deferred.Deferred<void>; readonly out: Queue.Queue<unknown> }) => Effect.succeed(args),
+  handleMessage: (message: unknown, state) =>
+    Effect.zipRight(Deferred.await(state.gate), Effect.as(Queue.offer(state.out, message), state))
+})
+
 const take = (queue: Queue.Queue<unknown>) =>
-  Effect.timeoutFail(Queue.take(queue), { duration: "5 seconds", onTimeout: () => new Error("nothing within 5 s") })
+  Effect.timeoutFail(Queue.take(queue), { duration: "15 seconds", onTimeout: () => new Error("nothing within 15 s") })
 
 const alive = (osPid: number) => {
   try {
@@ -100,6 +109,34 @@ describe("Meta.Port", () => {
       yield* node.awaitExit(stopped)
       yield* eventually(Effect.sync(() => !alive(osPid)), "OS process gone")
     }))
+
+  it.scopedLive("a full handler mailbox stops reading the OS process's output: it waits on the pipe", () =>
+    Effect.gen(function*() {
+      const node = yield* Node.start("port@localhost")
+      const gate = yield* Deferred.make<void>()
+      const out = yield* Queue.unbounded<unknown>()
+      const gated = yield* node.spawn(Gated, { gate, out })
+      const total = 30_000 // about 320 KB: more than a pipe and a stream buffer hold
+      const port = yield* node.spawn(Meta.Port, {
+        command: "sh",
+        args: ["-c", `i=0; while [ $i -lt ${total} ]; do echo "line $i"; i=$((i+1)); done`],
+        handler: gated
+      })
+      yield* Effect.sleep("1500 millis")
+      // without backpressure the shell would have written everything and exited by now
+      assert.isTrue((Option.getOrThrow(yield* node.info(port)).detail as Meta.PortInfo).running)
+      assert.isAtMost(Option.getOrThrow(yield* node.info(gated)).mailbox.main, 64)
+      yield* Deferred.succeed(gate, undefined)
+      const got: Array<unknown> = []
+      yield* Effect.gen(function*() {
+        while (got.length < total + 1) got.push(...(yield* Queue.takeBetween(out, 1, 10_000)))
+      }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`only ${got.length} messages`) }))
+      for (let i = 0; i < total; i++) {
+        const data = got[i] as Meta.PortData
+        if (data.data !== `line ${i}`) assert.fail(`line ${i} missing or out of order: ${data.data}`)
+      }
+      assert.strictEqual((got[total] as Meta.PortExited).status, 0)
+    }), 30_000)
 
   it.scopedLive("a command that cannot start fails spawn with why", () =>
     Effect.gen(function*() {

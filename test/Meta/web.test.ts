@@ -119,6 +119,17 @@ describe("Meta.WebServer", () => {
       assert.strictEqual(ok.status, 200)
     }))
 
+  it.scopedLive("a client that does not send its whole request within requestTimeout gets 408 with why", () =>
+    Effect.gen(function*() {
+      const node = yield* Node.start("web@localhost")
+      const { port } = yield* startWeb(node, { requestTimeout: "300 millis" })
+      const started = Date.now()
+      const response = yield* rawExchange(port, "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc")
+      assert.match(response, /^HTTP\/1.1 408 Request Timeout/)
+      assert.match(response, /ERR_HTTP_REQUEST_TIMEOUT/)
+      assert.isBelow(Date.now() - started, 2500)
+    }))
+
   it.scopedLive("a handler that does not answer within requestTimeout gets 504", () =>
     Effect.gen(function*() {
       const node = yield* Node.start("web@localhost")

@@ -18,7 +18,7 @@ import * as Reason from "../../Process/ExitReason.js"
 import type { Pid } from "../../Process/Pid.js"
 import type { PortInfo, PortSpec } from "../types.js"
 import { InvalidSpec, PortCloseInput, PortData, PortExited, PortWrite } from "../types.js"
-import { ownedScope } from "./resource.js"
+import { ownedScope, roomWait } from "./resource.js"
 
 /** Failed to start the OS process (no such command, a bad working directory). */
 const startFailed = (spec: PortSpec, error: unknown) =>
@@ -76,17 +76,16 @@ const init = (spec: PortSpec, ctx: Context<PortWrite | PortCloseInput, never>) =
       running: true
     }
     const handler = spec.handler
-    // Delivers one piece of output; while the handler's mailbox is full it waits (1 to 4 ms
-    // steps) and the stream is not pulled, so the OS process blocks on a full pipe.
+    // Delivers one piece of output; while the handler's mailbox is full it waits (`roomWait`)
+    // and the stream is not pulled, so the OS process blocks on a full pipe.
     const deliver = (stream: "stdout" | "stderr") => (data: string) =>
       Effect.gen(function*() {
         const message = new PortData({ port: ctx.self, stream, data }, true)
-        let delay = 1
+        let attempt = 0
         for (;;) {
           const result = yield* Effect.either(ctx.send(handler, message))
           if (result._tag === "Right" || result.left._tag !== "MailboxFull") return
-          yield* Effect.sleep(Duration.millis(delay))
-          delay = Math.min(delay * 2, 4)
+          yield* roomWait(attempt++)
         }
       })
     const text = (bytes: Stream.Stream<Uint8Array, unknown>) =>

@@ -32,3 +32,12 @@ export const badPort = (port: unknown): string | undefined =>
   typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535
     ? undefined
     : `must be an integer from 0 to 65535 (got ${String(port)})`
+
+/**
+ * The wait before retrying a send to a full mailbox (`attempt` counts from 0): first a few
+ * yields, which let the node's drain loop run the receiver, then sleeps of 1 to 4 ms
+ * while it stays full. (A process cannot wait on another's mailbox through the public
+ * API; the meta process holds its input meanwhile, so nothing piles up.)
+ */
+export const roomWait = (attempt: number): Effect.Effect<void> =>
+  attempt < 8 ? Effect.yieldNow() : Effect.sleep(Math.min(1 << (attempt - 8), 4))

@@ -11,7 +11,7 @@
  */
 import { NodeSocket, NodeSocketServer } from "@effect/platform-node"
 import type { Socket } from "@effect/platform"
-import { Duration, Effect, Exit, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import * as Net from "node:net"
 import type { Behaviour } from "../../Process/Behaviour.js"
 import { reply } from "../../Process/Behaviour.js"
@@ -35,7 +35,7 @@ import {
   TcpSend
 } from "../types.js"
 import { badFraming, decoder, encode, FrameTooLarge } from "./framing.js"
-import { badPort, formatAddress, inScope, ownedScope } from "./resource.js"
+import { badPort, formatAddress, inScope, ownedScope, roomWait } from "./resource.js"
 
 const MiB = 1024 * 1024
 /** Frames waiting in a connection (bytes) before it pauses reading even though the handler takes them. */
@@ -132,19 +132,18 @@ const openConnection = (open: Open, ctx: Context<any, any>) =>
       }
     }
     // Delivers queued frames in order; on a full mailbox it pauses the socket and retries
-    // with a growing delay (1 to 4 ms) until the handler has room.
+    // (`roomWait`) until the handler has room.
     const drain = Effect.gen(function*() {
-      let delay = 1
+      let attempt = 0
       while (queue.length > 0) {
         const result = yield* Effect.either(ctx.send(handler, queue[0]))
         if (result._tag === "Right" || result.left._tag !== "MailboxFull") {
           queued -= queue.shift()!.data.length
-          delay = 1
+          attempt = 0
           continue
         }
         pause()
-        yield* Effect.sleep(Duration.millis(delay))
-        delay = Math.min(delay * 2, 4)
+        yield* roomWait(attempt++)
       }
       draining = false
       if (tooLarge !== undefined) {

@@ -8,7 +8,7 @@
  * @internal
  */
 import { Socket } from "@effect/platform"
-import { Deferred, Duration, Effect, Exit, Scope } from "effect"
+import { Deferred, Effect, Exit, Scope } from "effect"
 import type { Behaviour } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
 import type { SpawnError } from "../../Process/errors.js"
@@ -17,7 +17,7 @@ import type { Address, Pid } from "../../Process/Pid.js"
 import { isPid } from "../../Process/Pid.js"
 import type { WebSocketSpec, WsConnectionInfo } from "../types.js"
 import { WsClose, WsClosed, WsConnected, WsMessage, WsSend } from "../types.js"
-import { ownedScope } from "./resource.js"
+import { ownedScope, roomWait } from "./resource.js"
 
 /** What the web server hands a new connection process. */
 export interface WsOpen {
@@ -78,23 +78,22 @@ const init = (open: WsOpen, ctx: Context<any, any>) =>
     const queue: Array<WsMessage> = []
     let draining = false
     // Delivers queued messages in order; on a full mailbox it pauses the socket and retries
-    // with a growing delay (1 to 4 ms) until the handler has room.
+    // (`roomWait`) until the handler has room.
     const drain = Effect.gen(function*() {
       const ws = (yield* Socket.WebSocket) as unknown as Pausable
-      let delay = 1
+      let attempt = 0
       while (queue.length > 0) {
         const result = yield* Effect.either(ctx.send(handler, queue[0]))
         if (result._tag === "Right" || result.left._tag !== "MailboxFull") {
           queue.shift()
-          delay = 1
+          attempt = 0
           continue
         }
         if (!state.paused && ws.pause !== undefined) {
           state.paused = true
           ws.pause()
         }
-        yield* Effect.sleep(Duration.millis(delay))
-        delay = Math.min(delay * 2, 4)
+        yield* roomWait(attempt++)
       }
       draining = false
       if (state.paused) {
