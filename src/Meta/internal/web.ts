@@ -150,6 +150,8 @@ const readBody = (source: Http.IncomingMessage, limit: number): Effect.Effect<Ui
     source.on("close", onClose)
   })
 
+const noBody: Effect.Effect<Uint8Array> = Effect.succeed(new Uint8Array(0))
+
 const tooLarge = (limit: number) =>
   plain(413, `Payload Too Large: the request body is over this server's limit of ${limit} bytes`)
 
@@ -207,7 +209,8 @@ const processApp = (
     if (length > limit) return tooLarge(limit)
     const target = targets[next]
     next = next + 1 === targets.length ? 0 : next + 1
-    return readBody(source, limit).pipe(
+    const hasBody = length > 0 || source.headers["transfer-encoding"] !== undefined
+    return (hasBody ? readBody(source, limit) : noBody).pipe(
       Effect.flatMap((body) =>
         ctx.call(
           target,
