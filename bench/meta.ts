@@ -107,7 +107,7 @@ const Echo = Process.make({
   init: (connection: P.Pid) => Effect.succeed(connection),
   handleMessage: (event: Meta.TcpEvent, connection, ctx) =>
     event._tag === "rain/Meta/TcpData"
-      ? Effect.as(ctx.send(connection, new Meta.TcpSend({ data: event.data }, true)), connection)
+      ? Effect.as(ctx.send(connection, event.data), connection)
       : event._tag === "rain/Meta/TcpClosed"
       ? Effect.as(ctx.stop(), connection)
       : Effect.succeed(connection)

@@ -261,12 +261,13 @@ export class TcpClose extends Schema.TaggedClass<TcpClose>()("rain/Meta/TcpClose
 export type TcpEvent = TcpConnected | TcpData | TcpClosed
 
 /**
- * What a TCP connection process accepts.
+ * What a TCP connection process accepts: data to write (bytes or a string, as `gen_tcp:send`;
+ * or a `TcpSend`, which can cross nodes) or `TcpClose`.
  *
  * @since 0.2.0
  * @category tcp
  */
-export type TcpCommand = TcpSend | TcpClose
+export type TcpCommand = TcpSend | TcpClose | Uint8Array | string
 
 /**
  * Who gets a connection's events: one process for every connection (an address), or a

@@ -14,7 +14,7 @@ const Echo = Process.make({
       case "rain/Meta/TcpData":
         if (event.text === "crash") return Effect.fail(new Error("echo crashed"))
         if (event.text === "bye") return Effect.as(ctx.send(connection, new Meta.TcpClose()), connection)
-        return Effect.as(ctx.send(connection, new Meta.TcpSend({ data: event.text.toUpperCase() })), connection)
+        return Effect.as(ctx.send(connection, event.text.toUpperCase()), connection)
       case "rain/Meta/TcpClosed":
         return Effect.as(ctx.stop(), connection)
       default:

@@ -93,6 +93,15 @@ interface ConnectionState {
   closed: boolean
 }
 
+/** `new TcpData(...)` without the Schema constructor's per-instance work: one per frame read, a hot path. */
+const makeData = (connection: Pid, data: Uint8Array): TcpData => {
+  const message = Object.create(TcpData.prototype)
+  message.connection = connection
+  message.data = data
+  message._tag = "rain/Meta/TcpData"
+  return message
+}
+
 const netAddress = (address: string | undefined, port: number | undefined) =>
   address === undefined ? "unknown" : formatAddress(address, port ?? 0)
 
@@ -167,7 +176,14 @@ const openConnection = (open: Open, ctx: Context<any, any>) =>
           pause()
           break
         }
-        queue.push(new TcpData({ connection: ctx.self, data: frame }, true))
+        const message = makeData(ctx.self, frame)
+        // fast path: nothing waiting, so try the send now (a local send is synchronous); a
+        // send that had to wait for a busy remote node was made, so it counts as sent
+        if (!draining && queue.length === 0) {
+          const exit = Effect.runSyncExit(ctx.send(handler, message))
+          if (exit._tag === "Success" || exit.cause._tag !== "Fail" || exit.cause.error._tag !== "MailboxFull") continue
+        }
+        queue.push(message)
         queued += frame.length
       }
       if (draining) {
@@ -220,6 +236,7 @@ const writeFrame = (state: ConnectionState, data: string | Uint8Array) => {
 }
 
 const connectionMessage = (message: unknown, state: ConnectionState, ctx: Context<any, any>) => {
+  if (message instanceof Uint8Array || typeof message === "string") return writeFrame(state, message)
   if (message instanceof TcpSend) return writeFrame(state, message.data)
   if (message instanceof Ended) {
     state.closed = true
@@ -233,7 +250,7 @@ const connectionMessage = (message: unknown, state: ConnectionState, ctx: Contex
     state.net.end()
     return Effect.succeed(state)
   }
-  return Effect.as(Effect.logWarning(`TCP connection ignored ${String(message)}: send Meta.TcpSend or Meta.TcpClose`), state)
+  return Effect.as(Effect.logWarning(`TCP connection ignored ${String(message)}: send bytes, a string, Meta.TcpSend or Meta.TcpClose`), state)
 }
 
 /** Exit from the handler or the server: end with it (normal when the handler ended normally). */
