@@ -195,6 +195,24 @@ const headerRecord = (headers: Http.IncomingHttpHeaders): Record<string, string>
   return out
 }
 
+/** `new WebRequest(...)` without the Schema constructor's per-instance work: one per request, a hot path. */
+const makeRequest = (
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  remoteAddress: string
+): WebRequest => {
+  const request = Object.create(WebRequest.prototype)
+  request.method = method
+  request.url = url
+  request.headers = headers
+  request.body = body
+  request.remoteAddress = remoteAddress
+  request._tag = "rain/Meta/WebRequest"
+  return request
+}
+
 /** The app that turns each request into a `WebRequest` call to a handler process (round robin over a pool). */
 const processApp = (
   targets: ReadonlyArray<Address<any, WebRequest>>,
@@ -214,13 +232,7 @@ const processApp = (
       Effect.flatMap((body) =>
         ctx.call(
           target,
-          new WebRequest({
-            method: request.method,
-            url: request.url,
-            headers: headerRecord(source.headers),
-            body,
-            remoteAddress: source.socket.remoteAddress ?? ""
-          }, true),
+          makeRequest(request.method, request.url, headerRecord(source.headers), body, source.socket.remoteAddress ?? ""),
           timeout
         )
       ),
