@@ -6,7 +6,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^rain$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
-      { find: /^rain\/Database$/, replacement: fileURLToPath(new URL("./src/Database/index.ts", import.meta.url)) }
+      { find: /^rain\/Database$/, replacement: fileURLToPath(new URL("./src/Database/index.ts", import.meta.url)) },
+      { find: /^rain\/Meta$/, replacement: fileURLToPath(new URL("./src/Meta/index.ts", import.meta.url)) }
     ]
   },
   test: {

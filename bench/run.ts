@@ -13,6 +13,7 @@
 import { execFileSync, spawnSync } from "node:child_process"
 import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
+import { metaWorkloads } from "./meta.js"
 import { workloads } from "./workloads.js"
 
 const args = process.argv.slice(2)
@@ -78,8 +79,8 @@ const runChild = (script: string, scriptArgs: ReadonlyArray<string>, timeoutMs: 
   return JSON.parse(lines[lines.length - 1]!)
 }
 
-// --- Rain, local
-for (const [name, unit] of workloads) {
+// --- Rain, local (and the meta processes, each beside its baselines)
+for (const [name, unit] of [...workloads, ...metaWorkloads]) {
   if (!selected(name)) continue
   try {
     const values: Array<number> = []

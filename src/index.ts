@@ -86,4 +86,5 @@ export * as StateMachine from "./StateMachine/index.js"
 export * as Cron from "./Cron/index.js"
 // Modules with dependencies of their own are entry points of their own, so that a program
 // that does not use them loads none of it: `import * as Database from "rain/Database"`
-// (needs @effect/sql and a driver).
+// (needs @effect/sql and a driver), `import * as Meta from "rain/Meta"` (needs
+// @effect/platform and @effect/platform-node).
