@@ -44,6 +44,8 @@ interface Plain {
   readonly keys: ReadonlyArray<string>
   readonly kinds: ReadonlyArray<number>
   readonly literals: ReadonlyArray<unknown>
+  /** A 32-bit hash of the names, kinds and literals: both nodes' versions of the class agree on it. */
+  readonly shape: number
 }
 
 interface Entry {
@@ -52,6 +54,8 @@ interface Entry {
   readonly toWire: (u: unknown) => unknown
   /** Validates encoded fields from the wire and returns an instance, or `Invalid`. */
   readonly fromWire: (u: unknown) => unknown
+  /** The wire form of fields, unchecked (see `unsafeEncoded`). */
+  readonly unsafeWire: (fields: Record<string, unknown>) => unknown
 }
 
 const byClass = new Map<unknown, Entry>()
@@ -102,25 +106,42 @@ const makeEntry = (klass: WireClass): Entry => {
     const proto = klass.prototype
     const plain = plainFields(fields)
     if (plain !== undefined) {
-      const { keys } = plain
+      // Positional: [shape, ...the values of the non-literal fields, in declaration order].
+      // No keys on the wire (half the work of a map for msgpack, both ways); `shape`, a hash
+      // of the field names, kinds and literals, tells a sender with another version of the
+      // class from one with the same, so a reordered or renamed field is refused, not misread.
+      const { keys, kinds, literals, shape } = plain
+      const values: Array<number> = []
+      for (let i = 0; i < keys.length; i++) if (kinds[i] !== K_LITERAL) values.push(i)
+      const otherVersion = (w: unknown): Invalid =>
+        new Invalid(
+          new ParseResult.Type(
+            SchemaAST.unknownKeyword,
+            w,
+            `the sender's ${id} has other fields (${Array.isArray(w) ? w.length - 1 : "none"}) than this node's (${keys.join(", ")}): register the same version of the class on both nodes`
+          )
+        )
       return {
         id,
+        unsafeWire: (fields) => [shape, ...values.map((i) => fields[keys[i]])],
         toWire: (u) => {
           if (!checkPlain(plain, u)) return explain(validate(u))
-          const out: Record<string, unknown> = {}
-          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
+          const out: Array<unknown> = new Array(values.length + 1)
+          out[0] = shape
+          for (let j = 0; j < values.length; j++) out[j + 1] = (u as Record<string, unknown>)[keys[values[j]]]
           return out
         },
-        fromWire: (u) => {
-          if (!checkPlain(plain, u)) return explain(validate(u))
+        fromWire: (w) => {
+          if (!Array.isArray(w) || w.length !== values.length + 1 || w[0] !== shape) return otherVersion(w)
           const out = Object.create(proto)
-          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
-          return out
+          for (let i = 0, j = 1; i < keys.length; i++) out[keys[i]] = kinds[i] === K_LITERAL ? literals[i] : w[j++]
+          return checkPlain(plain, out) ? out : explain(validate(out))
         }
       }
     }
     return {
       id,
+      unsafeWire: (fields) => fields,
       toWire: (u) => {
         const r = validate(u)
         return r._tag === "Left" ? new Invalid(r.left) : r.right
@@ -135,6 +156,7 @@ const makeEntry = (klass: WireClass): Entry => {
   const decode = ParseResult.decodeUnknownEither(klass)
   return {
     id,
+    unsafeWire: (fields) => fields,
     toWire: (u) => {
       const r = encode(u)
       return r._tag === "Left" ? new Invalid(r.left) : r.right
@@ -202,7 +224,19 @@ const plainFields = (fields: Record<string, Schema.Struct.Field>): Plain | undef
         return undefined
     }
   }
-  return { keys, kinds, literals }
+  let text = ""
+  for (let i = 0; i < keys.length; i++) text += `${keys[i]}:${kinds[i]}:${String(literals[i])};`
+  return { keys, kinds, literals, shape: fnv1a(text) }
+}
+
+/** FNV-1a, 32 bits. */
+const fnv1a = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
 }
 
 /** Hot path (every message of a plain class, both ways): a loop, no allocation. */
@@ -253,6 +287,15 @@ export class Encoded {
     readonly id: string,
     readonly fields: unknown
   ) {}
+}
+
+/**
+ * What a node with the same version of class `id` would put on the wire for `fields`,
+ * unchecked: for tests that play a peer whose values this node's schema rejects.
+ */
+export const unsafeEncoded = (id: string, fields: Record<string, unknown>): Encoded => {
+  const entry = byId.get(id)
+  return new Encoded(id, entry === undefined ? fields : entry.unsafeWire(fields))
 }
 
 /**
