@@ -96,6 +96,8 @@ const remoteUnits: Record<string, string> = {
   "remote.oneway.class3.msgs_per_s": "msgs/s",
   "remote.call.seq_per_s": "calls/s",
   "remote.call.conc100_per_s": "calls/s",
+  "remote.important.seq_per_s": "sends/s",
+  "remote.important.conc100_per_s": "sends/s",
   "remote.payload1k.mb_per_s": "MB/s",
   "remote.connect.ms": "ms",
   "remote.down.ms": "ms"

@@ -1,5 +1,5 @@
 /**
- * The seed's application: "MyApp" with a main supervisor of two workers, started by
+ * An application: "MyApp" with a main supervisor of two workers, started by
  * `Node.start({ applications })`; its env is readable by its processes.
  *
  *   npx tsx examples/application.ts

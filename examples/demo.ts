@@ -1,5 +1,6 @@
 /**
- * The seed's demo: a node that starts an application whose one actor ticks every second.
+ * The demo of Rain's original description: a node that starts an application whose one
+ * actor ticks every second.
  *
  *   npm run demo            # five ticks, then the node stops
  *   npm run demo -- 0       # tick until Ctrl-C

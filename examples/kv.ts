@@ -1,5 +1,5 @@
 /**
- * The seed's key-value actor: requests are Schema classes, so the same code works when
+ * A key-value actor: requests are Schema classes, so the same code works when
  * the store runs on another node.
  *
  *   npx tsx examples/kv.ts

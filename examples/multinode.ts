@@ -1,13 +1,13 @@
 /**
- * The seed's multi-node example: two nodes sharing a cookie, a connect, a send to a
- * remote process and a spawn on the remote node. Both nodes live in this one OS
+ * Two nodes sharing a cookie: a connect, a send and a call to a remote process by name,
+ * and a spawn on the remote node. Both nodes live in this one OS
  * process for the sake of a one-command demo; they still talk over TCP on 127.0.0.1.
  *
  *   npx tsx examples/multinode.ts
  */
 import { Effect, Schema } from "effect"
-import type { Process as P } from "../src/index.js"
-import { Node, Process } from "../src/index.js"
+import type { Process as P } from "rain"
+import { Node, Process } from "rain"
 
 /** A message that crosses nodes: a Schema class, listed in `network.messages` on both nodes. */
 class Hello extends Schema.TaggedClass<Hello>()("Hello", { text: Schema.String, from: Schema.String }) {}
@@ -34,14 +34,18 @@ const WorkerActor = Process.make({
   handleMessage: (msg: Hello, args) => Effect.as(Effect.log(`remote_worker (${args}) got "${msg.text}"`), args)
 })
 
-const program = Effect.scoped(
+// node2 is the program's node (listening on a free port); node1 starts inside the
+// program, with a route to node2, and goes away with the program's scope.
+Node.runMain("node2@127.0.0.1", {
+  network: { cookie: "secret-cookie", port: 0, messages: [Hello, Greetings], allowSpawn: [WorkerActor] }
+}, (node2) =>
   Effect.gen(function*() {
-    const cookie = "secret-cookie"
-    const node2 = yield* Node.start("node2@127.0.0.1", {
-      network: { cookie, port: 0, messages: [Hello, Greetings], allowSpawn: [WorkerActor] }
-    })
     const node1 = yield* Node.start("node1@127.0.0.1", {
-      network: { cookie, messages: [Hello, Greetings], routes: { "node2@127.0.0.1": { host: "127.0.0.1", port: node2.port } } }
+      network: {
+        cookie: "secret-cookie",
+        messages: [Hello, Greetings],
+        routes: { "node2@127.0.0.1": { host: "127.0.0.1", port: node2.port } }
+      }
     })
     yield* node2.spawn(RemoteActor, undefined, { name: "remote_actor" })
 
@@ -59,13 +63,5 @@ const program = Effect.scoped(
     const pid = yield* node1.spawnRemote("node2@127.0.0.1", "remote_worker", "worker_args")
     yield* node1.send(pid, new Hello({ text: "work!", from: node1.name }))
     yield* Effect.sleep("100 millis")
-  })
-)
-
-Effect.runPromise(program).then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+    yield* node2.stop
+  }))

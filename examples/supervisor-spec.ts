@@ -1,6 +1,7 @@
 /**
- * Shared by examples/supervisor.ts and examples/application.ts: the seed's supervisor: two workers under one_for_one, permanent. A worker crashes and
- * is restarted; its sibling keeps its pid.
+ * Shared by examples/supervisor.ts and examples/application.ts: a supervisor of two
+ * workers under one_for_one, permanent. A worker crashes and is restarted; its sibling
+ * keeps its pid.
  */
 import { Console, Effect, Schema } from "effect"
 import { Process, Supervisor } from "rain"

@@ -1,5 +1,5 @@
 /**
- * The seed's supervisor: two workers under one_for_one, permanent. A worker crashes and
+ * A supervisor of two workers under one_for_one, permanent. A worker crashes and
  * is restarted; its sibling keeps its pid.
  *
  *   npx tsx examples/supervisor.ts

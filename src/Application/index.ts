@@ -20,11 +20,11 @@
  */
 import type { Scope } from "effect"
 import { Context, Effect, Layer, Option, Schema } from "effect"
-import { Node, setApplicationBoot } from "../Node/index.js"
 import type { ApplicationLike, NodeService } from "../Node/index.js"
 import type { Kernel } from "../Node/internal/kernel.js"
 import { kernelOf, kernels } from "../Node/internal/kernel.js"
 import { awaitExit, exit } from "../Node/internal/signals.js"
+import { Node } from "../Node/Service.js"
 import type { Context as ProcessContext } from "../Process/Context.js"
 import type { SpawnError } from "../Process/errors.js"
 import * as Reason from "../Process/ExitReason.js"
@@ -355,11 +355,6 @@ export const startOrder = <A extends ApplicationLike>(
     }
     return Effect.succeed(order)
   })
-
-setApplicationBoot((node, applications) =>
-  Effect.flatMap(startOrder(applications as ReadonlyArray<Spec>), (ordered) =>
-    Effect.forEach(ordered, (app) => start(node, app), { discard: true }))
-)
 
 /**
  * The running application as a service.

@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
+import type { Duration } from "effect"
 import { Schema } from "effect"
+import type { Spec as ApplicationSpec } from "../Application/index.js"
 import type { WireClass } from "../Message/internal/codec.js"
 import type { Registrar, Route } from "../Registry/Registrar.js"
 import type * as Transport from "../Transport/index.js"
@@ -15,7 +17,7 @@ import type * as Transport from "../Transport/index.js"
  * @example
  * ```ts
  * Node.start("a@127.0.0.1", {
- *   network: { cookie: "secret", port: 0, routes: { "b@127.0.0.1": "127.0.0.1:4370" } }
+ *   network: { cookie: "secret", port: 0, routes: { "b@127.0.0.1": "127.0.0.1:4370" }, tickTime: "60 seconds" }
  * })
  * ```
  * @since 0.1.0
@@ -53,18 +55,25 @@ export interface NetworkOptions {
   readonly registrar?: Registrar | undefined
   /** Behaviours other nodes may spawn here, by their `name`. */
   readonly allowSpawn?: ReadonlyArray<SpawnableBehaviour> | undefined
-  /** Applications other nodes may start here (their specs; import the Application module). */
-  readonly allowApplications?: ReadonlyArray<{ readonly name: string }> | undefined
+  /** Applications other nodes may start here (`node.startRemoteApplication`), by their spec. */
+  readonly allowApplications?: ReadonlyArray<ApplicationSpec> | undefined
   /** Schema classes that may cross nodes (both nodes must list them). */
   readonly messages?: ReadonlyArray<WireClass> | undefined
-  /** How long a connection attempt may take (default 5000 ms). */
-  readonly connectTimeoutMillis?: number | undefined
+  /** How long a connection attempt (lookup, connect and handshake) may take; default 5 seconds. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
   /**
    * Like Erlang's net_ticktime: a connection that received nothing for this long is
    * considered lost (links and monitors fire); an idle one sends a tick every quarter
-   * of it. Default 20000 ms.
+   * of it. Default 20 seconds. Both run on the node's `Clock`.
    */
-  readonly tickMillis?: number | undefined
+  readonly tickTime?: Duration.DurationInput | undefined
+  /**
+   * The most other nodes this node keeps connected (Ergo's `Network.MaxNodes`; default: no
+   * limit). A connection beyond it, dialled by either side, is refused in the handshake with
+   * reason `too_many_nodes`, logged once on each side, and the sender's call fails with
+   * `NoConnection` naming that reason. Connections that are up are never dropped to make room.
+   */
+  readonly maxNodes?: number | undefined
 }
 
 /**
@@ -92,4 +101,45 @@ export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkErr
   override get message(): string {
     return `Node ${this.node} could not start its network: ${this.reason}. Check network.host/port (port 0 picks a free one) and the registrar port.`
   }
+}
+
+/**
+ * One connection to another node, as `node.connections` reports it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConnectionInfo {
+  /** The peer node's name. */
+  readonly node: string
+  /** The peer's incarnation (`creation`): a restarted peer has a new one. */
+  readonly creation: number
+  /** The peer's transport address (`127.0.0.1:53012`). */
+  readonly address: string
+  /** Which side opened the connection. */
+  readonly dialled: "this node" | "the peer"
+  /** When the connection came up (ms since the epoch, on the node's Clock). */
+  readonly since: number
+  /** Frames received and sent: messages, calls, replies, link/monitor signals, ticks. */
+  readonly framesIn: number
+  readonly framesOut: number
+  /** Bytes read and written on the transport, framing included. */
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** Whether the connection negotiated compression. */
+  readonly compression: boolean
+}
+
+/**
+ * The node's connections against its `network.maxNodes` limit.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Connections {
+  /** How many nodes are connected now. */
+  readonly count: number
+  /** `network.maxNodes` (Infinity without a limit, and 0 for a node without network). */
+  readonly maxNodes: number
+  readonly peers: ReadonlyArray<ConnectionInfo>
 }

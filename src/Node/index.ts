@@ -9,13 +9,13 @@ import { NodeRuntime } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Context, Deferred, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
-import type { SendError } from "../Process/Context.js"
+import type { ImportantSendError, SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
 import type { NodeDown } from "../Process/Message.js"
 import type { NoConnection, NotDistributed, SpawnRefused } from "../Process/errors.js"
-import { call as callProcess } from "./internal/calls.js"
+import { call as callProcess, callImportant, sendImportant } from "./internal/calls.js"
 import { spawnEffect } from "./internal/context.js"
 import type { Distribution } from "./internal/dist/connection.js"
 import { networkService, startDistribution } from "./internal/distribution.js"
@@ -24,17 +24,21 @@ import type { Proc } from "./internal/proc.js"
 import { statusName } from "./internal/proc.js"
 import { KernelScheduler } from "./internal/scheduler.js"
 import { awaitExit, exit } from "./internal/signals.js"
-import type { NetworkError, NetworkOptions } from "./NetworkOptions.js"
+import { Node } from "./Service.js"
+import type * as Application from "../Application/index.js"
+import { remoteStarter, startApplications } from "./internal/applications.js"
+import type { Connections, NetworkError, NetworkOptions } from "./NetworkOptions.js"
 export { NotDistributed, SpawnRefused } from "../Process/errors.js"
-export { TypeNotRegistered } from "../Message/internal/codec.js"
+export { TypeNotRegistered } from "../Message/errors.js"
 export type { WireClass } from "../Message/internal/codec.js"
 export { NetworkError } from "./NetworkOptions.js"
-export type { NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
+export type { ConnectionInfo, Connections, NetworkOptions, SpawnableBehaviour } from "./NetworkOptions.js"
 
 /**
- * Node options; every field is optional. The names follow the seed's `gen.NodeOptions`.
+ * Node options; every field is optional. The names follow Ergo's `gen.NodeOptions`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface NodeOptions {
   readonly process?: {
@@ -63,15 +67,16 @@ export interface NodeOptions {
    * Applications to start with the node, in dependency order (see `Application`);
    * they stop in reverse order before the node's other processes.
    */
-  readonly applications?: ReadonlyArray<ApplicationLike> | undefined
+  readonly applications?: ReadonlyArray<Application.Spec> | undefined
   /** Distribution: listen, cookie, routes/registrar, allowSpawn, wire messages. Without it the node is alone. */
   readonly network?: NetworkOptions | undefined
 }
 
 /**
- * What `NodeOptions.applications` takes: an `Application.Spec`.
+ * The part of an `Application.Spec` that names it and its dependencies.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ApplicationLike {
   readonly name: string
@@ -114,9 +119,10 @@ export interface ProcessInfo {
 }
 
 /**
- * Node-wide figures (the seed's `node.Metrics()`).
+ * Node-wide figures, the kind Ergo's `gen.NodeInfo` reports.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Metrics {
   readonly processCount: number
@@ -167,6 +173,21 @@ export interface NodeService {
   send<M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError>
   /** Sends a message; fails with `MailboxFull` instead of waiting. */
   trySend<M>(to: Address<M, any>, message: NoInfer<M>, priority?: Priority): Effect.Effect<void, SendError>
+  /**
+   * Sends a message and completes once it is in the target's mailbox (local or remote), or
+   * fails with why not (see `ctx.sendImportant`).
+   */
+  sendImportant<M>(
+    to: Address<M, any>,
+    message: NoInfer<M>,
+    options?: { readonly priority?: Priority | undefined; readonly timeout?: CallTimeout | undefined }
+  ): Effect.Effect<void, ImportantSendError>
+  /** A call acknowledged once the request is in the callee's mailbox (see `ctx.callImportant`). */
+  callImportant<Q, R extends Q>(
+    to: Address<any, Q>,
+    request: R,
+    timeout?: CallTimeout
+  ): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Calls a process from plain Effect code and waits for the reply. */
   call<Q, R extends Q>(to: Address<any, Q>, request: R, timeout?: CallTimeout): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError>
   /** Sends an exit signal to a process (`kill` cannot be trapped). */
@@ -191,6 +212,12 @@ export interface NodeService {
   disconnect(node: string): Effect.Effect<void>
   /** The connected nodes. */
   nodes: Effect.Effect<ReadonlyArray<string>>
+  /**
+   * The connections that are up, each with the peer's creation and address, which side
+   * dialled, since when, and frames and bytes in and out; with the count against
+   * `network.maxNodes`.
+   */
+  connections: Effect.Effect<Connections>
   /** Completes with `NodeDown` when the connection to `node` is lost (at once if it is not connected). */
   monitorNode(node: string): Effect.Effect<NodeDown>
   /** Spawns a behaviour that `node` allows (`network.allowSpawn`) there; returns the new pid. */
@@ -208,12 +235,15 @@ export interface NodeService {
   readonly address: string
 }
 
-/**
- * The node as a service.
- *
- * @since 0.1.0
- */
-export class Node extends Context.Tag("rain/Node")<Node, NodeService>() {}
+export {
+  /**
+   * The node as a service.
+   *
+   * @since 0.1.0
+   * @category tags
+   */
+  Node
+} from "./Service.js"
 
 const nodeNamePattern = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/
 
@@ -232,18 +262,19 @@ const loggerFor = (format: "text" | "json" | "logfmt" | "pretty" | undefined): L
 
 const liveClock = Effect.runSync(Effect.clock)
 
-/** Why the applications given to `Node.start` could not start (an `Application` error). */
-export type ApplicationStartError = { readonly _tag: string; readonly message: string }
-
-/** Installed by the Application module, which depends on this one (late binding avoids an import cycle). */
-let bootApplications:
-  | ((node: NodeService, applications: ReadonlyArray<ApplicationLike>) => Effect.Effect<void, ApplicationStartError>)
-  | undefined
-
-/** @internal */
-export const setApplicationBoot = (boot: typeof bootApplications): void => {
-  bootApplications = boot
-}
+/**
+ * Why the applications given to `Node.start` could not start.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ApplicationStartError =
+  | Application.NotLoaded
+  | Application.AlreadyStarted
+  | Application.DependencyNotRunning
+  | Application.StartFailed
+  | Application.MissingDependency
+  | Application.DependencyCycle
 
 /** Builds the info record of a process. */
 const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
@@ -322,28 +353,14 @@ export const start = (
       )
     })
     yield* Effect.addFinalizer(() => stop)
-    // --- distribution: after the stop finalizer, so that it closes first (peers see noconnection, as when a node dies) ---
+    // After the stop finalizer, so that the network closes first (peers see noconnection, as when a node dies).
     const dist = options.network === undefined
       ? undefined
       : yield* startDistribution(kernel, options.network, runtime, options.process?.maxMessageSize ?? 64 * 1024 * 1024)
-    // --- end distribution ---
     const service = makeService(kernel, runtime, stop, Deferred.await(stopped), dist)
-    // --- distribution: remote application start goes through the Application module's boot hook ---
-    if (dist !== undefined) {
-      dist.startApplication = (spec) =>
-        bootApplications === undefined
-          ? Promise.resolve("the Application module is not loaded on this node")
-          : Runtime.runPromise(runtime)(
-            bootApplications(service, [spec as ApplicationLike]).pipe(
-              Effect.as(undefined),
-              Effect.catchAll((error) => Effect.succeed(`${error._tag}: ${error.message}`))
-            )
-          )
-    }
-    // --- end distribution ---
+    if (dist !== undefined) dist.startApplication = remoteStarter(service, runtime)
     if (options.applications !== undefined && options.applications.length > 0) {
-      if (bootApplications === undefined) return yield* Effect.die(new Error("rain: import the Application module to start applications"))
-      yield* bootApplications(service, options.applications).pipe(Effect.tapError(() => stop))
+      yield* startApplications(service, options.applications).pipe(Effect.tapError(() => stop))
     }
     return service
   })
@@ -381,6 +398,9 @@ const makeService = (
         return error === undefined ? Effect.void : Effect.fail(error)
       }),
     call: (to, request, timeout) => callProcess(kernel, undefined, to, request, timeout),
+    sendImportant: (to, message, options) =>
+      sendImportant(kernel, undefined, to, message, options?.priority, options?.timeout),
+    callImportant: (to, request, timeout) => callImportant(kernel, undefined, to, request, timeout),
     exit: (pid, reason) => Effect.sync(() => exit(kernel, undefined, pid, reason)),
     awaitExit: (pid) => awaitExit(kernel, pid),
     whereis: (name) => Effect.sync(() => Option.map(Option.fromNullable(kernel.names.get(name)), (p) => p.pid)),

@@ -63,6 +63,12 @@ export interface ProcessOptions {
   readonly mailboxSize?: number | undefined
   /** Receive exit signals from links as `Exit` messages instead of dying with them. */
   readonly trapExit?: boolean | undefined
+  /**
+   * Make every `ctx.send` of this process an important one (`ctx.sendImportant`): it
+   * completes once the message is in the target's mailbox and fails when it cannot be
+   * (Ergo's `ImportantDelivery` process flag). Each remote send then waits a round trip.
+   */
+  readonly importantDelivery?: boolean | undefined
 }
 
 /**

@@ -13,8 +13,10 @@ import type {
   NameTaken,
   NoConnection,
   NotDistributed,
+  ProcessUnknown,
   SpawnError,
-  SpawnRefused
+  SpawnRefused,
+  Timeout
 } from "./errors.js"
 import type { EncodeFailed, TypeNotRegistered } from "../Message/errors.js"
 import type { ExitReason } from "./ExitReason.js"
@@ -40,6 +42,15 @@ export interface Timer {
 export type SendError = MailboxFull | NoConnection | MessageTooLarge | TypeNotRegistered | EncodeFailed
 
 /**
+ * Errors of an important send (`sendImportant`): unlike `send`, a dead or unknown target
+ * is reported (`ProcessUnknown`), and so is a receipt that does not come in time (`Timeout`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ImportantSendError = SendError | ProcessUnknown | Timeout
+
+/**
  * Everything a process can do from inside its handlers.
  *
  * @since 0.1.0
@@ -51,6 +62,33 @@ export interface Context<M = unknown, Q = any> {
   readonly node: string
   /** Sends a message; silent if the target is gone, fails if its mailbox is full. */
   send<M2>(to: Address<M2, any>, message: NoInfer<M2>, priority?: Priority): Effect.Effect<void, SendError>
+  /**
+   * Sends a message and completes only once it is in the target's mailbox, on this node or
+   * another (Ergo's SendImportant), or fails with why not: `ProcessUnknown`, `MailboxFull`,
+   * `NoConnection`, or `Timeout` when no receipt comes within `timeout` (default: the node's
+   * call timeout). A remote important send costs a round trip; `send` does not wait.
+   *
+   * @example
+   * ```ts
+   * yield* ctx.sendImportant(Process.name("ledger", "b@host"), new Entry({ amount: 5 }))
+   * ```
+   */
+  sendImportant<M2>(
+    to: Address<M2, any>,
+    message: NoInfer<M2>,
+    options?: { readonly priority?: Priority | undefined; readonly timeout?: CallTimeout | undefined }
+  ): Effect.Effect<void, ImportantSendError>
+  /**
+   * A `call` whose request is acknowledged as soon as it is in the callee's mailbox (Ergo's
+   * CallImportant): a request that cannot be delivered fails at once, and a `Timeout` tells
+   * (`delivered`) whether the request had arrived, so a lost request is told apart from a
+   * slow handler.
+   */
+  callImportant<Q2, R2 extends Q2>(
+    to: Address<any, Q2>,
+    request: R2,
+    timeout?: CallTimeout
+  ): Effect.Effect<SuccessOf<R2>, FailureOf<R2> | CallError>
   /**
    * Calls a process and waits for its reply (default timeout 5 s). The caller handles
    * no other message meanwhile, as with `gen_server:call`.

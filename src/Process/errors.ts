@@ -29,10 +29,19 @@ export class ProcessUnknown extends Schema.TaggedError<ProcessUnknown>("rain/Pro
  */
 export class Timeout extends Schema.TaggedError<Timeout>("rain/Process/Timeout")("Timeout", {
   target: Schema.String,
-  millis: Schema.Number
+  millis: Schema.Number,
+  /**
+   * For important calls and sends: whether the request reached the target's mailbox (the
+   * handler was slow) or not even that (the request or its receipt may be lost).
+   */
+  delivered: Schema.optional(Schema.Boolean)
 }) {
   override get message(): string {
-    return `No reply from ${this.target} within ${this.millis}ms. Raise the timeout or make the handler reply sooner (use a deferred reply for slow work).`
+    if (this.delivered === false) {
+      return `No receipt from ${this.target} within ${this.millis}ms: the request may not have arrived. Check the connection to its node, or raise the timeout.`
+    }
+    const arrived = this.delivered === true ? " (the request is in its mailbox)" : ""
+    return `No reply from ${this.target} within ${this.millis}ms${arrived}. Raise the timeout or make the handler reply sooner (use a deferred reply for slow work).`
   }
 }
 

@@ -21,7 +21,7 @@
  * @since 0.1.0
  */
 export * from "./Behaviour.js"
-export type { Context, SendError, Timer } from "./Context.js"
+export type { Context, ImportantSendError, SendError, Timer } from "./Context.js"
 export * from "./errors.js"
 export * as ExitReason from "./ExitReason.js"
 export type { ExitReason as Reason } from "./ExitReason.js"

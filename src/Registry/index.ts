@@ -7,7 +7,7 @@
  */
 import type { Effect, Option } from "effect"
 import { Effect as E } from "effect"
-import { Node } from "../Node/index.js"
+import { Node } from "../Node/Service.js"
 import type { AlreadyRegistered, CallError, NameTaken } from "../Process/errors.js"
 import type { Pid } from "../Process/Pid.js"
 

@@ -17,7 +17,7 @@
 import type { Scope } from "effect"
 import { Context, Duration, Effect, Layer } from "effect"
 import { pipeArguments } from "effect/Pipeable"
-import { Node } from "../Node/index.js"
+import { Node } from "../Node/Service.js"
 import type { NodeService } from "../Node/index.js"
 import type { Behaviour, CallTimeout } from "../Process/Behaviour.js"
 import * as Process from "../Process/Behaviour.js"

@@ -27,6 +27,7 @@ import {
 export {
   HandshakeRejected,
   type HandshakeOptions,
+  type HandshakeRefusal,
   type PeerInfo,
   type Session,
   SessionClosed,

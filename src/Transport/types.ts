@@ -31,32 +31,73 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
  * `reason` is one of `cookie` (the peers do not share the cookie), `version` (protocol
  * version mismatch), `name` (malformed node name), `malformed` (garbage or an unexpected
  * frame), `timeout`, `closed` (the peer hung up), `duplicate` (refused by the `accept`
- * hook, e.g. a connection to that node already exists), `peer_rejected` (the peer refused us).
+ * hook, e.g. a handshake with that node is already under way), `simultaneous` (both nodes
+ * connected at once and the other connection wins), `too_many_nodes` (the node is at its
+ * `maxNodes` limit), `peer_rejected` (the peer refused us; `peerReason` says why).
  *
  * @since 0.1.0
  */
 export class HandshakeRejected extends Schema.TaggedError<HandshakeRejected>()("HandshakeRejected", {
-  reason: Schema.Literal("cookie", "version", "name", "malformed", "timeout", "closed", "duplicate", "peer_rejected"),
+  reason: Schema.Literal(
+    "cookie",
+    "version",
+    "name",
+    "malformed",
+    "timeout",
+    "closed",
+    "duplicate",
+    "simultaneous",
+    "too_many_nodes",
+    "peer_rejected"
+  ),
   detail: Schema.String,
-  peer: Schema.optional(Schema.String)
+  peer: Schema.optional(Schema.String),
+  /** For `peer_rejected`: the reason the peer gave (`cookie`, `too_many_nodes`, ...). */
+  peerReason: Schema.optional(Schema.String)
 }) {
   override get message(): string {
     const who = this.peer === undefined ? "a peer" : this.peer
-    const hint = this.reason === "cookie"
-      ? "Start both nodes with the same cookie"
-      : this.reason === "peer_rejected"
-      ? "The peer's log says why; a wrong cookie is the usual cause"
-      : this.reason === "version"
-      ? "Run the same Rain version on both nodes"
-      : this.reason === "name"
-      ? "Node names look like name@host"
-      : this.reason === "timeout"
-      ? "Check that the peer is a Rain node and reachable"
-      : this.reason === "duplicate"
-      ? "A connection to that node already exists"
-      : "Check that the peer is a Rain node of the same version"
-    return `Handshake with ${who} rejected (${this.reason}): ${this.detail}. ${hint}`
+    return `Handshake with ${who} rejected (${this.reason}): ${this.detail}. ${hintFor(this.reason === "peer_rejected" ? this.peerReason : this.reason)}`
   }
+}
+
+/** What to do about a refused handshake, by the reason either side gave. */
+const hintFor = (reason: string | undefined): string => {
+  switch (reason) {
+    case "cookie":
+      return "Start both nodes with the same cookie"
+    case "version":
+      return "Run the same Rain version on both nodes"
+    case "name":
+      return "Node names look like name@host"
+    case "timeout":
+      return "Check that the peer is a Rain node and reachable"
+    case "duplicate":
+      return "A handshake between these two nodes is already under way; the first one to finish is used"
+    case "simultaneous":
+      return "Both nodes connected at once; the connection the other node started is used (nothing to do)"
+    case "too_many_nodes":
+      return "The refusing node is at its network.maxNodes limit; raise it or disconnect a node there"
+    case "malformed":
+    case "closed":
+      return "Check that the peer is a Rain node of the same version"
+    default:
+      return "The peer's log says why"
+  }
+}
+
+/**
+ * Why the `accept` hook of a handshake refuses a peer: `duplicate` (a connection or
+ * handshake with that node exists), `simultaneous` (both nodes connected at once and the
+ * other connection wins; logged at Debug, it is routine) or `too_many_nodes` (the node is
+ * at its `maxNodes` limit). A plain string is a `duplicate` refusal with that detail.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface HandshakeRefusal {
+  readonly reason: "duplicate" | "simultaneous" | "too_many_nodes"
+  readonly detail: string
 }
 
 /**
@@ -113,11 +154,12 @@ export interface HandshakeOptions {
   readonly handshakeTimeout?: Duration.DurationInput
   /**
    * Called with the peer on both sides before the session opens (on the acceptor, before
-   * the initiator has proved the cookie); `false` or a string (the reason, told to the
-   * peer) rejects it with reason `duplicate`. The node layer uses it to keep one connection
-   * per pair of nodes and to break ties when two nodes connect to each other at once.
+   * the initiator has proved the cookie); `false`, a string (the reason, told to the peer)
+   * or a `HandshakeRefusal` rejects it. The node layer uses it to keep one connection per
+   * pair of nodes, to break ties when two nodes connect to each other at once, and to
+   * enforce `maxNodes`.
    */
-  readonly accept?: (peer: PeerInfo) => Effect.Effect<boolean | string>
+  readonly accept?: (peer: PeerInfo) => Effect.Effect<boolean | string | HandshakeRefusal>
   /** Protocol version to announce; only for tests of version negotiation. */
   readonly protocolVersion?: number
 }
@@ -146,6 +188,13 @@ export interface Session {
   /** The largest encoded message the peer accepts. */
   readonly maxMessageSize: number
   readonly isOpen: boolean
+  /** The peer's transport address as the transport reports it (`127.0.0.1:53012`, `memory:3`). */
+  readonly remoteAddress: string
+  /** Whether this side opened the connection (`connect`) rather than accepted it. */
+  readonly initiator: boolean
+  /** Bytes read from and written to the transport so far, framing and handshake included. */
+  readonly bytesIn: number
+  readonly bytesOut: number
   /**
    * Queues a frame's payload, synchronously; frames sent during the same synchronous run
    * leave in one write. A payload of at least `compressThreshold` bytes is compressed when

@@ -342,11 +342,11 @@ describe("distribution", () => {
       assert.isTrue(logs.some((entry) => entry.message.includes("undecodable")))
     }))
 
-  it.scopedLive("a silent peer is taken as lost after tickMillis (net tick)", () =>
+  it.scopedLive("a silent peer is taken as lost after tickTime (net tick)", () =>
     Effect.gen(function*() {
       const { make } = yield* cluster
-      const a = yield* make("a@127.0.0.1", { tickMillis: 400 })
-      const b = yield* make("b@127.0.0.1", { tickMillis: 400 })
+      const a = yield* make("a@127.0.0.1", { tickTime: "400 millis" })
+      const b = yield* make("b@127.0.0.1", { tickTime: "400 millis" })
       const target = yield* b.spawn(Relay, undefined)
       yield* a.monitor(target)
       yield* Effect.sleep("600 millis")

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Schedule, Scope } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Schedule, Scope, TestClock } from "effect"
 import * as crypto from "node:crypto"
 import * as net from "node:net"
-import { Process, Testing, Transport } from "../../src/index.js"
+import { Node, Process, Testing, Transport } from "../../src/index.js"
 import { instrumented } from "../fixtures/transports.js"
 import { Blob, cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
 
@@ -79,17 +79,50 @@ describe("node wire", () => {
       assert.isAbove(written["a only"], text.length)
     }))
 
+  it.scoped("connectTimeout and tickTime that are not finite positive durations fail the start with NetworkError", () =>
+    Effect.gen(function*() {
+      const start = (network: Partial<Node.NetworkOptions>) =>
+        Effect.flip(Node.start("bad@127.0.0.1", { network: { cookie, ...network } }))
+      const notDuration = yield* start({ tickTime: "soon" as Duration.DurationInput })
+      assert.strictEqual(notDuration._tag, "NetworkError")
+      assert.include(notDuration.message, "network.tickTime is not a duration")
+      const zero = yield* start({ connectTimeout: 0 })
+      assert.include(zero.message, "network.connectTimeout must be finite and positive")
+      const infinite = yield* start({ connectTimeout: Duration.infinity })
+      assert.include(infinite.message, "network.connectTimeout must be finite and positive")
+    }))
+
+  it.scoped("the connect timeout runs on the node's Clock: TestClock ends a connection attempt that never connects", () =>
+    Effect.gen(function*() {
+      // A transport whose connect never completes (before any handshake, so no handshake timeout applies).
+      const mute: Transport.Transport = { ...Transport.memory(), _tag: "mute", connect: () => Effect.never }
+      const node = yield* Node.start("a@127.0.0.1", {
+        network: { cookie, transport: mute, routes: { "mute@127.0.0.1": "memory:0" }, connectTimeout: "3 seconds" }
+      })
+      const attempt = yield* Effect.fork(node.connect("mute@127.0.0.1"))
+      yield* TestClock.adjust("2900 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(attempt)), "the attempt ended before its connectTimeout")
+      yield* TestClock.adjust("100 millis")
+      // Real time bounds the wait: under TestClock nothing else would end it.
+      const guard = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2000)))
+      const error = yield* Fiber.join(attempt).pipe(
+        Effect.flip,
+        Effect.raceFirst(Effect.zipRight(guard, Effect.die("the attempt outlived its connectTimeout on the TestClock")))
+      )
+      assert.strictEqual(error._tag, "NoConnection")
+    }))
+
   it.scopedLive("garbage on the node's port (random bytes, truncated handshake, oversize length) closes only that connection", () =>
     Effect.gen(function*() {
       const { make } = yield* cluster
       const a = yield* make("a@127.0.0.1")
-      const b = yield* make("b@127.0.0.1", { connectTimeoutMillis: 500 })
+      const b = yield* make("b@127.0.0.1", { connectTimeout: "500 millis" })
       const counter = yield* b.spawn(Counter, 1)
       assert.strictEqual(yield* a.call(counter, new GetCount()), 1)
       const port = b.node.port
       yield* rawConnection(port, crypto.randomBytes(64))
       // a valid frame header with a handshake cut short, then silence until the handshake
-      // times out (connectTimeoutMillis)
+      // times out (connectTimeout)
       const truncated = Buffer.from([0, 0, 0, 40, 0, 0x85, 0xa1, 0x74])
       yield* rawConnection(port, truncated)
       const oversize = Buffer.from([0xff, 0xff, 0xff, 0xf0, 0])

@@ -9,9 +9,8 @@
  *
  * @internal
  */
-import type { Exit } from "effect"
-import { Duration, Effect } from "effect"
-import type { CallTimeout } from "../../Process/Behaviour.js"
+import { Duration, Effect, Exit } from "effect"
+import type { CallTimeout, Priority } from "../../Process/Behaviour.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
 import { MailboxFull, NoConnection, ProcessExited, ProcessUnknown, Timeout } from "../../Process/errors.js"
 import { From } from "../../Process/Message.js"
@@ -31,7 +30,16 @@ export interface PendingCall {
   /** The node of a remote callee, so that losing that node fails the call. */
   remoteNode: string | undefined
   cancelTimer: (() => void) | undefined
+  /** An important call: in the callee's mailbox (acknowledged); a timeout says which. */
+  important: boolean
+  acked: boolean
 }
+
+/** What `awaitReply` waits for: a call's reply, an important call's reply, an important message's receipt. */
+const CALL = 0
+const CALL_IMPORTANT = 1
+const SEND_IMPORTANT = 2
+type Waiting = typeof CALL | typeof CALL_IMPORTANT | typeof SEND_IMPORTANT
 
 /**
  * Builds an error of a call that fails at once without a stack trace (it would only show
@@ -78,7 +86,8 @@ export const call = (
   from: Proc | undefined,
   to: Address<any, any>,
   request: unknown,
-  timeout: CallTimeout | undefined
+  timeout: CallTimeout | undefined,
+  waiting: Waiting = CALL
 ): Effect.Effect<any, any> =>
   Effect.suspend(() => {
     if (from !== undefined) {
@@ -96,7 +105,53 @@ export const call = (
     } else if (proc.main.length >= proc.mailboxSize) {
       return Effect.fail(quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true)))
     }
-    return awaitReply(kernel, from, to, proc, request, timeout)
+    return awaitReply(kernel, from, to, proc, request, timeout, waiting)
+  })
+
+/**
+ * A call whose request is acknowledged once it is in the callee's mailbox (Ergo's
+ * CallImportant): a request that cannot be delivered fails at once, and a `Timeout` says
+ * whether the request had arrived (`delivered`), so a lost request is told apart from a
+ * slow handler.
+ */
+export const callImportant = (
+  kernel: Kernel,
+  from: Proc | undefined,
+  to: Address<any, any>,
+  request: unknown,
+  timeout: CallTimeout | undefined
+): Effect.Effect<any, any> => call(kernel, from, to, request, timeout, CALL_IMPORTANT)
+
+/**
+ * Sends a message and completes once it is in the target's mailbox, local or remote
+ * (Ergo's SendImportant), or fails with why not: `ProcessUnknown`, `MailboxFull`,
+ * `NoConnection` or `Timeout` (no receipt in time).
+ */
+export const sendImportant = (
+  kernel: Kernel,
+  from: Proc | undefined,
+  to: Address<any, any>,
+  message: unknown,
+  priority: Priority | undefined,
+  timeout: CallTimeout | undefined
+): Effect.Effect<void, any> =>
+  Effect.suspend(() => {
+    if (from !== undefined) {
+      from.messagesOut++
+      kernel.totalOut++
+    }
+    const proc = kernel.lookup(to)
+    if (proc !== undefined || !kernel.isRemote(to)) {
+      if (proc === undefined || proc.status >= EXITING) {
+        return Effect.fail(quickError(() => new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }, true)))
+      }
+      const error = kernel.enqueue(proc, message, priority ?? "normal")
+      return error === undefined ? Effect.void : Effect.fail(error)
+    }
+    if (kernel.remote === undefined) {
+      return Effect.fail(new NoConnection({ node: (to as Pid).node, reason: "distribution is not started" }))
+    }
+    return awaitReply(kernel, from, to, undefined, message, timeout, SEND_IMPORTANT, priority ?? "normal")
   })
 
 /** Hot path of `call`: registers the pending call, enqueues the request, waits. */
@@ -106,7 +161,9 @@ const awaitReply = (
   to: Address<any, any>,
   proc: Proc | undefined,
   request: unknown,
-  timeout: CallTimeout | undefined
+  timeout: CallTimeout | undefined,
+  waiting: Waiting,
+  priority: Priority = "normal"
 ): Effect.Effect<any, any> =>
   Effect.async<any, any>((resume) => {
     const ref = kernel.makeRef()
@@ -117,19 +174,24 @@ const awaitReply = (
       target: undefined,
       caller: undefined,
       remoteNode: undefined,
-      cancelTimer: undefined
+      cancelTimer: undefined,
+      important: waiting === CALL_IMPORTANT,
+      acked: false
     }
     const replyTo = from === undefined ? unsafeMake(Alias, kernel.name, ref.id, kernel.creation) : from.pid
     kernel.pending.set(ref.id, entry)
     if (proc === undefined) {
       entry.remoteNode = (to as Pid | Name).node
-      const error = kernel.remote!.call(replyTo, to as Pid | Name, ref, request)
+      const error = waiting === SEND_IMPORTANT
+        ? kernel.remote!.sendImportant(replyTo, to as Pid | Alias | Name, ref, request, priority)
+        : kernel.remote!.call(replyTo, to as Pid | Name, ref, request, waiting === CALL_IMPORTANT)
       if (error !== undefined) {
         kernel.pending.delete(ref.id)
         return resume(Effect.fail(error))
       }
     } else {
       entry.target = proc
+      entry.acked = true
       proc.callers++
       kernel.enqueue(proc, new CallEnvelope(request, makeFrom(replyTo, ref)), "normal")
     }
@@ -137,7 +199,10 @@ const awaitReply = (
     if (millis !== Infinity) {
       entry.cancelTimer = kernel.startTimer(millis, () => {
         entry.cancelTimer = undefined
-        if (forget(kernel, ref.id)) resume(Effect.fail(new Timeout({ target: label, millis })))
+        if (!forget(kernel, ref.id)) return
+        resume(Effect.fail(
+          entry.important ? new Timeout({ target: label, millis, delivered: entry.acked }) : new Timeout({ target: label, millis })
+        ))
       })
     }
     // No canceler when something else cleans up: Effect wraps an async that has a
@@ -166,9 +231,27 @@ export const forget = (kernel: Kernel, refId: number): boolean => {
   return true
 }
 
+/**
+ * The local callee of each call from another node, until it is answered: if the callee
+ * ends first, the caller is told at once (`ProcessExited`), as a local caller is, instead
+ * of waiting out its timeout. Keyed by the reply address, which the callee answers with.
+ */
+const remoteCallee = new WeakMap<From, Proc>()
+
+/** A call from another node is in `proc`'s mailbox (see `remoteCallee`). */
+export const trackRemoteCall = (proc: Proc, from: From): void => {
+  remoteCallee.set(from, proc)
+  ;(proc.remoteCallers ??= new Set()).add(from)
+}
+
 /** Routes a reply; a reply nobody waits for any more is dropped. */
 export const replyTo = (kernel: Kernel, from: From, exit: Exit.Exit<unknown, unknown>): void => {
   if (from.ref.node !== kernel.name) {
+    const callee = remoteCallee.get(from)
+    if (callee !== undefined) {
+      remoteCallee.delete(from)
+      callee.remoteCallers?.delete(from)
+    }
     kernel.remote?.reply(from.ref, exit)
     return
   }
@@ -184,11 +267,26 @@ export const completeCall = (kernel: Kernel, ref: Reference, exit: Exit.Exit<unk
   entry.resume(exit)
 }
 
+/** An important call is in its remote callee's mailbox. */
+export const acknowledge = (kernel: Kernel, ref: Reference): void => {
+  if (ref.creation !== kernel.creation) return
+  const entry = kernel.pending.get(ref.id)
+  if (entry !== undefined) entry.acked = true
+}
+
 /**
  * A process ended: the calls it was waiting on are dropped, and the calls waiting on it
  * fail now with `ProcessExited` rather than at their timeout.
  */
 export const dropCallsOf = (kernel: Kernel, proc: Proc, reason: ExitReason): void => {
+  if (proc.remoteCallers !== null) {
+    const error = Exit.fail(new ProcessExited({ target: proc.label(), reason }))
+    for (const from of proc.remoteCallers) {
+      remoteCallee.delete(from)
+      kernel.remote?.reply(from.ref, error)
+    }
+    proc.remoteCallers = null
+  }
   if (proc.outstanding > 0) {
     for (const [refId, entry] of Array.from(kernel.pending)) if (entry.caller === proc) forget(kernel, refId)
   }

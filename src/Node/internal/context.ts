@@ -7,7 +7,7 @@
 import type { Runtime } from "effect"
 import { Duration, Effect, Exit } from "effect"
 import type { Behaviour, CallTimeout, Priority, SpawnOptions } from "../../Process/Behaviour.js"
-import type { Context, SendError, Timer } from "../../Process/Context.js"
+import type { Context, ImportantSendError, SendError, Timer } from "../../Process/Context.js"
 import type { AlreadyRegistered, NameTaken } from "../../Process/errors.js"
 import * as Reason from "../../Process/ExitReason.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
@@ -16,7 +16,7 @@ import { NodeDown } from "../../Process/Message.js"
 import type { Address, Name, Pid, Reference } from "../../Process/Pid.js"
 import { Alias, unsafeMake } from "../../Process/Pid.js"
 import { spawnRemote } from "./distribution.js"
-import { call, replyTo } from "./calls.js"
+import { call, callImportant, replyTo, sendImportant } from "./calls.js"
 import type { Kernel } from "./kernel.js"
 import type { Proc } from "./proc.js"
 import { awaitExit, demonitor, exit, link, monitor, unlink } from "./signals.js"
@@ -35,11 +35,24 @@ export class ProcessContext implements Context<any, any> {
   }
 
   send(to: Address<any, any>, message: unknown, priority?: Priority): Effect.Effect<void, SendError> {
+    if (this.proc.important) return this.sendImportant(to, message, { priority }) as Effect.Effect<void, SendError>
     return Effect.suspend(() => {
       const kernel = this.proc.kernel
       const error = kernel.send(this.proc, to, message, priority)
       return error === undefined ? kernel.remoteBackpressure(to) ?? Effect.void : Effect.fail(error)
     })
+  }
+
+  sendImportant(
+    to: Address<any, any>,
+    message: unknown,
+    options?: { readonly priority?: Priority | undefined; readonly timeout?: CallTimeout | undefined }
+  ): Effect.Effect<void, ImportantSendError> {
+    return sendImportant(this.proc.kernel, this.proc, to, message, options?.priority, options?.timeout)
+  }
+
+  callImportant(to: Address<any, any>, request: unknown, timeout?: CallTimeout): Effect.Effect<any, any> {
+    return callImportant(this.proc.kernel, this.proc, to, request, timeout)
   }
 
   call(to: Address<any, any>, request: unknown, timeout?: CallTimeout): Effect.Effect<any, any> {

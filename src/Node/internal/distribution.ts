@@ -8,7 +8,7 @@
  * @internal
  */
 import type { Runtime, Scope } from "effect"
-import { Effect } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { NoConnection, NotDistributed, SpawnRefused } from "../../Process/errors.js"
 import { NodeDown } from "../../Process/Message.js"
 import type { Pid, Reference } from "../../Process/Pid.js"
@@ -19,6 +19,16 @@ import { Distribution } from "./dist/connection.js"
 import type { Kernel } from "./kernel.js"
 import { makeLocal } from "./local.js"
 
+/** Why a duration option cannot be used (not a duration, not finite and positive), or undefined. */
+const durationProblem = (input: Duration.DurationInput | undefined): string | undefined => {
+  if (input === undefined) return undefined
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded)) return `is not a duration: ${JSON.stringify(String(input))} (use e.g. "5 seconds" or Duration.seconds(5))`
+  const millis = Duration.toMillis(decoded.value)
+  if (!Number.isFinite(millis) || millis <= 0) return `must be finite and positive, got ${Duration.format(decoded.value)}`
+  return undefined
+}
+
 /** Starts listening, registers with the registrar, installs `kernel.remote`; the scope stops it all. */
 export const startDistribution = (
   kernel: Kernel,
@@ -27,9 +37,13 @@ export const startDistribution = (
   maxMessageSize: number
 ): Effect.Effect<Distribution, NetworkError, Scope.Scope> =>
   Effect.gen(function*() {
-    const dist = new Distribution(makeLocal(kernel), options, runtime, maxMessageSize)
     const failed = (error: unknown) =>
       new NetworkError({ node: kernel.name, reason: error instanceof Error ? error.message : String(error) })
+    for (const key of ["connectTimeout", "tickTime"] as const) {
+      const problem = durationProblem(options[key])
+      if (problem !== undefined) return yield* failed(`network.${key} ${problem}`)
+    }
+    const dist = new Distribution(makeLocal(kernel), options, runtime, maxMessageSize)
     // Finalizers run in reverse: connections end (queued frames written) before the listener closes.
     if (options.registrar !== undefined) yield* Effect.addFinalizer(() => options.registrar!.close)
     yield* dist.listen().pipe(Effect.mapError(failed))
@@ -77,7 +91,15 @@ export const spawnRemote = (
 /** The network methods of a node service. */
 export type NetworkService = Pick<
   NodeService,
-  "port" | "address" | "connect" | "disconnect" | "nodes" | "monitorNode" | "spawnRemote" | "startRemoteApplication"
+  | "port"
+  | "address"
+  | "connect"
+  | "disconnect"
+  | "nodes"
+  | "connections"
+  | "monitorNode"
+  | "spawnRemote"
+  | "startRemoteApplication"
 >
 
 /** The network methods of a node, over its distribution (undefined: a node without network). */
@@ -91,6 +113,10 @@ export const networkService = (kernel: Kernel, dist: Distribution | undefined): 
         reason === undefined ? Effect.void : Effect.fail(new NoConnection({ node, reason }))),
   disconnect: (node) => Effect.sync(() => dist?.disconnect(node)),
   nodes: Effect.sync(() => dist?.nodes() ?? []),
+  connections: Effect.sync(() => {
+    const peers = dist?.peers.connections() ?? []
+    return { count: peers.length, maxNodes: dist?.maxNodes ?? 0, peers }
+  }),
   monitorNode: (node) =>
     dist === undefined || !dist.isConnected(node)
       ? Effect.succeed(new NodeDown({ node, reason: "not connected" }, true))

@@ -35,6 +35,7 @@ import { Alias, Name, Pid, Reference, unsafeMake } from "../../Process/Pid.js"
 import type { Address } from "../../Process/Pid.js"
 import { isExit, runEffect } from "../../Process/internal/runLoop.js"
 import type { PendingCall } from "./calls.js"
+import { ProcessContext } from "./context.js"
 import { dropCallsOf, replyTo, toMillis } from "./calls.js"
 import { CallEnvelope, Lane } from "./mailbox.js"
 import {
@@ -448,7 +449,9 @@ export class Kernel {
     const pid = unsafeMake(Pid, this.name, id, this.creation)
     const mailboxSize = options?.mailboxSize ?? behaviour.options?.mailboxSize ?? this.options.mailboxSize ?? Infinity
     const proc = new Proc(this, id, pid, behaviour, runtime, mailboxSize)
+    proc.ctx = new ProcessContext(proc)
     if (options?.trapExit ?? behaviour.options?.trapExit) proc.trapExit = true
+    if (options?.importantDelivery ?? behaviour.options?.importantDelivery) proc.important = true
     this.procs.set(id, proc)
     if (name !== undefined) {
       proc.name = name

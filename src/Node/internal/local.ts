@@ -10,7 +10,7 @@
 import type { Exit } from "effect"
 import { MailboxFull, ProcessUnknown } from "../../Process/errors.js"
 import type { Alias, Name, Pid, Reference } from "../../Process/Pid.js"
-import { completeCall, makeFrom } from "./calls.js"
+import { acknowledge, completeCall, makeFrom, trackRemoteCall } from "./calls.js"
 import type { Kernel } from "./kernel.js"
 import { CallEnvelope } from "./mailbox.js"
 import { EXITING } from "./proc.js"
@@ -40,10 +40,20 @@ export const makeLocal = (kernel: Kernel): Local => {
     call: (from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown) => {
       const proc = kernel.lookup(to)
       if (proc === undefined || proc.status >= EXITING) return new ProcessUnknown({ target: to.toString() })
-      const error = kernel.enqueue(proc, new CallEnvelope(request, makeFrom(from, ref)), "normal")
+      const replyTo = makeFrom(from, ref)
+      const error = kernel.enqueue(proc, new CallEnvelope(request, replyTo), "normal")
+      if (error instanceof MailboxFull) return error
+      trackRemoteCall(proc, replyTo)
+      return undefined
+    },
+    deliver: (to, message, priority) => {
+      const proc = kernel.lookup(to)
+      if (proc === undefined || proc.status >= EXITING) return new ProcessUnknown({ target: to.toString() })
+      const error = kernel.enqueue(proc, message, priority)
       return error instanceof MailboxFull ? error : undefined
     },
     reply: (ref, exit: Exit.Exit<unknown, unknown>) => completeCall(kernel, ref, exit),
+    ack: (ref) => acknowledge(kernel, ref),
     link: (remote, local) => remoteLink(kernel, remote, local),
     unlink: (remote, local) => remoteUnlink(kernel, remote, local),
     exit: (from, to, reason, viaLink) => remoteExitSignal(kernel, from, to, reason, viaLink),

@@ -15,7 +15,7 @@ import type { ExitReason } from "../../Process/ExitReason.js"
 import type { From } from "../../Process/Message.js"
 import type { Name, Pid, Reference } from "../../Process/Pid.js"
 import type { AsyncTarget } from "../../Process/internal/runLoop.js"
-import { ProcessContext } from "./context.js"
+import type { ProcessContext } from "./context.js"
 import type { Kernel } from "./kernel.js"
 import { Lane } from "./mailbox.js"
 
@@ -83,12 +83,16 @@ export class Proc implements AsyncTarget {
   callers = 0
   /** How many calls this process waits on. */
   outstanding = 0
+  /** Reply addresses of calls from other nodes not yet answered (see `calls.ts`). */
+  remoteCallers: Set<From> | null = null
   timers: Map<number, () => void> | null = null
   aliases: Array<number> | null = null
   waiters: Array<() => void> | null = null
   nodeWatches: Set<string> | null = null
   name: string | undefined = undefined
   trapExit = false
+  /** Every `ctx.send` is an important one (spawn option `importantDelivery`). */
+  important = false
   mailboxSize: number
   messagesIn = 0
   messagesOut = 0
@@ -102,7 +106,8 @@ export class Proc implements AsyncTarget {
   cancelIdle: (() => void) | undefined = undefined
   initDone: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined = undefined
   exitReason: ExitReason | undefined = undefined
-  ctx: ProcessContext
+  /** The `ctx` of its handlers, set by `Kernel.spawn` right after construction. */
+  ctx: ProcessContext = undefined as unknown as ProcessContext
 
   constructor(
     readonly kernel: Kernel,
@@ -114,7 +119,6 @@ export class Proc implements AsyncTarget {
   ) {
     this.mailboxSize = mailboxSize
     this.startedAt = kernel.now()
-    this.ctx = new ProcessContext(this)
   }
 
   mailboxLength(): number {

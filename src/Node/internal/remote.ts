@@ -17,8 +17,16 @@ import type { Alias, Name, Pid, Reference } from "../../Process/Pid.js"
 export interface Remote {
   /** Queues a message for a remote address; returns an error to give the sender, or undefined. */
   send(from: Pid | undefined, to: Pid | Alias | Name, message: unknown, priority: Priority): unknown | undefined
-  /** Queues a call; the reply (or failure) comes back through `Local.reply(ref, exit)`. */
-  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): unknown | undefined
+  /**
+   * Queues a call; the reply (or failure) comes back through `Local.reply(ref, exit)`. An
+   * `important` call is acknowledged as soon as it is in the callee's mailbox (`Local.ack`).
+   */
+  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown, important?: boolean): unknown | undefined
+  /**
+   * Queues an important message (Ergo's SendImportant): the receiving node answers through
+   * `Local.reply(ref, exit)` once the message is in the target's mailbox, or with why not.
+   */
+  sendImportant(from: Pid | Alias, to: Pid | Alias | Name, ref: Reference, message: unknown, priority: Priority): unknown | undefined
   /** Sends a reply to a remote caller. */
   reply(ref: Reference, exit: Exit.Exit<unknown, unknown>): void
   /** `local` links to `remote`; if the link cannot be made, the kernel gets an exit signal `noconnection`/`noproc`. */
@@ -72,8 +80,15 @@ export interface Local {
    * error to answer at once (no such process, full mailbox), or undefined once enqueued.
    */
   call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): ProcessUnknown | MailboxFull | undefined
+  /**
+   * Delivers an important message from another node: the error to answer with (no such
+   * process, full mailbox), or undefined once it is in the mailbox.
+   */
+  deliver(to: Pid | Alias | Name, message: unknown, priority: Priority): ProcessUnknown | MailboxFull | undefined
   /** Completes a local call with the reply (or failure) that came back from another node. */
   reply(ref: Reference, exit: Exit.Exit<unknown, unknown>): void
+  /** An important call from this node is in the remote callee's mailbox. */
+  ack(ref: Reference): void
   /** A remote process links to a local one; false if the local one is gone (answer an exit `noproc`). */
   link(remote: Pid, local: Pid): boolean
   unlink(remote: Pid, local: Pid): void

@@ -23,6 +23,7 @@ import { DEAD, EXITING, pidKey, Proc } from "./proc.js"
 // ---------------------------------------------------------------------------
 // Links
 
+/** Links two local processes (both ends record the link). */
 export const linkProcs = (a: Proc, b: Proc): void => {
   ;(a.links ??= new Map()).set(b, b)
   ;(b.links ??= new Map()).set(a, a)
@@ -43,6 +44,7 @@ export const link = (kernel: Kernel, self: Proc, pid: Pid): void => {
   exitSignal(kernel, self, pid, Reason.noproc, true)
 }
 
+/** Removes a link, both ends (a remote end through distribution). */
 export const unlink = (kernel: Kernel, self: Proc, pid: Pid): void => {
   const other = kernel.lookup(pid)
   if (other !== undefined) {
@@ -61,6 +63,7 @@ export const remoteLink = (kernel: Kernel, remote: Pid, local: Pid): boolean => 
   return true
 }
 
+/** A remote process removed its link to a local one. */
 export const remoteUnlink = (kernel: Kernel, remote: Pid, local: Pid): void => {
   kernel.lookup(local)?.links?.delete(pidKey(remote))
 }
@@ -161,6 +164,7 @@ export const awaitExit = (kernel: Kernel, pid: Pid): Effect.Effect<ExitReason> =
 // ---------------------------------------------------------------------------
 // Monitors
 
+/** `watcher` monitors a live local process, known to it `as` a pid or a name. */
 export const monitorLocal = (kernel: Kernel, watcher: Proc, target: Proc, as: Pid | Name): Reference => {
   const ref = kernel.makeRef()
   ;(target.watchers ??= new Map()).set(ref.id, { ref, watcher, target: as })
@@ -187,6 +191,7 @@ export const monitor = (kernel: Kernel, watcher: Proc, target: Pid | Name | stri
   return ref
 }
 
+/** Removes a monitor `watcher` holds (a remote one through distribution); no `Down` follows. */
 export const demonitor = (kernel: Kernel, watcher: Proc, ref: Reference): void => {
   const w = watcher.watching?.get(ref.id)
   if (w === undefined) return
@@ -211,6 +216,7 @@ export const adoptRemoteMonitor = (kernel: Kernel, watcher: Pid, target: Pid, re
   return true
 }
 
+/** A remote watcher removed its monitor of a local process. */
 export const remoteDemonitor = (kernel: Kernel, target: Pid | Name, ref: Reference): void => {
   kernel.lookup(target)?.watchers?.delete(ref.id)
 }

@@ -22,6 +22,7 @@ interface Entry {
 
 const before = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
 
+/** The heap of timers of one node on a non-live Clock, with its one sleeping fiber. Hot path: `start`. */
 export class ClockTimers {
   private readonly heap: Array<Entry> = []
   private seq = 0

@@ -16,6 +16,7 @@ import type { Duplex } from "./duplex.js"
 import {
   HandshakeRejected,
   type HandshakeOptions,
+  type HandshakeRefusal,
   type PeerInfo,
   type Session,
   SessionClosed,
@@ -61,6 +62,9 @@ type Phase = "handshake" | "open" | "closed"
  */
 export class Connection implements Session {
   phase: Phase = "handshake"
+  /** Bytes read and written on this connection, handshake included. */
+  bytesIn = 0
+  bytesOut = 0
   // reader
   private pending: Array<Buffer> = []
   private pendingLen = 0
@@ -157,6 +161,7 @@ export class Connection implements Session {
   /** Hot path: parses every complete frame of a chunk in place, copying only a split frame. */
   private onChunk = (chunk: Uint8Array): void => {
     if (this.phase === "closed") return
+    this.bytesIn += chunk.byteLength
     let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     if (this.pendingLen > 0) {
       this.pending.push(data)
@@ -234,7 +239,8 @@ export class Connection implements Session {
 
   private protocolError(reason: string): void {
     if (this.phase === "closed") return
-    this.log("warning", `closing connection: ${reason}`)
+    // During the handshake the handshake's own failure reports it (one line per connection).
+    if (this.phase !== "handshake") this.log("warning", `closing connection: ${reason}`)
     this.finish(new SessionClosed({ reason: "protocol", detail: reason }), true)
   }
 
@@ -256,6 +262,7 @@ export class Connection implements Session {
     buf.writeUInt32BE(1 + payload.length, 0)
     buf[4] = 0
     buf.set(payload, 5)
+    this.bytesOut += buf.length
     this.duplex.write(buf)
   }
 
@@ -277,6 +284,14 @@ export class Connection implements Session {
 
   get isOpen(): boolean {
     return this.phase === "open"
+  }
+
+  get remoteAddress(): string {
+    return this.duplex.remoteAddress
+  }
+
+  get initiator(): boolean {
+    return this.role === "initiator"
   }
 
   /**
@@ -338,6 +353,7 @@ export class Connection implements Session {
     this.outQ = []
     this.outFlags = []
     this.outBytes = 0
+    this.bytesOut += buf.length
     this.duplex.write(buf)
   }
 
@@ -402,13 +418,28 @@ const isHello = (u: any): u is Hello =>
   typeof u.maxMessageSize === "number" && u.maxMessageSize > 0 && u.nonce instanceof Uint8Array &&
   u.nonce.length === 32
 
-const reject = (conn: Connection, reason: HandshakeRejected["reason"], detail: string, peer?: string, tell = true) =>
+/** Refusals that are part of normal operation: logged at Debug, not as warnings. */
+const routine = (reason: string | undefined): boolean => reason === "simultaneous"
+
+const reject = (
+  conn: Connection,
+  reason: HandshakeRejected["reason"],
+  detail: string,
+  peer?: string,
+  tell = true,
+  peerReason?: string
+) =>
   Effect.suspend(() => {
     if (tell && conn.phase === "handshake") {
       conn.writeNow(encodeHandshake({ t: "reject", reason, detail }))
     }
-    const err = new HandshakeRejected({ reason, detail, ...(peer === undefined ? {} : { peer }) })
-    conn.log("warning", `handshake failed: ${err.message}`)
+    const err = new HandshakeRejected({
+      reason,
+      detail,
+      ...(peer === undefined ? {} : { peer }),
+      ...(peerReason === undefined ? {} : { peerReason })
+    })
+    conn.log(routine(reason) || routine(peerReason) ? "debug" : "warning", `handshake failed: ${err.message}`)
     conn.finish(new SessionClosed({ reason: "protocol", detail: `handshake: ${detail}` }))
     return Effect.fail(err)
   })
@@ -424,7 +455,8 @@ const readFrame = (conn: Connection, peer?: string): Effect.Effect<any, Handshak
     const m: any = r.right
     if (typeof m === "object" && m !== null && m.t === "reject") {
       const detail = typeof m.detail === "string" ? `: ${m.detail}` : ""
-      return reject(conn, "peer_rejected", `the peer rejected the handshake (${String(m.reason)}${detail})`, peer, false)
+      const why = String(m.reason)
+      return reject(conn, "peer_rejected", `the peer rejected the handshake (${why}${detail})`, peer, false, why)
     }
     return Effect.succeed(m)
   })
@@ -472,10 +504,17 @@ export const handshake = (
       compression: h.compression,
       maxMessageSize: h.maxMessageSize
     })
-    const accept = (peer: PeerInfo): Effect.Effect<true | string> =>
+    const accept = (peer: PeerInfo): Effect.Effect<true | HandshakeRefusal> =>
       options.accept === undefined
         ? Effect.succeed(true)
-        : Effect.map(options.accept(peer), (ok) => ok === false ? "refused by the accept hook" : ok)
+        : Effect.map(options.accept(peer), (ok) =>
+          ok === true
+            ? true
+            : ok === false
+            ? { reason: "duplicate", detail: "refused by the accept hook" }
+            : typeof ok === "string"
+            ? { reason: "duplicate", detail: ok }
+            : ok)
 
     const run: Effect.Effect<Session, HandshakeRejected> = role === "initiator"
       ? Effect.gen(function*() {
@@ -486,7 +525,7 @@ export const handshake = (
         }
         const peer = peerInfo(h)
         const accepted = yield* accept(peer)
-        if (accepted !== true) return yield* reject(conn, "duplicate", accepted, h.name)
+        if (accepted !== true) return yield* reject(conn, accepted.reason, accepted.detail, h.name)
         conn.writeNow(encodeHandshake({ t: "proof", proof: proof(cookie, h.nonce, local.name, h.name) }))
         const ok = yield* readFrame(conn, h.name)
         if (ok?.t !== "ok") return yield* reject(conn, "malformed", "expected the acceptor's ok", h.name)
@@ -499,7 +538,7 @@ export const handshake = (
         if (h.proof !== undefined) return yield* reject(conn, "malformed", "unexpected proof in the first hello", h.name)
         const peer = peerInfo(h)
         const accepted = yield* accept(peer)
-        if (accepted !== true) return yield* reject(conn, "duplicate", accepted, h.name)
+        if (accepted !== true) return yield* reject(conn, accepted.reason, accepted.detail, h.name)
         hello(proof(cookie, h.nonce, local.name, h.name))
         const p = yield* readFrame(conn, h.name)
         if (p?.t !== "proof") return yield* reject(conn, "malformed", "expected the initiator's proof", h.name)

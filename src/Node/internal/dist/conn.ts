@@ -28,6 +28,11 @@ export class Conn {
   closed = false
   readonly peerName: string
   readonly peerCreation: number
+  /** Clock time the connection came up. */
+  readonly since: number
+  /** Frames received and queued for sending (messages, calls, replies, signals, ticks). */
+  framesIn = 0
+  framesOut = 0
 
   constructor(
     readonly dist: Distribution,
@@ -35,7 +40,7 @@ export class Conn {
   ) {
     this.peerName = session.peer.name
     this.peerCreation = session.peer.creation
-    this.lastReceived = this.lastSent = dist.local.now()
+    this.lastReceived = this.lastSent = this.since = dist.local.now()
     session.setHandler({
       onFrame: (bytes) => {
         this.lastReceived = dist.local.now()
@@ -53,6 +58,7 @@ export class Conn {
    */
   write(frame: Frame | Buffer): void {
     if (this.closed) return
+    this.framesOut++
     if (this.out.push(frame) >= EARLY_FLUSH) {
       // Long runs leave in slices, so the peer starts on them while this node goes on:
       // both nodes work at once instead of taking turns (100 concurrent callers, say).

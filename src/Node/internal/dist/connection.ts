@@ -21,6 +21,7 @@
  * @internal
  */
 import type { Exit, Runtime, Scope } from "effect"
+import type { Spec as ApplicationSpec } from "../../../Application/index.js"
 import { Duration, Effect, Runtime as R } from "effect"
 import type { EncodeFailed, TypeNotRegistered } from "../../../Message/errors.js"
 import { EncodeFailed as EncodeFailedError } from "../../../Message/errors.js"
@@ -35,7 +36,21 @@ import type { NetworkOptions } from "../../NetworkOptions.js"
 import type { Local, Remote } from "../remote.js"
 import type { Frame, SpawnRequest } from "./frames.js"
 import { Drops } from "./drops.js"
-import { CALL, DEMONITOR, DOWN, EXIT, LINK, laneCode, MONITOR, REPLY, SEND, UNLINK, wireAddress, wireRef } from "./frames.js"
+import {
+  CALL,
+  DEMONITOR,
+  DOWN,
+  EXIT,
+  LINK,
+  laneCode,
+  MONITOR,
+  REPLY,
+  SEND,
+  SEND_IMPORTANT,
+  UNLINK,
+  wireAddress,
+  wireRef
+} from "./frames.js"
 import { Peers } from "./peers.js"
 import { Spawns } from "./spawn.js"
 
@@ -60,8 +75,11 @@ export class Distribution implements Remote {
   readonly maxFrame: number
   readonly maxMessage: number
   readonly transport: Transport.Transport
+  /** `connectTimeout` and `tickTime` in milliseconds (checked by `startDistribution`). */
   readonly connectTimeoutMillis: number
   readonly tickMillis: number
+  /** `network.maxNodes`: the most peers kept connected (Infinity: no limit). */
+  readonly maxNodes: number
   readonly peers: Peers
   readonly spawns: Spawns
   /** What this node dropped of what its peers sent: counted, and logged at most once a second per target. */
@@ -69,8 +87,8 @@ export class Distribution implements Remote {
   port = 0
   /** Where peers connect (`host:port` for TCP and TLS). */
   address = ""
-  /** Starts an application here (installed by `Node.start`, which knows the Application module). */
-  startApplication: ((spec: { readonly name: string }) => Promise<string | undefined>) | undefined = undefined
+  /** Starts an allowed application another node asked for (installed by `Node.start`, see `applications.ts`). */
+  startApplication: ((spec: ApplicationSpec) => Promise<string | undefined>) | undefined = undefined
 
   constructor(
     readonly local: Local,
@@ -80,8 +98,9 @@ export class Distribution implements Remote {
   ) {
     this.maxMessage = options.maxMessageSize ?? maxMessageSize
     this.maxFrame = this.maxMessage + FRAME_SLACK
-    this.connectTimeoutMillis = Duration.toMillis(Duration.decode(options.connectTimeoutMillis ?? 5000))
-    this.tickMillis = Duration.toMillis(Duration.decode(options.tickMillis ?? 20_000))
+    this.connectTimeoutMillis = Duration.toMillis(Duration.decode(options.connectTimeout ?? "5 seconds"))
+    this.tickMillis = Duration.toMillis(Duration.decode(options.tickTime ?? "20 seconds"))
+    this.maxNodes = options.maxNodes ?? Infinity
     if (options.messages !== undefined) register(...options.messages)
     const t = options.tls
     this.transport = options.transport ?? (t === undefined
@@ -171,8 +190,25 @@ export class Distribution implements Remote {
     return undefined
   }
 
-  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): unknown | undefined {
-    const frame = this.check(to.node, [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request], 4)
+  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown, important?: boolean): unknown | undefined {
+    const frame = this.check(
+      to.node,
+      important === true
+        ? [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request, true]
+        : [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request],
+      4
+    )
+    if (frame instanceof Error) return frame
+    this.peers.enqueue(to.node, frame)
+    return undefined
+  }
+
+  sendImportant(from: Pid | Alias, to: Pid | Alias | Name, ref: Reference, message: unknown, priority: Priority): unknown | undefined {
+    const frame = this.check(
+      to.node,
+      [SEND_IMPORTANT, wireAddress(from), wireAddress(to), wireRef(ref), message, laneCode(priority)],
+      4
+    )
     if (frame instanceof Error) return frame
     this.peers.enqueue(to.node, frame)
     return undefined

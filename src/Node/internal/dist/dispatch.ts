@@ -18,6 +18,7 @@ import type { Conn } from "./conn.js"
 import type { Distribution } from "./connection.js"
 import type { Frame } from "./frames.js"
 import {
+  ACK,
   APP_START,
   CALL,
   DEMONITOR,
@@ -30,6 +31,7 @@ import {
   MONITOR,
   REPLY,
   SEND,
+  SEND_IMPORTANT,
   SPAWN,
   SPAWNED,
   TICK,
@@ -64,20 +66,22 @@ export const onFrame = (dist: Distribution, conn: Conn, bytes: Uint8Array): void
  * `TypeNotRegistered`), a reply fails its call with it.
  */
 const onFrames = (dist: Distribution, conn: Conn, frames: Array<any>, suspect: boolean): void => {
+  conn.framesIn += frames.length
   for (const frame of frames) {
     if (conn.closed) return
     try {
       if (suspect) {
         const kind = frame[0]
-        const at = kind === SEND ? 3 : kind === CALL ? 4 : kind === REPLY ? 2 : -1
+        const at = kind === SEND ? 3 : kind === CALL || kind === SEND_IMPORTANT ? 4 : kind === REPLY ? 2 : -1
         const bad = at < 0 ? undefined : findUndecodable(frame[at])
         if (bad !== undefined) {
           if (kind === SEND) {
             dist.drops.bad(conn.peerName, "a message", bad)
             continue
           }
-          if (kind === CALL) {
-            dist.drops.bad(conn.peerName, "a call's request", bad)
+          if (kind === CALL || kind === SEND_IMPORTANT) {
+            // answered with the receiver's error in dispatch
+            dist.drops.bad(conn.peerName, kind === CALL ? "a call's request" : "an important message", bad)
             frame[4] = bad
           } else {
             dist.drops.bad(conn.peerName, "a call's reply", bad)
@@ -111,8 +115,20 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
       if (request instanceof Undecodable) return dist.reply(ref, Exit.fail(request.toError()))
       const error = local.call(from, to, ref, request)
       if (error !== undefined) dist.reply(ref, Exit.fail(error))
+      else if (f.length > 5 && f[5] === true) dist.peers.enqueue(ref.node, [ACK, f[3]], false)
       return
     }
+    case SEND_IMPORTANT: {
+      const ref = fromWireRef(f[3])
+      const payload = f[4]
+      if (payload instanceof Undecodable) return dist.reply(ref, Exit.fail(payload.toError()))
+      const error = local.deliver(fromWireAddress(f[2]), payload, laneOf(f[5]))
+      dist.reply(ref, error === undefined ? Exit.void : Exit.fail(error))
+      return
+    }
+    case ACK:
+      local.ack(fromWireRef(f[1]))
+      return
     case REPLY:
       // an undecodable reply was replaced by its failure in onFrames: no second search
       local.reply(fromWireRef(f[1]), decodeExit(f[2], false))

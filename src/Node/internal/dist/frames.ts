@@ -28,6 +28,8 @@ export const DOWN = 9
 export const SPAWN = 10
 export const SPAWNED = 11
 export const APP_START = 12
+export const SEND_IMPORTANT = 13
+export const ACK = 14
 
 /** A pid, alias or name in a SEND/CALL frame: `[0 | 1, node, id, creation]` (pid, alias) or `[2, name, node]`. */
 export type WireAddress = readonly [0 | 1, string, number, number] | readonly [2, string, string]
@@ -40,15 +42,37 @@ export type WireExit = ReadonlyArray<unknown>
 
 /** A message to a process; `lane` is a `laneCode`. */
 export type SendFrame = readonly [kind: typeof SEND, from: WireAddress | null, to: WireAddress, payload: unknown, lane: number]
-/** A call; the reply comes back as a `ReplyFrame` with the same reference. */
-export type CallFrame = readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown]
+/**
+ * A call; the reply comes back as a `ReplyFrame` with the same reference. An `important`
+ * call is also acknowledged (`AckFrame`) once it is in the callee's mailbox.
+ */
+export type CallFrame =
+  | readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown]
+  | readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown, important: true]
+/** A message whose receipt is answered with a `ReplyFrame` (void, or why it was not delivered). */
+export type SendImportantFrame = readonly [
+  kind: typeof SEND_IMPORTANT,
+  from: WireAddress,
+  to: WireAddress,
+  ref: WireRef,
+  payload: unknown,
+  lane: number
+]
+/** An important call is in the callee's mailbox. */
+export type AckFrame = readonly [kind: typeof ACK, ref: WireRef]
+/** The reply (or failure) to a call, by its reference. */
 export type ReplyFrame = readonly [kind: typeof REPLY, ref: WireRef, exit: WireExit]
 /** `from` (on the sender's node) links to `to` (on the receiver's). */
 export type LinkFrame = readonly [kind: typeof LINK, from: Pid, to: Pid]
+/** `from` removes its link to `to`. */
 export type UnlinkFrame = readonly [kind: typeof UNLINK, from: Pid, to: Pid]
+/** An exit signal; `viaLink` when a linked process died (it then needs the link to exist). */
 export type ExitFrame = readonly [kind: typeof EXIT, from: Pid, to: Pid, reason: ExitReason, viaLink: boolean]
+/** `watcher` monitors `target` (a pid or a name on the receiver's node). */
 export type MonitorFrame = readonly [kind: typeof MONITOR, watcher: Pid, target: Pid | Name, ref: Reference]
+/** `watcher` removes its monitor `ref`. */
 export type DemonitorFrame = readonly [kind: typeof DEMONITOR, watcher: Pid, target: Pid | Name, ref: Reference]
+/** A monitored process went down: the `Down` for `watcher`. */
 export type DownFrame = readonly [kind: typeof DOWN, watcher: Pid, ref: Reference, target: Pid | Name, reason: ExitReason]
 /** What a SPAWN frame may ask besides the behaviour: a name, a link and a monitor set up before the answer. */
 export interface SpawnRequest {
@@ -56,9 +80,11 @@ export interface SpawnRequest {
   readonly link?: Pid | undefined
   readonly monitor?: readonly [Pid, Reference] | undefined
 }
+/** Asks the receiver to spawn an allowed behaviour; answered by a `SpawnedFrame` with the same id. */
 export type SpawnFrame = readonly [kind: typeof SPAWN, id: number, behaviour: string, args: unknown, options: SpawnRequest | null]
 /** The answer to SPAWN or APP_START: the pid (or null for an application), or why not. */
 export type SpawnedFrame = readonly [kind: typeof SPAWNED, id: number, ok: boolean, value: unknown]
+/** Asks the receiver to start an allowed application; answered by a `SpawnedFrame`. */
 export type AppStartFrame = readonly [kind: typeof APP_START, id: number, application: string]
 /** Keeps an idle connection alive (net tick). */
 export type TickFrame = readonly [kind: typeof TICK]
@@ -66,6 +92,8 @@ export type TickFrame = readonly [kind: typeof TICK]
 /** Any frame. */
 export type Frame =
   | SendFrame
+  | SendImportantFrame
+  | AckFrame
   | CallFrame
   | ReplyFrame
   | LinkFrame
@@ -108,6 +136,8 @@ const nameOf = (name: string, node: string): Name => {
 export const fromWireAddress = (w: WireAddress): Pid | Alias | Name =>
   w[0] === 2 ? nameOf(w[1], w[2]) : unsafeMake(w[0] === 1 ? Alias : Pid, w[1], w[2], w[3])
 
+/** A reference as it goes into CALL/REPLY frames. */
 export const wireRef = (ref: Reference): WireRef => [ref.node, ref.id, ref.creation]
 
+/** The reference of a CALL/REPLY frame. */
 export const fromWireRef = (w: WireRef): Reference => unsafeMake(Reference, w[0], w[1], w[2])

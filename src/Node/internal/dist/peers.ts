@@ -13,6 +13,7 @@ import { Duration, Effect, FiberId, Runtime } from "effect"
 import * as Transport from "../../../Transport/index.js"
 import { Conn } from "./conn.js"
 import type { Distribution } from "./connection.js"
+import type { ConnectionInfo } from "../../NetworkOptions.js"
 import type { Frame } from "./frames.js"
 import { TICK } from "./frames.js"
 
@@ -100,6 +101,34 @@ export class Peers {
     return out
   }
 
+  /** Every node this table holds a record of (for tests: unproved hellos must leave none). */
+  known(): Array<string> {
+    return Array.from(this.peers.keys())
+  }
+
+  /** The connections that are up, as `node.connections` reports them. */
+  connections(): Array<ConnectionInfo> {
+    const out: Array<ConnectionInfo> = []
+    for (const peer of this.peers.values()) {
+      const conn = peer.conn
+      if (peer.state !== "up" || conn === undefined) continue
+      const session = conn.session
+      out.push({
+        node: peer.name,
+        creation: conn.peerCreation,
+        address: session.remoteAddress,
+        dialled: session.initiator ? "this node" : "the peer",
+        since: conn.since,
+        framesIn: conn.framesIn,
+        framesOut: conn.framesOut,
+        bytesIn: session.bytesIn,
+        bytesOut: session.bytesOut,
+        compression: session.compression
+      })
+    }
+    return out
+  }
+
   isConnected(node: string): boolean {
     return this.peers.get(node)?.state === "up"
   }
@@ -160,7 +189,9 @@ export class Peers {
   // Handshakes
 
   /** The handshake options of this node, with the accept hook of one attempt. */
-  private handshakeOptions(accept: (peer: Transport.PeerInfo) => true | string): Transport.HandshakeOptions {
+  private handshakeOptions(
+    accept: (peer: Transport.PeerInfo) => true | Transport.HandshakeRefusal
+  ): Transport.HandshakeOptions {
     const { local, options } = this.dist
     const compression = options.compression
     return {
@@ -217,7 +248,13 @@ export class Peers {
   }
 
   private startConnect(peer: Peer): void {
+    const full = this.full()
     this.pending(peer, `no connection within ${this.dist.connectTimeoutMillis} ms`)
+    if (full !== undefined) {
+      this.dist.log(`Not connecting to ${peer.name}: ${full.detail}`)
+      setImmediate(() => this.fail(peer, `${full.reason}: ${full.detail}`))
+      return
+    }
     if (!nodeNamePattern.test(peer.name)) {
       setImmediate(() => this.fail(peer, `"${peer.name}" is not a node name (name@host)`))
       return
@@ -228,9 +265,9 @@ export class Peers {
       (address) => {
         if (peer.outgoing !== attempt || this.stopped) return
         if (address === undefined) return this.fail(peer, "no route to the node (add it to network.routes or use a registrar)")
-        const accept = (info: Transport.PeerInfo): true | string => {
-          if (info.name !== peer.name) return `expected ${peer.name}, this is ${info.name}`
-          return peer.outgoing === attempt && !attempt.abandoned ? true : "superseded"
+        const accept = (info: Transport.PeerInfo): true | Transport.HandshakeRefusal => {
+          if (info.name !== peer.name) return { reason: "duplicate", detail: `expected ${peer.name}, this is ${info.name}` }
+          return peer.outgoing === attempt && !attempt.abandoned ? true : { reason: "simultaneous", detail: "superseded" }
         }
         this.runHandshake(
           attempt,
@@ -258,29 +295,65 @@ export class Peers {
     peer.outgoing = undefined
     const error = result.left
     // Refused because the peer's own connection to us wins: wait for it.
-    if (error._tag === "HandshakeRejected" && error.reason === "peer_rejected" && error.detail.includes("simultaneous")) return
+    if (error._tag === "HandshakeRejected" && error.peerReason === "simultaneous") return
     if (peer.incoming === undefined) this.fail(peer, error.message)
   }
 
+  /** Connections up, plus handshakes this node has agreed to that may bring one up. */
+  private occupied(): number {
+    let n = 0
+    for (const peer of this.peers.values()) {
+      if (peer.state === "up" || peer.outgoing !== undefined || peer.incoming !== undefined) n++
+    }
+    return n
+  }
+
+  /** Why one more node cannot be connected (`network.maxNodes`), or undefined. */
+  private full(): Transport.HandshakeRefusal | undefined {
+    const max = this.dist.maxNodes
+    if (max === Infinity || this.occupied() < max) return undefined
+    return { reason: "too_many_nodes", detail: `${this.dist.local.name} keeps at most ${max} connected nodes (network.maxNodes)` }
+  }
+
   /**
-   * The acceptor's decision on a peer's hello: one connection per pair of nodes, and when
-   * both connect at once the connection started by the greater name wins (Erlang's rule).
+   * The acceptor's decision on a peer's hello, before the peer has proved the cookie: so
+   * nothing here may cost much or last (a bogus hello must be cheap). One connection per
+   * pair of nodes; when both connect at once, the connection started by the greater name
+   * wins (Erlang's rule).
    */
-  private acceptIncoming(info: Transport.PeerInfo, attempt: Attempt): true | string {
-    if (this.stopped) return "node stopping"
-    if (info.name === this.dist.local.name) return `the peer uses this node's own name ${info.name}`
-    const peer = this.peer(info.name)
-    // A new incarnation of a node whose old connection we have not yet seen close replaces
-    // it, but only once it has proved the cookie (see incomingDone).
-    if (peer.state === "up" && peer.creation === info.creation) return "already connected"
-    if (peer.incoming !== undefined) return "duplicate connection"
-    if (peer.outgoing !== undefined) {
-      if (this.dist.local.name > info.name) return "simultaneous connect: the other connection wins"
+  private acceptIncoming(info: Transport.PeerInfo, attempt: Attempt): true | Transport.HandshakeRefusal {
+    if (this.stopped) return { reason: "duplicate", detail: "node stopping" }
+    if (info.name === this.dist.local.name) {
+      return { reason: "duplicate", detail: `the peer uses this node's own name ${info.name}` }
+    }
+    const peer = this.peers.get(info.name)
+    if (peer !== undefined && peer.incoming !== undefined) {
+      return { reason: "duplicate", detail: "a handshake with this node is already under way" }
+    }
+    if (peer?.state === "up") {
+      // The peer dials although this node holds a connection to it: the peer has seen that
+      // connection end (a disconnect, a restart) and this node has not yet. As Erlang's
+      // `alive` handshake status: the new connection replaces the stale one, once it has
+      // proved the cookie (see incomingDone).
+      peer.incoming = attempt
+      return true
+    }
+    if (peer?.outgoing !== undefined) {
+      if (this.dist.local.name > info.name) {
+        return { reason: "simultaneous", detail: "both nodes connected at once: the other connection wins" }
+      }
       peer.outgoing.abandon()
       peer.outgoing = undefined
+      peer.incoming = attempt
+      return true
     }
-    if (peer.state === "idle") this.pending(peer, "handshake timed out")
-    peer.incoming = attempt
+    const full = this.full()
+    if (full !== undefined) return full
+    // Unproved: tracked apart from the peers, so that a failed attempt leaves nothing behind.
+    const fresh = peer ?? new Peer(info.name)
+    fresh.incoming = attempt
+    if (peer === undefined) this.peers.set(info.name, fresh)
+    if (fresh.state === "idle") this.pending(fresh, "handshake timed out")
     return true
   }
 
@@ -289,14 +362,25 @@ export class Peers {
       const conn = new Conn(this.dist, result.right)
       const peer = this.peers.get(conn.peerName)
       if (peer === undefined || peer.incoming !== attempt) return conn.destroy("superseded")
-      if (peer.conn !== undefined) peer.conn.destroy("replaced by a new incarnation")
+      // The stale connection goes down first: links and monitors across it fire.
+      if (peer.conn !== undefined) peer.conn.destroy("replaced by a new connection from the peer")
       return this.up(peer, conn)
     }
     const name = result.left.peer
     const peer = name === undefined ? undefined : this.peers.get(name)
     if (peer === undefined || peer.incoming !== attempt) return
     peer.incoming = undefined
-    if (peer.outgoing === undefined) this.fail(peer, result.left.message)
+    if (peer.outgoing !== undefined || peer.state === "up") return
+    if (peer.queue.length === 0 && peer.waiters.length === 0) {
+      // Only the unproved attempt made this peer pending: nothing was sent to it and no one
+      // waits, so there is nothing to fail and no link or monitor to fire. Forget it.
+      peer.cancelTimer?.()
+      peer.cancelTimer = undefined
+      peer.state = "idle"
+      if (peer.conn === undefined) this.peers.delete(peer.name)
+      return
+    }
+    this.fail(peer, result.left.message)
   }
 
   // ---------------------------------------------------------------------------
