@@ -92,8 +92,8 @@ export const register = (...classes: ReadonlyArray<WireClass>): void => {
       read: readClass
     })
   }
-  // msgpackr tries its extensions in turn, newest first, with `instanceof` (a Schema class's
-  // is a function call): the one every message takes comes first again.
+  // msgpackr tries its extensions in turn with `instanceof`, newest first: the one every
+  // message takes comes first again (behind Rain's ~40 classes it made a message ~3x slower).
   if (added) addExtension(encodedExtension)
 }
 
