@@ -183,6 +183,71 @@ const call = ({ quick }: Size) =>
     })
   )
 
+/**
+ * µs per refused send: `ctx.send` to a full bounded mailbox, from inside a process (the
+ * overload case: a sender that keeps trying must not starve the full process).
+ */
+const refusedSend = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 100_000 : 500_000
+      // Takes its first message and never finishes it: from then on its mailbox stays full.
+      const Full = Process.make({ name: "Full", init: () => Effect.void, handleMessage: (_: number, _s: void) => Effect.never })
+      const full = yield* node.spawn(Full, undefined, { mailboxSize: 1 })
+      const done = yield* Deferred.make<number>()
+      const Refused = Process.make({
+        name: "Refused",
+        init: () => Effect.void,
+        handleMessage: Effect.fnUntraced(function*(_: "go", s: void, ctx: P.Context<"go">) {
+          // The first send is taken by Full (when this handler yields), at most one more fills the bound.
+          yield* ctx.send(full, 0)
+          const t = performance.now()
+          let refused = 0
+          for (let i = 0; i < n; i++) {
+            const r = yield* Effect.either(ctx.send(full, i))
+            if (r._tag === "Left" && r.left._tag === "MailboxFull") refused++
+          }
+          Deferred.unsafeDone(done, Effect.succeed(refused >= n - 2 ? ((performance.now() - t) * 1000) / n : -1))
+          return s
+        })
+      })
+      yield* node.send(yield* node.spawn(Refused, undefined), "go")
+      const us = yield* Deferred.await(done)
+      check(us >= 0, "every send past the bound refused with MailboxFull")
+      return us
+    })
+  )
+
+/**
+ * 100k calls in flight at once from outside any process (`node.call`) to 4 servers:
+ * none lost, none answered twice (the suite runs a 10k version as a test).
+ */
+const callConcurrent = ({ quick }: Size) =>
+  withNode((node) =>
+    Effect.gen(function*() {
+      const n = quick ? 20_000 : 100_000
+      const Echo = Process.make({
+        name: "Echo",
+        init: () => Effect.succeed(0),
+        handleCall: (q: number, _from, handled: number) => Effect.succeed(Process.reply(q, handled + 1))
+      })
+      const echoes = yield* Effect.forEach([0, 1, 2, 3], () => node.spawn(Echo, undefined))
+      const t = performance.now()
+      const results = yield* Effect.forEach(
+        Array.from({ length: n }, (_, i) => i),
+        (i) => node.call(echoes[i % 4]!, i),
+        { concurrency: "unbounded" }
+      )
+      const rate = n / ((performance.now() - t) / 1000)
+      check(results.every((r, i) => r === i), "every caller got its own reply")
+      let handled = 0
+      for (const e of echoes) handled += kernelOf(node).lookup(e)!.state as number
+      check(handled === n, `${handled} of ${n} calls handled once`)
+      check(kernelOf(node).pending.size === 0, "no call left pending")
+      return rate
+    })
+  )
+
 // ---------------------------------------------------------------------------
 // supervision
 
@@ -358,6 +423,8 @@ export const workloads: ReadonlyArray<readonly [string, string, (size: Size) => 
   ["local.pingpong.rt_per_s", "rt/s", pingpong],
   ["local.fanin.msgs_per_s", "msgs/s", fanin],
   ["local.call.per_s", "calls/s", call],
+  ["local.refused_send.us", "us", refusedSend],
+  ["local.call.conc100k_per_s", "calls/s", callConcurrent],
   ["supervisor.restart.us", "us", restart],
   ["supervisor.start10k.ms", "ms", start10k],
   ["baseline.effect.spawn.us_per_process", "us", baselineSpawnUs],

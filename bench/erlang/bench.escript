@@ -73,6 +73,17 @@ run("local.call.per_s", Q) ->
     T1 = now_us(),
     check(gen_server:call(S, get) =:= N, "server count"),
     N / ((T1 - T0) / 1.0e6);
+run("local.call.conc100k_per_s", Q) ->
+    N = n(Q, 20000, 100000),
+    Servers = list_to_tuple([element(2, gen_server:start(bench_srv_mod(), 0, [])) || _ <- lists:seq(1, 4)]),
+    Self = self(),
+    T0 = now_us(),
+    [spawn(fun() -> Self ! {replied, gen_server:call(element(I rem 4 + 1, Servers), inc)} end) || I <- lists:seq(1, N)],
+    collect_replies(N),
+    T1 = now_us(),
+    Handled = lists:sum([gen_server:call(S, get) || S <- tuple_to_list(Servers)]),
+    check(Handled =:= N, "every call handled once"),
+    N / ((T1 - T0) / 1.0e6);
 run("supervisor.restart.us", Q) ->
     Rounds = n(Q, 200, 1000),
     load_sup_mods(),
@@ -326,6 +337,9 @@ ping(_, N, N) -> ok;
 ping(Pong, I, N) ->
     Pong ! {ping, self(), I},
     receive {pong, I} -> ping(Pong, I + 1, N) end.
+
+collect_replies(0) -> ok;
+collect_replies(K) -> receive {replied, _} -> collect_replies(K - 1) end.
 
 call_loop(_, N, N) -> ok;
 call_loop(S, I, N) ->

@@ -7,7 +7,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import type { Scope } from "effect"
-import { Context, Deferred, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
+import { Context, Deferred, Duration, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
 import type { ImportantSendError, SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
@@ -56,10 +56,45 @@ export interface NodeOptions {
     readonly level?: LogLevel.Literal | undefined
     /** "text" (default), "json", "logfmt" or "pretty". */
     readonly format?: "text" | "json" | "logfmt" | "pretty" | undefined
+    /**
+     * Crash reports (a process that fails: pid, name, behaviour, reason, the message it was
+     * handling) and supervisor reports (restarts, giving up), as OTP's logger writes them.
+     * Default true; false silences them.
+     *
+     * @since 0.2.0
+     */
+    readonly crashReports?: boolean | undefined
+    /**
+     * At most this many reports per second per node (default 20); past it, one line says
+     * how many were suppressed, so that a crash storm does not become a logging storm.
+     *
+     * @since 0.2.0
+     */
+    readonly reportsPerSecond?: number | undefined
   } | undefined
   readonly limits?: {
     /** Spawning past this fails with `TooManyProcesses` (default 10,000,000). */
     readonly maxProcesses?: number | undefined
+    /**
+     * A ceiling, in bytes, on the memory of the node (V8's used heap plus Buffers, sampled
+     * every `memoryCheckInterval`). Above it the node sheds load instead of dying: `spawn`
+     * and sends to its processes (`ctx.send`, `node.trySend`) fail with `MemoryLimit`,
+     * `node.send` waits, and a warning names the largest mailboxes; below 90% it accepts
+     * again. Messages already accepted are kept. Default: no limit.
+     *
+     * @example
+     * ```ts
+     * Node.start("app@localhost", { limits: { maxMemory: 8 * 1024 ** 3 } }) // 8 GiB
+     * ```
+     * @since 0.2.0
+     */
+    readonly maxMemory?: number | undefined
+    /**
+     * How often the memory is sampled when `maxMemory` is set (default 1 second, Clock time).
+     *
+     * @since 0.2.0
+     */
+    readonly memoryCheckInterval?: Duration.DurationInput | undefined
   } | undefined
   /** The incarnation number; a fresh random one by default. */
   readonly creation?: number | undefined
@@ -97,6 +132,22 @@ export class InvalidNodeName extends Schema.TaggedError<InvalidNodeName>()("Inva
 }
 
 /**
+ * A node option has a value it cannot take.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidNodeOption extends Schema.TaggedError<InvalidNodeOption>()("InvalidNodeOption", {
+  option: Schema.String,
+  value: Schema.Unknown,
+  expected: Schema.String
+}) {
+  override get message(): string {
+    return `Node option ${this.option} is ${String(this.value)}: it must be ${this.expected}.`
+  }
+}
+
+/**
  * What `info` tells about a process.
  *
  * @since 0.1.0
@@ -116,6 +167,8 @@ export interface ProcessInfo {
   readonly monitoredBy: number
   readonly trapExit: boolean
   readonly uptimeMillis: number
+  /** What the behaviour's `describe` says of its state (a state machine's current state); undefined without it. */
+  readonly state?: unknown
 }
 
 /**
@@ -140,6 +193,19 @@ export interface Metrics {
    * second per target (or per type and peer). Zero without network.
    */
   readonly droppedMessages: DroppedMessages
+  /**
+   * The memory limit's figures (`limits.maxMemory`; undefined without one): the last
+   * sample, the limit, whether the node is shedding load, and the node's estimate of the
+   * bytes its mailboxes hold.
+   *
+   * @since 0.2.0
+   */
+  readonly memory?: {
+    readonly sampled: number
+    readonly limit: number
+    readonly shedding: boolean
+    readonly mailboxBytes: number
+  } | undefined
 }
 
 /**
@@ -294,7 +360,10 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
   monitors: proc.watching?.size ?? 0,
   monitoredBy: proc.watchers?.size ?? 0,
   trapExit: proc.trapExit,
-  uptimeMillis: kernel.now() - proc.startedAt
+  uptimeMillis: kernel.now() - proc.startedAt,
+  state: proc.behaviour.describe === undefined || statusName(proc) === "init"
+    ? undefined
+    : proc.behaviour.describe(proc.state)
 })
 
 /**
@@ -313,9 +382,25 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
 export const start = (
   name: string,
   options: NodeOptions = {}
-): Effect.Effect<NodeService, InvalidNodeName | ApplicationStartError | NetworkError, Scope.Scope> =>
+): Effect.Effect<NodeService, InvalidNodeName | InvalidNodeOption | ApplicationStartError | NetworkError, Scope.Scope> =>
   Effect.gen(function*() {
     if (!nodeNamePattern.test(name)) return yield* new InvalidNodeName({ name })
+    const maxMemory = options.limits?.maxMemory
+    if (maxMemory !== undefined && !(Number.isFinite(maxMemory) && maxMemory > 0)) {
+      return yield* new InvalidNodeOption({ option: "limits.maxMemory", value: maxMemory, expected: "a positive number of bytes" })
+    }
+    const memoryCheckMillis = Duration.toMillis(Duration.decode(options.limits?.memoryCheckInterval ?? "1 second"))
+    if (!(Number.isFinite(memoryCheckMillis) && memoryCheckMillis > 0)) {
+      return yield* new InvalidNodeOption({
+        option: "limits.memoryCheckInterval",
+        value: options.limits?.memoryCheckInterval,
+        expected: "a finite duration above zero"
+      })
+    }
+    const reportsPerSecond = options.log?.reportsPerSecond ?? 20
+    if (!(Number.isInteger(reportsPerSecond) && reportsPerSecond > 0)) {
+      return yield* new InvalidNodeOption({ option: "log.reportsPerSecond", value: reportsPerSecond, expected: "a positive integer" })
+    }
     const level = LogLevel.fromLiteral(options.log?.level ?? "Info")
     const clock = yield* Effect.clock
     let wake = () => {}
@@ -338,7 +423,9 @@ export const start = (
       spawnTimeout: options.process?.spawnTimeout ?? "5 seconds",
       runtime,
       liveClock: clock === liveClock,
-      clock
+      clock,
+      reports: { enabled: options.log?.crashReports ?? true, perSecond: reportsPerSecond },
+      maxMemory: maxMemory === undefined ? undefined : { bytes: maxMemory, intervalMillis: memoryCheckMillis }
     })
     wake = kernel.wake
     const stopped = yield* Deferred.make<void>()
@@ -390,7 +477,7 @@ const makeService = (
     creation: kernel.creation,
     spawn: (behaviour, args, options) =>
       Effect.flatMap(Effect.context<any>(), (context) =>
-        spawnEffect(kernel, behaviour, args, options, runtimeFor(context), undefined, undefined, false)),
+        spawnEffect(kernel, behaviour, args, options, runtimeFor(context), undefined, undefined, false, kernel.nodePid)),
     send: (to, message, priority) => kernel.sendWait(to, message, priority ?? "normal"),
     trySend: (to, message, priority) =>
       Effect.suspend(() => {
@@ -435,7 +522,13 @@ const makeService = (
         messageRate: uptimeMillis > 0 ? (kernel.totalIn * 1000) / uptimeMillis : 0,
         memoryUsage: process.memoryUsage().heapUsed,
         uptimeMillis,
-        droppedMessages: dist?.drops.snapshot() ?? { mailboxFull: 0, undecodable: 0 }
+        droppedMessages: dist?.drops.snapshot() ?? { mailboxFull: 0, undecodable: 0 },
+        memory: kernel.memory === undefined ? undefined : {
+          sampled: kernel.memory.used,
+          limit: kernel.memory.limit,
+          shedding: kernel.memoryHigh,
+          mailboxBytes: kernel.memory.mailboxes().bytes
+        }
       }
     }),
     stop,
@@ -454,7 +547,7 @@ const makeService = (
 export const layer = (
   name: string,
   options?: NodeOptions
-): Layer.Layer<Node, InvalidNodeName | ApplicationStartError | NetworkError> =>
+): Layer.Layer<Node, InvalidNodeName | InvalidNodeOption | ApplicationStartError | NetworkError> =>
   Layer.scoped(Node, start(name, options))
 
 /**
@@ -471,7 +564,7 @@ export const run = <A, E, R>(
   name: string,
   options: NodeOptions,
   program: (node: NodeService) => Effect.Effect<A, E, R>
-): Effect.Effect<void, E | InvalidNodeName | ApplicationStartError | NetworkError, Exclude<R, Scope.Scope>> =>
+): Effect.Effect<void, E | InvalidNodeName | InvalidNodeOption | ApplicationStartError | NetworkError, Exclude<R, Scope.Scope>> =>
   Effect.scoped(
     Effect.gen(function*() {
       const node = yield* start(name, options)

@@ -9,6 +9,7 @@ import type {
   AlreadyRegistered,
   CallError,
   MailboxFull,
+  MemoryLimit,
   MessageTooLarge,
   NameTaken,
   NoConnection,
@@ -39,7 +40,7 @@ export interface Timer {
  * Erlang; a full mailbox or a remote message that cannot be encoded (its class not
  * registered, or rejected by its schema) is not.
  */
-export type SendError = MailboxFull | NoConnection | MessageTooLarge | TypeNotRegistered | EncodeFailed
+export type SendError = MailboxFull | MemoryLimit | NoConnection | MessageTooLarge | TypeNotRegistered | EncodeFailed
 
 /**
  * Errors of an important send (`sendImportant`): unlike `send`, a dead or unknown target

@@ -144,6 +144,24 @@ export class TooManyProcesses extends Schema.TaggedError<TooManyProcesses>("rain
 }
 
 /**
+ * The node is above its memory limit (`limits.maxMemory`): it sheds load (refuses new
+ * processes and messages to its processes) until its memory falls below 90% of the limit.
+ * Nothing already accepted is dropped.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class MemoryLimit extends Schema.TaggedError<MemoryLimit>()("MemoryLimit", {
+  node: Schema.String,
+  limit: Schema.Number,
+  used: Schema.Number
+}) {
+  override get message(): string {
+    return `Node ${this.node} is above its memory limit (${this.used} of ${this.limit} bytes, limits.maxMemory): it refuses new processes and messages until it is back below 90%. Retry later, use node.send (which waits), or raise the limit.`
+  }
+}
+
+/**
  * The node is stopping or stopped and accepts no new processes.
  *
  * @since 0.1.0
@@ -238,4 +256,4 @@ export class NotDistributed extends Schema.TaggedError<NotDistributed>("rain/Pro
  *
  * @since 0.1.0
  */
-export type SpawnError = InitFailed | NameTaken | TooManyProcesses | NodeStopped | NoConnection
+export type SpawnError = InitFailed | NameTaken | TooManyProcesses | NodeStopped | NoConnection | MemoryLimit

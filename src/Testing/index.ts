@@ -103,7 +103,7 @@ export interface TestEnv {
  */
 export const make = (
   options: NodeOptions & { readonly name?: string } = {}
-): Effect.Effect<TestEnv, Node.InvalidNodeName | Node.ApplicationStartError | Node.NetworkError, Scope.Scope> =>
+): Effect.Effect<TestEnv, Node.InvalidNodeName | Node.InvalidNodeOption | Node.ApplicationStartError | Node.NetworkError, Scope.Scope> =>
   Effect.gen(function*() {
     const logs: Array<LogEntry> = []
     const capture = Logger.make(({ annotations, logLevel, message }) => {

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, Scope } from "effect"
-import { Application, Node, Process, Supervisor, Testing } from "../../src/index.js"
+import { Application, Node, Process, Supervisor } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { within } from "../Process/helpers.js"
 import { Broken, Worker } from "../Supervisor/helpers.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 
@@ -127,7 +129,7 @@ describe("applications", () => {
         yield* env.send(yield* workerOf(env, root), "crash")
         assert.strictEqual((yield* env.exitReason(root))._tag, "shutdown")
         if (abnormalStopsNode) {
-          yield* env.node.wait
+          yield* within(env.node.wait, "the node to stop", 5)
           assert.isTrue(kernelOf(env.node).stopped)
         } else {
           yield* env.send(env.probe, "node alive")
@@ -146,7 +148,7 @@ describe("applications", () => {
         kernelOf(env.node).exitProcess(kernelOf(env.node).lookup(root)!, Process.ExitReason.normal)
         assert.strictEqual((yield* env.exitReason(root))._tag, "normal")
         if (normalStopsNode) {
-          yield* env.node.wait
+          yield* within(env.node.wait, "the node to stop", 5)
         } else {
           yield* env.send(env.probe, "node alive")
           assert.strictEqual(yield* env.receive(), "node alive")

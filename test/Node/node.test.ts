@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Option, Scope, TestClock } from "effect"
-import { Node, Process, Testing } from "../../src/index.js"
-import { Idle, Relay } from "../Process/helpers.js"
+import { Node, Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { Idle, Relay, within } from "../Process/helpers.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 describe("node", () => {
@@ -38,7 +39,7 @@ describe("node", () => {
       assert.strictEqual(kernelOf(node).procs.size, 0)
       const error = yield* Effect.flip(node.spawn(Idle, undefined))
       assert.strictEqual(error._tag, "NodeStopped")
-      yield* node.wait
+      yield* within(node.wait, "node.wait after the node stopped", 5)
     }))
 
   it.scoped("init failure: spawn fails with InitFailed naming the behaviour; the name is released", () =>
@@ -63,7 +64,7 @@ describe("node", () => {
       })
       const spawning = yield* Effect.fork(env.spawn(Slow, undefined))
       yield* TestClock.adjust("1 millis")
-      const pid = yield* Fiber.join(spawning)
+      const pid = yield* within(Fiber.join(spawning), "the asynchronous init", 5)
       yield* env.send(pid, "hang")
       yield* Effect.yieldNow()
       const info = Option.getOrThrow(yield* env.node.info(pid))
@@ -122,7 +123,7 @@ describe("spawnTimeout", () => {
       const Sleepy = Process.make({ name: "Sleepy", init: () => Effect.never })
       const spawning = yield* Effect.fork(Effect.flip(node.spawn(Sleepy, undefined, { name: "sleepy" })))
       yield* TestClock.adjust("1001 millis")
-      const error = yield* Fiber.join(spawning)
+      const error = yield* within(Fiber.join(spawning), "spawn to fail at spawnTimeout", 5)
       assert.strictEqual(error._tag, "InitFailed")
       assert.include(error.message, "spawnTimeout")
       assert.strictEqual(kernelOf(node).procs.size, 0)

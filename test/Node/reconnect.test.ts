@@ -12,7 +12,7 @@ const startPeer = (name: string) =>
           const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/peer-node.ts", name], {
             stdio: ["ignore", "pipe", "inherit"]
           })
-          const timer = setTimeout(() => reject(new Error("peer did not start in 20 s")), 20_000)
+          const timer = setTimeout(() => reject(new Error("peer did not start in 60 s")), 60_000)
           let out = ""
           child.stdout!.on("data", (chunk: Buffer) => {
             out += chunk.toString()

@@ -2,8 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Option, Schedule, Scope, TestClock } from "effect"
 import * as crypto from "node:crypto"
 import * as net from "node:net"
-import { Node, Process, Testing, Transport } from "../../src/index.js"
-import { instrumented } from "../fixtures/transports.js"
+import { Node, Process, Transport } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { instrumented, recording } from "../fixtures/transports.js"
 import { Blob, cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
 
 /** Sends "over a busy connection" to the pid it gets, then tells `to` "sent". */
@@ -200,11 +201,49 @@ describe("node wire", () => {
       const error = yield* Effect.flip(a.node.connect("b@127.0.0.1"))
       assert.strictEqual(error._tag, "NoConnection")
       assert.include(error.message, "cookie")
-      const logged = b.logs.pipe(
-        Effect.map((logs) => logs.map((entry) => entry.message).join("\n")),
-        Effect.filterOrFail((text) => text.includes("cookie")),
-        Effect.retry({ times: 40, schedule: Schedule.spaced("50 millis") })
-      )
-      yield* logged
+      // each side logs the refusal, naming the cookie and the peer (b may log it a moment later)
+      const logged = (env: Testing.TestEnv, peer: string) =>
+        env.logs.pipe(
+          Effect.map((logs) => logs.map((entry) => `${entry.message} ${JSON.stringify(entry.annotations)}`)),
+          Effect.filterOrFail(
+            (lines) => lines.some((line) => line.includes("cookie") && line.includes(peer)),
+            (lines) => `no log line names the cookie and ${peer}: ${lines.join(" | ")}`
+          ),
+          Effect.retry({ times: 40, schedule: Schedule.spaced("50 millis") })
+        )
+      yield* logged(b, "a@127.0.0.1")
+      yield* logged(a, "b@127.0.0.1")
+    }))
+
+  it.scopedLive("the cookie never crosses the wire: not in a handshake, a message, a call, nor a refused attempt", () =>
+    Effect.gen(function*() {
+      const secret = "cookie-that-must-stay-home-7f3a"
+      const wrong = "another-cookie-never-sent-91c2"
+      const { bytes, transport } = recording(Transport.memory())
+      const b = yield* Testing.make({ name: "b@mem", log: { level: "Error" }, network: { cookie: secret, transport, messages } })
+      const a = yield* Testing.make({
+        name: "a@mem",
+        log: { level: "Error" },
+        network: { cookie: secret, transport, messages, routes: { "b@mem": b.node.address } }
+      })
+      const counter = yield* b.spawn(Counter, 5)
+      assert.strictEqual(yield* a.call(counter, new GetCount(), "5 seconds"), 5)
+      const relay = yield* b.spawn(Relay, b.probe)
+      yield* a.send(relay, "hello over memory")
+      assert.strictEqual(yield* b.receive("5 seconds"), "hello over memory")
+      const x = yield* Testing.make({
+        name: "x@mem",
+        log: { level: "Error" },
+        network: { cookie: wrong, transport, messages, routes: { "b@mem": b.node.address } }
+      })
+      assert.strictEqual((yield* Effect.flip(x.node.connect("b@mem")))._tag, "NoConnection")
+      const wire = bytes()
+      // the recorder saw the conversation (names, the message) ...
+      assert.isAbove(wire.indexOf("a@mem"), -1)
+      assert.isAbove(wire.indexOf("x@mem"), -1)
+      assert.isAbove(wire.indexOf("hello over memory"), -1)
+      // ... and neither cookie
+      assert.strictEqual(wire.indexOf(secret), -1, "the shared cookie was on the wire")
+      assert.strictEqual(wire.indexOf(wrong), -1, "the intruder's cookie was on the wire")
     }))
 })

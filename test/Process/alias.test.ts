@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Process, Testing } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 type AliasCommand = "make" | "drop" | { readonly echo: string }

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
 import type { Process as P } from "../../src/index.js"
-import { Process, Supervisor, Testing } from "../../src/index.js"
+import { Process, Supervisor } from "../../src/index.js"
+import * as Testing from "../testing.js"
 
 const Child = Process.make({
   name: "Child",

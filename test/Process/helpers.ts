@@ -1,6 +1,7 @@
 import { Effect, Schema } from "effect"
-import type { Process as P } from "../../src/index.js"
+import type { Node, Process as P } from "../../src/index.js"
 import { Process } from "../../src/index.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 export class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
 export class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
@@ -37,3 +38,23 @@ export const Relay = Process.make({
 
 /** Waits for nothing: a process that only lives. */
 export const Idle = Process.make({ name: "Idle", init: () => Effect.void })
+
+/**
+ * Entries in the node's clock-timer heap (TestClock timers), cancelled ones included. The kernel
+ * keeps its ClockTimers private; read it here until it has an internal accessor.
+ */
+export const clockTimerCount = (node: Node.NodeService): number =>
+  (kernelOf(node) as unknown as { readonly clockTimers: { readonly size: number } }).clockTimers.size
+
+/**
+ * Bounds a wait in real time (TestClock cannot end it): fails with `what` after `seconds`, so a
+ * broken behaviour fails fast with a message instead of at vitest's timeout.
+ */
+export const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 10): Effect.Effect<A, E | string, R> =>
+  Effect.raceFirst(
+    effect,
+    Effect.flatMap(
+      Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000).unref())),
+      () => Effect.fail(`timed out after ${seconds} s waiting for ${what}`)
+    )
+  )

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { Process, Testing } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { Relay } from "./helpers.js"
 
 const { ExitReason } = Process
@@ -222,14 +223,29 @@ describe("monitors", () => {
       })
       const Parent = Process.make({
         name: "Parent",
+        options: { trapExit: true },
         init: () => Effect.void,
-        handleMessage: (_: string, s, ctx) => Effect.as(ctx.spawnMonitor(DiesAtOnce, undefined), s),
+        handleMessage: (how: "monitor" | "link", s, ctx) =>
+          (how === "monitor"
+            ? Effect.flatMap(ctx.spawnMonitor(DiesAtOnce, undefined), ([pid]) => ctx.send(env.probe, pid))
+            : Effect.flatMap(ctx.spawnLink(DiesAtOnce, undefined), (pid) => ctx.send(env.probe, pid))).pipe(Effect.as(s)),
         handleInfo: (info, s, ctx) => Effect.as(ctx.send(env.probe, info), s)
       })
       const parent = yield* env.spawn(Parent, undefined)
-      yield* env.send(parent, "go")
+      yield* env.send(parent, "monitor")
+      const monitored = (yield* env.receive()) as Process.Pid
       const down = (yield* env.receive()) as Process.Down
+      assert.instanceOf(down, Process.Down)
+      assert.deepStrictEqual(down.target, monitored)
       assert.strictEqual(down.reason._tag, "error")
+      yield* env.send(parent, "link")
+      const linked = (yield* env.receive()) as Process.Pid
+      const exit = (yield* env.receive()) as Process.Exit
+      assert.instanceOf(exit, Process.Exit)
+      assert.deepStrictEqual(exit.from, linked)
+      assert.strictEqual(exit.reason._tag, "error")
+      yield* env.expectNoMessage("20 millis")
+      assert.isTrue(yield* isAlive(env, parent), "the trapping parent lives")
     }))
 })
 

@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { Process, Testing } from "../../src/index.js"
+import { Effect, Exit, Fiber } from "effect"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { stackDepth } from "../../src/Process/internal/runLoop.js"
+import { clockTimerCount, within } from "./helpers.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 /** Links to its neighbour, monitors it, registers a name and sets a timer: every table gets an entry. */
@@ -18,7 +20,8 @@ const Busy = Process.make({
       yield* ctx.alias()
       return args.i
     }),
-  handleMessage: (_: string, s) => Effect.succeed(s)
+  // "park": a handler that never ends, so that its process holds a fiber when it is stopped
+  handleMessage: (msg: string, s) => (msg === "park" ? Effect.as(Effect.never, s) : Effect.succeed(s))
 })
 
 describe("scale", () => {
@@ -36,6 +39,13 @@ describe("scale", () => {
       assert.strictEqual(kernel.procs.size, N + 1)
       assert.strictEqual(kernel.names.size, N / 10)
       assert.strictEqual(kernel.aliases.size, N)
+      assert.strictEqual(clockTimerCount(env.node), N, "one sendAfter timer each")
+      // one process in 1,000 is inside a handler that suspended: it runs on a fiber
+      for (let i = 0; i < N; i += 1000) yield* env.send(pids[i]!, "park")
+      yield* env.send(env.probe, "sync")
+      assert.strictEqual(yield* env.receive(), "sync")
+      const fibers = pids.flatMap((pid) => kernel.lookup(pid)?.fiber ?? [])
+      assert.strictEqual(fibers.length, N / 1000)
       // Stop them all: linked, so one exit with a trappable reason takes the whole chain down.
       yield* env.node.exit(pids[N - 1]!, Process.ExitReason.error("stop the chain"))
       for (let i = 0; i < N; i += 9_973) yield* env.exitReason(pids[i]!)
@@ -44,6 +54,12 @@ describe("scale", () => {
       assert.strictEqual(kernel.names.size, 0)
       assert.strictEqual(kernel.aliases.size, 0)
       assert.strictEqual(kernel.pending.size, 0)
+      assert.strictEqual(clockTimerCount(env.node), 0, "every timer was cancelled and dropped")
+      // each parked handler's fiber was interrupted (interruption completes asynchronously)
+      for (const fiber of fibers) {
+        const exit = yield* within(Fiber.await(fiber), "a stopped process's handler fiber to end", 5)
+        assert.isTrue(Exit.isInterrupted(exit), "the fiber was interrupted")
+      }
       const probe = kernel.lookup(env.probe)!
       assert.isNull(probe.links)
       assert.isNull(probe.watchers)

@@ -1,8 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { Process, Testing } from "../../src/index.js"
+import { Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { clockTimerCount, Relay } from "./helpers.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { sendAfter } from "../../src/Node/internal/timers.js"
 
 type TickCommand = { readonly every: number } | "cancel" | "tick"
+
+/** Sets a timer of `after` ms to itself and tells `probe` "armed". */
+const Armed = Process.make({
+  name: "Armed",
+  init: (probe: Process.Pid) => Effect.succeed(probe),
+  handleMessage: (after: number, probe, ctx) =>
+    ctx.sendAfter(ctx.self, after, after).pipe(Effect.zipRight(ctx.send(probe, "armed")), Effect.as(probe))
+})
 
 const Ticker = Process.make({
   name: "Ticker",
@@ -51,15 +63,44 @@ describe("timers", () => {
       yield* env.expectNoMessage("5 millis")
     }))
 
-  it.scoped("timers to a process die with it", () =>
+  it.scoped("timers to a process die with it: the timer is cancelled, not left to fire into nothing", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
-      const ticker = yield* env.spawn(Ticker, env.probe)
-      yield* env.send(ticker, { every: 1000 })
-      yield* env.node.exit(ticker, Process.ExitReason.kill)
-      yield* env.exitReason(ticker)
+      const armed = yield* env.spawn(Armed, env.probe)
+      yield* env.send(armed, 1000)
+      assert.strictEqual(yield* env.receive(), "armed")
+      assert.strictEqual(clockTimerCount(env.node), 1)
+      yield* env.node.exit(armed, Process.ExitReason.kill)
+      assert.strictEqual((yield* env.exitReason(armed))._tag, "killed")
+      assert.strictEqual(clockTimerCount(env.node), 0, "the dead process's timer left the clock-timer heap")
       yield* TestClock.adjust("5 seconds")
       yield* env.expectNoMessage("5 millis")
+    }))
+
+  it.scoped("1,000 processes killed with timers set leave no cancelled entries in the clock-timer heap", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pids: Array<Process.Pid> = []
+      for (let i = 0; i < 1000; i++) {
+        const pid = yield* env.spawn(Armed, env.probe)
+        yield* env.send(pid, 60_000 + i)
+        pids.push(pid)
+      }
+      for (let i = 0; i < 1000; i++) assert.strictEqual(yield* env.receive(), "armed")
+      assert.strictEqual(clockTimerCount(env.node), 1000)
+      const survivor = yield* env.spawn(Relay, env.probe)
+      for (const pid of pids) yield* env.node.exit(pid, Process.ExitReason.kill)
+      for (const pid of pids) yield* env.exitReason(pid)
+      assert.strictEqual(clockTimerCount(env.node), 0, "cancelled timers are dropped from the heap")
+      // the heap still works: a timer set now fires on time
+      const timer = yield* Effect.sync(() => sendAfter(kernelOf(env.node), undefined, survivor, "late", "2 seconds"))
+      assert.strictEqual(clockTimerCount(env.node), 1)
+      yield* TestClock.adjust("1999 millis")
+      yield* env.expectNoMessage("5 millis")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* env.receive(), "late")
+      assert.isFalse(yield* timer.cancel)
+      assert.strictEqual(clockTimerCount(env.node), 0)
     }))
 
   it.scoped("setTimeout delivers IdleTimeout after idleness, and any message resets it", () =>

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { Node, Process, Testing } from "../../src/index.js"
+import { Node, Process } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { Counter, GetCount, Increment } from "./helpers.js"
 
 // Compile-time checks: `npm test` runs tsc over this file, so a `@ts-expect-error` that

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Option } from "effect"
-import { Node, Process, Registry, Testing } from "../../src/index.js"
+import { Node, Process, Registry } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { Counter, GetCount, Idle, Relay } from "../Process/helpers.js"
 
 describe("registry", () => {

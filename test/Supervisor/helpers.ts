@@ -1,5 +1,6 @@
 import { Effect } from "effect"
-import type { Process as P, Testing } from "../../src/index.js"
+import type { Process as P } from "../../src/index.js"
+import type * as Testing from "../testing.js"
 import { Process, Supervisor } from "../../src/index.js"
 
 /** Commands a test worker obeys. */
@@ -23,12 +24,16 @@ export const Worker = Process.make({
   handleCall: (_: "ping", _from, state) => Effect.succeed(Process.reply("pong", state))
 })
 
-/** Traps exits and ignores them: only a kill stops it. */
+/**
+ * Traps exits, and its terminate never finishes: asked to shut down by its supervisor
+ * (its parent), it hangs in terminate until the shutdown timeout kills it.
+ */
 export const Stubborn = Process.make({
   name: "Stubborn",
   options: { trapExit: true },
   init: () => Effect.void,
-  handleInfo: (_info, state) => Effect.succeed(state)
+  handleInfo: (_info, state) => Effect.succeed(state),
+  terminate: () => Effect.never
 })
 
 /** Fails in init. */

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, Schedule, TestClock } from "effect"
-import { Process, Supervisor, Testing } from "../../src/index.js"
+import { Process, Supervisor } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { within } from "../Process/helpers.js"
 import { Broken, Stubborn, Worker, childPid } from "./helpers.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 
@@ -79,8 +81,34 @@ describe("restart intensity", () => {
     }))
 })
 
+describe("giving up", () => {
+  it.scoped("a supervisor past its intensity stops its other children in reverse start order, then ends with shutdown", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const order: Array<string> = []
+      const Tracked = Process.make({
+        ...Worker,
+        name: "Tracked",
+        terminate: (reason, state) => Effect.sync(() => void order.push(`${state.id}:${reason._tag}`))
+      })
+      const spec = ["a", "b", "c", "d"].reduce(
+        (s, id) => Supervisor.child({ id, behaviour: Tracked, args: { id, probe: env.probe } })(s),
+        Supervisor.oneForOne({ intensity: 0 })
+      )
+      const sup = yield* Supervisor.start(env.node, spec)
+      for (const id of ["a", "b", "c", "d"]) assert.strictEqual(yield* env.receive(), `started ${id}`)
+      const b = (yield* childPid(env, sup, "b"))!
+      yield* env.send(b, "crash")
+      assert.strictEqual((yield* env.exitReason(sup))._tag, "shutdown")
+      // b crashed (its terminate ran with its error); the others were stopped newest first
+      assert.deepStrictEqual(order, ["b:error", "d:shutdown", "c:shutdown", "a:shutdown"])
+      assert.strictEqual((yield* env.node.processes).length, 1) // the probe alone
+      yield* env.expectNoMessage("20 millis") // and nothing was restarted
+    }))
+})
+
 describe("shutdown", () => {
-  it.scoped("a child that ignores shutdown is killed after its shutdown timeout", () =>
+  it.scoped("a child whose terminate does not finish is killed after its shutdown timeout", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
       const sup = yield* Supervisor.start(
@@ -92,11 +120,15 @@ describe("shutdown", () => {
       yield* TestClock.adjust("1999 millis")
       assert.isTrue(Option.isSome(yield* env.node.info(pid)), "still alive before the timeout")
       yield* TestClock.adjust("1 millis")
-      yield* Fiber.join(terminating)
+      yield* within(Fiber.join(terminating), "terminateChild to return", 5)
       assert.strictEqual((yield* env.exitReason(pid))._tag, "killed")
       // terminated, not deleted: the spec remains and can be restarted
       const restarted = yield* Supervisor.restartChild(env.node, sup, "s")
       assert.notDeepEqual(restarted, pid)
+      // Stopped again before the test ends: its terminate would hold up the node's shutdown.
+      const again = yield* Effect.fork(Supervisor.terminateChild(env.node, sup, "s"))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(again)
     }))
 
   it.scoped("brutal_kill kills at once; a cooperative child gets shutdown", () =>
@@ -214,6 +246,39 @@ describe("trees", () => {
 })
 
 describe("simple_one_for_one", () => {
+  for (const restart of ["permanent", "transient", "temporary"] as const) {
+    for (const [command, abnormal] of [["normal", false], ["shutdown", false], ["crash", true]] as const) {
+      it.scoped(`a ${restart} dynamic child that exits ${command} is ${
+        restart === "permanent" || (restart === "transient" && abnormal) ? "restarted with its own args" : "forgotten"
+      }`, () =>
+        Effect.gen(function*() {
+          const env = yield* Testing.make()
+          const sup = yield* Supervisor.start(
+            env.node,
+            Supervisor.simpleOneForOne({ id: "w", behaviour: Worker, args: { id: "template", probe: env.probe }, restart }, {
+              intensity: 10
+            })
+          )
+          const x = yield* Supervisor.startChild(env.node, sup, { id: "x", probe: env.probe })
+          const y = yield* Supervisor.startChild(env.node, sup, { id: "y", probe: env.probe })
+          assert.strictEqual(yield* env.receive(), "started x")
+          assert.strictEqual(yield* env.receive(), "started y")
+          yield* env.send(x, command)
+          yield* env.exitReason(x)
+          const restarted = restart === "permanent" || (restart === "transient" && abnormal)
+          if (restarted) assert.strictEqual(yield* env.receive(), "started x")
+          yield* env.expectNoMessage("20 millis")
+          const children = yield* Supervisor.whichChildren(env.node, sup)
+          const pids = children.map((c) => c.pid?.toString())
+          assert.strictEqual(children.length, restarted ? 2 : 1)
+          assert.include(pids, y.toString(), "the sibling is untouched")
+          assert.notInclude(pids, x.toString(), "the exited child is not listed under its old pid")
+          assert.strictEqual((yield* Supervisor.countChildren(env.node, sup)).active, restarted ? 2 : 1)
+        }))
+    }
+  }
+
+
   it.scoped("10k dynamic children: start, count, terminate", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
@@ -231,7 +296,8 @@ describe("simple_one_for_one", () => {
       yield* Supervisor.terminateChild(env.node, sup, pids[0]!)
       assert.strictEqual((yield* Supervisor.countChildren(env.node, sup)).specs, 9_999)
       yield* env.node.exit(sup, Process.ExitReason.shutdown)
-      yield* env.exitReason(sup)
+      // 10k children stop one by one: more than exitReason's 10 s on a loaded machine
+      assert.strictEqual((yield* within(env.node.awaitExit(sup), "the supervisor to stop 10k children", 40))._tag, "shutdown")
       assert.strictEqual(kernelOf(env.node).procs.size, 1)
     }), { timeout: 60_000 })
 })

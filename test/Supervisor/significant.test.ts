@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Supervisor, Testing } from "../../src/index.js"
+import { Supervisor } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import { Worker, childPid } from "./helpers.js"
 
 describe("significant children", () => {

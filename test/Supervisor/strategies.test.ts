@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Process, Supervisor, Testing } from "../../src/index.js"
+import { Process, Supervisor } from "../../src/index.js"
+import * as Testing from "../testing.js"
 import type { WorkerCommand } from "./helpers.js"
 import { Worker } from "./helpers.js"
 

@@ -1,4 +1,5 @@
 import { Deferred, Duration, Effect, Either, Queue } from "effect"
+import * as net from "node:net"
 import * as Message from "../../src/Message/index.js"
 import * as Transport from "../../src/Transport/index.js"
 
@@ -65,3 +66,15 @@ export const closedOf = (duplex: Transport.Duplex) =>
   Effect.async<void>((resume) => duplex.onClose(() => resume(Effect.void))).pipe(
     Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "the connection was not closed" })
   )
+
+/**
+ * An address where nothing listens: a port the system gave a listener that is closed again (no
+ * fixed "closed" port, which some machine may well be using).
+ */
+export const closedAddress = Effect.async<string>((resume) => {
+  const server = net.createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const port = (server.address() as net.AddressInfo).port
+    server.close(() => resume(Effect.succeed(`127.0.0.1:${port}`)))
+  })
+})

@@ -12,7 +12,7 @@
 import { Duration, Effect, Exit } from "effect"
 import type { CallTimeout, Priority } from "../../Process/Behaviour.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
-import { MailboxFull, NoConnection, ProcessExited, ProcessUnknown, Timeout } from "../../Process/errors.js"
+import { NoConnection, ProcessExited, ProcessUnknown, Timeout } from "../../Process/errors.js"
 import { From } from "../../Process/Message.js"
 import { Alias, unsafeMake } from "../../Process/Pid.js"
 import type { Address, Name, Pid, Reference } from "../../Process/Pid.js"
@@ -33,6 +33,9 @@ export interface PendingCall {
   /** An important call: in the callee's mailbox (acknowledged); a timeout says which. */
   important: boolean
   acked: boolean
+  /** Clock time after which a reply is late (Infinity without a timeout). */
+  deadline: number
+  millis: number
 }
 
 /** What `awaitReply` waits for: a call's reply, an important call's reply, an important message's receipt. */
@@ -42,11 +45,13 @@ const SEND_IMPORTANT = 2
 type Waiting = typeof CALL | typeof CALL_IMPORTANT | typeof SEND_IMPORTANT
 
 /**
- * Builds an error of a call that fails at once without a stack trace (it would only show
- * the kernel) or Schema validation: a caller retrying in a loop (waiting for a supervisor
- * to restart a process) spends its time here, and the restart waits for it.
+ * Builds an error of a call or send that fails at once without a stack trace (it would
+ * only show the kernel); pass `true` as the constructor's second argument to skip Schema
+ * validation too. A caller retrying in a loop (waiting for a supervisor to restart a
+ * process, or for room in a full mailbox) spends its time here, and the process it waits
+ * for waits for it.
  */
-const quickError = <E>(make: () => E): E => {
+export const quickError = <E>(make: () => E): E => {
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = 0
   try {
@@ -103,7 +108,7 @@ export const call = (
         return Effect.fail(new NoConnection({ node: (to as Pid).node, reason: "distribution is not started" }))
       }
     } else if (proc.main.length >= proc.mailboxSize) {
-      return Effect.fail(quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true)))
+      return Effect.fail(kernel.mailboxFull(proc))
     }
     return awaitReply(kernel, from, to, proc, request, timeout, waiting)
   })
@@ -176,7 +181,9 @@ const awaitReply = (
       remoteNode: undefined,
       cancelTimer: undefined,
       important: waiting === CALL_IMPORTANT,
-      acked: false
+      acked: false,
+      deadline: Infinity,
+      millis: Infinity
     }
     const replyTo = from === undefined ? unsafeMake(Alias, kernel.name, ref.id, kernel.creation) : from.pid
     kernel.pending.set(ref.id, entry)
@@ -197,6 +204,8 @@ const awaitReply = (
     }
     const millis = toMillis(timeout ?? kernel.options.defaultCallTimeout)
     if (millis !== Infinity) {
+      entry.millis = millis
+      entry.deadline = kernel.options.clock.unsafeCurrentTimeMillis() + millis
       entry.cancelTimer = kernel.startTimer(millis, () => {
         entry.cancelTimer = undefined
         if (!forget(kernel, ref.id)) return
@@ -258,12 +267,21 @@ export const replyTo = (kernel: Kernel, from: From, exit: Exit.Exit<unknown, unk
   completeCall(kernel, from.ref, exit)
 }
 
-/** Completes a local pending call (also used by distribution for remote replies). */
+/**
+ * Completes a local pending call (also used by distribution for remote replies). A reply
+ * that arrives after the call's deadline is late, whichever of it and the timeout timer
+ * runs first (a stalled event loop runs both late): the call fails with `Timeout` and the
+ * reply is dropped, as in OTP.
+ */
 export const completeCall = (kernel: Kernel, ref: Reference, exit: Exit.Exit<unknown, unknown>): void => {
   if (ref.creation !== kernel.creation) return
   const entry = kernel.pending.get(ref.id)
   if (entry === undefined) return
   forget(kernel, ref.id)
+  if (entry.deadline !== Infinity && kernel.options.clock.unsafeCurrentTimeMillis() >= entry.deadline) {
+    entry.resume(Effect.fail(new Timeout({ target: entry.targetLabel, millis: entry.millis })))
+    return
+  }
   entry.resume(exit)
 }
 

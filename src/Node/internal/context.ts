@@ -216,7 +216,8 @@ export const spawnEffect = (
   runtime: Runtime.Runtime<any>,
   link: Proc | undefined,
   monitor: Proc | undefined,
-  withRef: boolean
+  withRef: boolean,
+  parent?: Pid
 ): Effect.Effect<any, any> =>
   Effect.suspend(() => {
     let sync: Effect.Effect<any, any> | undefined
@@ -225,7 +226,7 @@ export const spawnEffect = (
       const effect = exit._tag === "Success" ? Effect.succeed(withRef ? ([exit.value, ref] as const) : exit.value) : exit
       if (resumeLater !== undefined) resumeLater(effect)
       else sync = effect
-    })
+    }, parent)
     if (sync !== undefined) return sync
     return Effect.async<any, any>((resume) => {
       resumeLater = resume

@@ -36,8 +36,9 @@ import type { Address } from "../../Process/Pid.js"
 import { isExit, runEffect } from "../../Process/internal/runLoop.js"
 import type { PendingCall } from "./calls.js"
 import { ProcessContext } from "./context.js"
-import { dropCallsOf, replyTo, toMillis } from "./calls.js"
-import { CallEnvelope, Lane } from "./mailbox.js"
+import { dropCallsOf, quickError, replyTo, toMillis } from "./calls.js"
+import { CallEnvelope, Lane, ParentExit } from "./mailbox.js"
+import { MemoryGuard } from "./memory.js"
 import {
   DEAD,
   EXITING,
@@ -54,7 +55,10 @@ import {
   SCHEDULED,
   WAITING
 } from "./proc.js"
+import type { Waiter } from "./proc.js"
 import type { Remote } from "./remote.js"
+import type { ReportOptions } from "./reports.js"
+import { Reports } from "./reports.js"
 import type { KernelScheduler } from "./scheduler.js"
 import { exitSignal, linkProcs, monitorLocal, notifyExit } from "./signals.js"
 import { ClockTimers } from "./timers.js"
@@ -72,6 +76,9 @@ export interface KernelOptions {
   readonly runtime: Runtime.Runtime<any>
   readonly liveClock: boolean
   readonly clock: Clock.Clock
+  readonly reports: ReportOptions
+  /** `limits.maxMemory` in bytes and its sampling interval; undefined without a limit. */
+  readonly maxMemory: { readonly bytes: number; readonly intervalMillis: number } | undefined
 }
 
 /** The kernel behind each node service (see `kernelOf`). */
@@ -113,6 +120,14 @@ export class Kernel {
   /** Per-node data of other modules (applications), keyed by module. */
   readonly extensions = new Map<string, unknown>()
   stopped = false
+  /** Above `limits.maxMemory`: spawns and local sends are refused (the one check on the hot paths). */
+  memoryHigh = false
+  readonly memory: MemoryGuard | undefined
+  readonly reports: Reports
+  /** Each full process's `MailboxFull`, reused (see `mailboxFull`). */
+  private readonly refusals = new WeakMap<Proc, MailboxFull>()
+  /** The pid that stands for the node itself: the sender of `node.exit`, the parent of `node.spawn`'s processes. */
+  readonly nodePid: Pid
   nextId = 1
   nextRef = 1
   totalIn = 0
@@ -134,7 +149,13 @@ export class Kernel {
     this.creation = options.creation
     this.clock = () => Date.now()
     this.startedAt = this.now()
+    this.nodePid = unsafeMake(Pid, this.name, 0, this.creation)
+    this.reports = new Reports(this, options.reports)
+    this.memory = options.maxMemory === undefined
+      ? undefined
+      : new MemoryGuard(this, options.maxMemory.bytes, options.maxMemory.intervalMillis)
     kernels.set(`${this.name}/${this.creation}`, this)
+    this.memory?.start()
   }
 
   now(): number {
@@ -300,9 +321,18 @@ export class Kernel {
     return proc.status === SCHEDULED
   }
 
+  /**
+   * A slot freed in a bounded mailbox: the `node.send`s waiting for room are served in
+   * arrival order, each message enqueued here (not when its sender resumes), so that a
+   * sender that was not waiting cannot take the slot first.
+   */
   private wakeWaiters(proc: Proc): void {
     const waiters = proc.waiters!
-    while (waiters.length > 0 && proc.main.length < proc.mailboxSize) waiters.shift()!()
+    while (waiters.length > 0 && proc.main.length < proc.mailboxSize) {
+      const waiter = waiters.shift()!
+      proc.main.push(waiter.message)
+      waiter.resume()
+    }
     if (waiters.length === 0) proc.waiters = null
   }
 
@@ -315,11 +345,19 @@ export class Kernel {
     }
     proc.messagesIn++
     this.totalIn++
+    if (system && message instanceof ParentExit) {
+      // gen_server: an exit signal from the parent ends a process that traps exits, through terminate.
+      proc.status = WAITING
+      if (!Reason.isClean(message.reason)) this.reports.crash(proc, message.reason, "an exit signal from its parent", message.from)
+      this.exitProcess(proc, message.reason)
+      return
+    }
     let effect: Effect.Effect<unknown, unknown, unknown>
     proc.status = RUNNING
     try {
       if (system) {
         if (b.handleInfo === undefined) {
+          this.reports.unhandledMessage(proc, message, "handleInfo")
           proc.status = SCHEDULED
           return
         }
@@ -327,6 +365,7 @@ export class Kernel {
         effect = b.handleInfo(message as any, proc.state, proc.ctx)
       } else if (message instanceof CallEnvelope) {
         if (b.handleCall === undefined) {
+          this.reports.unhandledMessage(proc, message.request, "handleCall")
           replyTo(this, message.from, Exit.fail(new CallNotHandled({ target: proc.label(), behaviour: b.name })))
           proc.status = SCHEDULED
           return
@@ -336,6 +375,7 @@ export class Kernel {
         effect = b.handleCall(message.request, message.from, proc.state, proc.ctx)
       } else {
         if (b.handleMessage === undefined) {
+          this.reports.unhandledMessage(proc, message, "handleMessage")
           proc.status = SCHEDULED
           return
         }
@@ -346,6 +386,8 @@ export class Kernel {
       effect = Exit.die(defect)
     }
     if (!Effect.isEffect(effect)) effect = notAnEffect(b.name, "handler", effect)
+    // What it is handling, for a crash report (cleared when the handler is done).
+    proc.current = message
     const result = runEffect(effect, proc.runtime, proc)
     if (isExit(result)) {
       this.complete(proc, result, true)
@@ -369,7 +411,10 @@ export class Kernel {
     if (proc.status >= EXITING) return
     if (exit._tag === "Failure") {
       proc.status = WAITING
-      this.exitProcess(proc, Cause.isInterruptedOnly(exit.cause) ? Reason.killed : Reason.fromCause(exit.cause))
+      const interrupted = Cause.isInterruptedOnly(exit.cause)
+      const reason = interrupted ? Reason.killed : Reason.fromCause(exit.cause)
+      if (!interrupted) this.crashed(proc, reason)
+      this.exitProcess(proc, reason)
       return
     }
     if (kind === K_CALL) {
@@ -378,10 +423,11 @@ export class Kernel {
       proc.from = undefined
       if (result === undefined || result === null || typeof result !== "object" || !("_tag" in result)) {
         proc.status = WAITING
-        this.exitProcess(
-          proc,
-          Reason.fromCause(Cause.die(new Error(`${proc.behaviour.name}.handleCall must return Process.reply, replyError or noReply`)))
+        const reason = Reason.fromCause(
+          Cause.die(new Error(`${proc.behaviour.name}.handleCall must return Process.reply, replyError or noReply`))
         )
+        this.crashed(proc, reason)
+        this.exitProcess(proc, reason)
         return
       }
       proc.state = result.state
@@ -393,13 +439,29 @@ export class Kernel {
     this.afterHandler(proc, inDrain)
   }
 
+  /** A crash report for a process that failed in a handler; `proc.current` is what it was handling. */
+  private crashed(proc: Proc, reason: ExitReason): void {
+    const kind = proc.kind
+    const handler = kind === K_CALL ? "handleCall" : kind === K_INFO ? "handleInfo" : kind === K_INIT ? "init" : "handleMessage"
+    const current = proc.current instanceof CallEnvelope ? proc.current.request : proc.current
+    proc.current = undefined
+    this.reports.crash(proc, reason, handler, current)
+  }
+
   private afterHandler(proc: Proc, inDrain: boolean): void {
     if (proc.stopReason !== undefined || proc.pendingExit !== undefined) {
       const reason = proc.pendingExit ?? proc.stopReason!
       proc.status = WAITING
+      // A process that stops itself with an abnormal reason crashed (gen_server's {stop, Reason}).
+      if (proc.pendingExit === undefined && !Reason.isClean(reason)) {
+        const current = proc.current instanceof CallEnvelope ? proc.current.request : proc.current
+        this.reports.crash(proc, reason, "a handler (stop)", current)
+      }
+      proc.current = undefined
       this.exitProcess(proc, reason)
       return
     }
+    proc.current = undefined
     if (inDrain) {
       proc.status = SCHEDULED
     } else if (proc.mailboxLength() > 0) {
@@ -434,9 +496,11 @@ export class Kernel {
     runtime: Runtime.Runtime<any>,
     link: Proc | undefined,
     monitor: Proc | undefined,
-    done: (exit: Exit.Exit<Pid, unknown>, ref?: Reference) => void
+    done: (exit: Exit.Exit<Pid, unknown>, ref?: Reference) => void,
+    parent?: Pid
   ): void {
     if (this.stopped) return done(Exit.fail(new NodeStopped({ node: this.name })))
+    if (this.memoryHigh) return done(Exit.fail(this.memory!.refusal()))
     if (this.procs.size >= this.options.maxProcesses) {
       return done(Exit.fail(new TooManyProcesses({ node: this.name, limit: this.options.maxProcesses })))
     }
@@ -450,6 +514,8 @@ export class Kernel {
     const mailboxSize = options?.mailboxSize ?? behaviour.options?.mailboxSize ?? this.options.mailboxSize ?? Infinity
     const proc = new Proc(this, id, pid, behaviour, runtime, mailboxSize)
     proc.ctx = new ProcessContext(proc)
+    // The parent (proc_lib's): the process that spawned it linked, or the node for node.spawn.
+    proc.parent = link?.pid ?? parent
     if (options?.trapExit ?? behaviour.options?.trapExit) proc.trapExit = true
     if (options?.importantDelivery ?? behaviour.options?.importantDelivery) proc.important = true
     this.procs.set(id, proc)
@@ -469,6 +535,7 @@ export class Kernel {
     }
     proc.kind = K_INIT
     proc.status = RUNNING
+    proc.current = args
     let effect: Effect.Effect<unknown, unknown, unknown>
     try {
       effect = behaviour.init(args, proc.ctx)
@@ -511,12 +578,17 @@ export class Kernel {
           : (proc.pendingExit ?? proc.stopReason!)
       proc.status = EXITING
       proc.exitReason = reason
+      if (exit._tag === "Failure" ? !Cause.isInterruptedOnly(exit.cause) : !Reason.isClean(reason)) {
+        this.reports.crash(proc, reason, "init", proc.current)
+      }
+      proc.current = undefined
       this.finalize(proc, reason)
       done(Exit.fail(new InitFailed({ behaviour: proc.behaviour.name, reason })))
       return
     }
     proc.state = exit.value
     proc.kind = K_MESSAGE
+    proc.current = undefined
     done(exit)
     if (proc.status >= EXITING) return
     if (proc.mailboxLength() > 0) this.schedule(proc)
@@ -540,7 +612,17 @@ export class Kernel {
       if (this.isRemote(to)) return this.sendRemote(from, to, message, priority)
       return undefined
     }
+    if (this.memoryHigh) return proc.status >= EXITING ? undefined : this.memory!.refusal()
     return this.enqueue(proc, message, priority)
+  }
+
+  /**
+   * Enqueues a message that was already accepted elsewhere (it arrived from another node):
+   * never refused for memory, so that nothing accepted is lost. Hot path.
+   */
+  deliver(to: Address<any, any>, message: unknown, priority: Priority): SendError | undefined {
+    const proc = this.lookup(to)
+    return proc === undefined ? undefined : this.enqueue(proc, message, priority)
   }
 
   private sendRemote(from: Proc | undefined, to: Pid | Name | Alias, message: unknown, priority: Priority): SendError | undefined {
@@ -552,9 +634,7 @@ export class Kernel {
   enqueue(proc: Proc, message: unknown, priority: Priority): SendError | undefined {
     if (proc.status >= EXITING) return undefined
     if (priority === "normal") {
-      if (proc.main.length >= proc.mailboxSize) {
-        return new MailboxFull({ target: proc.label(), size: proc.mailboxSize })
-      }
+      if (proc.main.length >= proc.mailboxSize) return this.mailboxFull(proc)
       proc.main.push(message)
     } else if (priority === "urgent") {
       ;(proc.urgent ??= new Lane()).push(message)
@@ -563,6 +643,20 @@ export class Kernel {
     }
     if (proc.status === IDLE) this.schedule(proc)
     return undefined
+  }
+
+  /**
+   * The `MailboxFull` of a process: built once (no stack, no validation) and reused while
+   * the process keeps its label, so that under overload a refusal costs next to nothing
+   * and never starves the full process it is about.
+   */
+  mailboxFull(proc: Proc): MailboxFull {
+    let error = this.refusals.get(proc)
+    if (error === undefined) {
+      error = quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true))
+      this.refusals.set(proc, error)
+    }
+    return error
   }
 
   enqueueSystem(proc: Proc, message: unknown): void {
@@ -583,21 +677,39 @@ export class Kernel {
     return Effect.async<void>((resume) => remote.whenReady(to.node, () => resume(Effect.void)))
   }
 
-  /** `send` that waits for room in a bounded mailbox instead of failing (the Effect-level API). */
+  /**
+   * `send` that waits instead of failing (the Effect-level API): for room in a bounded
+   * mailbox, in arrival order (a sender that finds others waiting queues behind them), and
+   * for the node to be back under its memory limit.
+   */
   sendWait(to: Address<any, any>, message: unknown, priority: Priority): Effect.Effect<void, SendError> {
     return Effect.suspend(() => {
+      const waiting = priority === "normal" ? this.lookup(to) : undefined
+      if (waiting !== undefined && waiting.waiters !== null && !this.memoryHigh && waiting.status < EXITING) {
+        return this.waitForRoom(waiting, message)
+      }
       const error = this.send(undefined, to, message, priority)
       if (error === undefined) return this.remoteBackpressure(to) ?? Effect.void
+      if (error._tag === "MemoryLimit") {
+        return Effect.async<void>((resume) => {
+          const cancel = this.memory!.whenBelow(() => resume(Effect.void))
+          return Effect.sync(cancel)
+        }).pipe(Effect.zipRight(this.sendWait(to, message, priority)))
+      }
       if (error._tag !== "MailboxFull") return Effect.fail(error)
-      const proc = this.lookup(to)!
-      return Effect.async<void>((resume) => {
-        const waiter = () => resume(Effect.void)
-        ;(proc.waiters ??= []).push(waiter)
-        return Effect.sync(() => {
-          const i = proc.waiters?.indexOf(waiter) ?? -1
-          if (i >= 0) proc.waiters!.splice(i, 1)
-        })
-      }).pipe(Effect.zipRight(this.sendWait(to, message, priority)))
+      return this.waitForRoom(this.lookup(to)!, message)
+    })
+  }
+
+  /** Waits in line for room in `proc`'s main lane; the message is enqueued when its turn comes (`wakeWaiters`). */
+  private waitForRoom(proc: Proc, message: unknown): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const waiter: Waiter = { message, resume: () => resume(Effect.void) }
+      ;(proc.waiters ??= []).push(waiter)
+      return Effect.sync(() => {
+        const i = proc.waiters?.indexOf(waiter) ?? -1
+        if (i >= 0) proc.waiters!.splice(i, 1)
+      })
     })
   }
 
@@ -680,7 +792,8 @@ export class Kernel {
     if (proc.nodeWatches !== null) for (const node of proc.nodeWatches) this.nodeWatchers.get(node)?.delete(proc)
     proc.main.clear()
     proc.urgent = proc.system = proc.log = null
-    if (proc.waiters !== null) for (const waiter of proc.waiters) waiter()
+    // Waiting senders to a process that is gone: their messages are dropped, as any send to a dead process.
+    if (proc.waiters !== null) for (const waiter of proc.waiters) waiter.resume()
     dropCallsOf(this, proc, reason)
     notifyExit(this, proc, reason)
     proc.links = proc.watchers = proc.watching = proc.timers = null
@@ -701,6 +814,7 @@ export class Kernel {
     if (proc.status >= EXITING) return undefined
     proc.name = name
     this.names.set(name, proc)
+    this.refusals.delete(proc)
     return undefined
   }
 
@@ -708,6 +822,7 @@ export class Kernel {
     if (proc.name === undefined) return
     if (this.names.get(proc.name) === proc) this.names.delete(proc.name)
     proc.name = undefined
+    this.refusals.delete(proc)
   }
 
   // ---------------------------------------------------------------------------
@@ -717,6 +832,8 @@ export class Kernel {
   shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.stopped = true
+      this.memory?.stop()
+      this.reports.close()
       kernels.delete(`${this.name}/${this.creation}`)
       const all = Array.from(this.procs.values()).reverse()
       if (all.length === 0) return Effect.void

@@ -34,7 +34,8 @@ export const makeLocal = (kernel: Kernel): Local => {
     name: kernel.name,
     creation: kernel.creation,
     send: (to, message, priority) => {
-      const error = kernel.send(undefined, to, message, priority)
+      // already accepted by its sender: never refused for memory (see Kernel.deliver)
+      const error = kernel.deliver(to, message, priority)
       return error instanceof MailboxFull ? error : undefined
     },
     call: (from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown) => {
@@ -61,8 +62,8 @@ export const makeLocal = (kernel: Kernel): Local => {
     adoptMonitor: (watcher, target, ref) => adoptRemoteMonitor(kernel, watcher, target, ref),
     demonitor: (target, ref) => remoteDemonitor(kernel, target, ref),
     down: (watcher, ref, target, reason) => remoteDown(kernel, watcher, ref, target, reason),
-    spawn: (behaviour, args, options, done) =>
-      kernel.spawn(behaviour, args, options, kernel.options.runtime, undefined, undefined, done),
+    spawn: (behaviour, args, options, done, parent) =>
+      kernel.spawn(behaviour, args, options, kernel.options.runtime, undefined, undefined, done, parent),
     nodeUp: (node) => nodeUp(kernel, node),
     nodeDown: (node, reason) => nodeDown(kernel, node, reason),
     startTimer: (millis, task) => kernel.startTimer(millis, task),

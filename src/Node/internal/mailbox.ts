@@ -6,6 +6,9 @@
  *
  * @internal
  */
+import type { ExitReason } from "../../Process/ExitReason.js"
+import type { Pid } from "../../Process/Pid.js"
+
 export class Lane {
   items: Array<unknown> = []
   head = 0
@@ -43,5 +46,17 @@ export class CallEnvelope {
   constructor(
     readonly request: unknown,
     readonly from: import("../../Process/Message.js").From
+  ) {}
+}
+
+/**
+ * An exit signal from a process's parent, to a process that traps exits: the kernel ends
+ * the process through `terminate` when it reaches this in the system lane (gen_server's
+ * `{'EXIT', Parent, Reason}`), after the handler it is running.
+ */
+export class ParentExit {
+  constructor(
+    readonly from: Pid,
+    readonly reason: ExitReason
   ) {}
 }

@@ -57,6 +57,12 @@ export interface Watching {
   readonly remoteTarget: Pid | Name | undefined
 }
 
+/** A `node.send` waiting for room in a full mailbox: its message is enqueued when its turn comes. */
+export interface Waiter {
+  readonly message: unknown
+  readonly resume: () => void
+}
+
 /** The key of a remote pid in a process's `links`. */
 export const pidKey = (pid: Pid): string => `${pid.node}/${pid.id}/${pid.creation}`
 
@@ -87,12 +93,16 @@ export class Proc implements AsyncTarget {
   remoteCallers: Set<From> | null = null
   timers: Map<number, () => void> | null = null
   aliases: Array<number> | null = null
-  waiters: Array<() => void> | null = null
+  waiters: Array<Waiter> | null = null
   nodeWatches: Set<string> | null = null
   name: string | undefined = undefined
   trapExit = false
   /** Every `ctx.send` is an important one (spawn option `importantDelivery`). */
   important = false
+  /** The process that spawned it linked (or the node, for `node.spawn`): its exit signal ends a trapping process. */
+  parent: Pid | undefined = undefined
+  /** The message (or `init` args) being handled, for the crash report. */
+  current: unknown = undefined
   mailboxSize: number
   messagesIn = 0
   messagesOut = 0

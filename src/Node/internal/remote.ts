@@ -103,13 +103,14 @@ export interface Local {
   down(watcher: Pid, ref: Reference, target: Pid | Name, reason: ExitReason): void
   /**
    * Spawns a behaviour another node asked for; `done` runs as `init` completes, before the
-   * new process handles any message.
+   * new process handles any message. `parent` is the remote spawner of a linked spawn.
    */
   spawn(
     behaviour: Behaviour<any, any, any, any, any, any>,
     args: unknown,
     options: SpawnOptions | undefined,
-    done: (exit: Exit.Exit<Pid, unknown>) => void
+    done: (exit: Exit.Exit<Pid, unknown>) => void,
+    parent?: Pid
   ): void
   /** The connection to `node` is up / lost (links, monitors and calls across it fire). */
   nodeUp(node: string): void

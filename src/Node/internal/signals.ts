@@ -18,6 +18,7 @@ import { Name, Pid } from "../../Process/Pid.js"
 import type { Reference } from "../../Process/Pid.js"
 import { failRemoteCalls } from "./calls.js"
 import type { Kernel } from "./kernel.js"
+import { ParentExit } from "./mailbox.js"
 import { DEAD, EXITING, pidKey, Proc } from "./proc.js"
 
 // ---------------------------------------------------------------------------
@@ -84,6 +85,12 @@ export const exitSignal = (kernel: Kernel, target: Proc, from: Pid, reason: Exit
   }
   if (target.status === EXITING) return
   if (target.trapExit) {
+    const parent = target.parent
+    if (parent !== undefined && parent.id === from.id && parent.node === from.node && parent.creation === from.creation) {
+      // From its parent: gen_server runs terminate with the reason and exits, rather than handle it.
+      kernel.enqueueSystem(target, new ParentExit(from, reason))
+      return
+    }
     kernel.enqueueSystem(target, new ExitMessage({ from, reason }, true))
     return
   }
@@ -98,7 +105,7 @@ export const exitSignal = (kernel: Kernel, target: Proc, from: Pid, reason: Exit
 
 /** An exit signal to any pid (from `exit/2`); `from` undefined is the node itself. */
 export const exit = (kernel: Kernel, from: Proc | undefined, to: Pid, reason: ExitReason): void => {
-  const fromPid = from?.pid ?? new Pid({ node: kernel.name, id: 0, creation: kernel.creation }, true)
+  const fromPid = from?.pid ?? kernel.nodePid
   const target = kernel.lookup(to)
   if (target !== undefined) return exitSignal(kernel, target, fromPid, reason, false)
   if (to.node !== kernel.name) kernel.remote?.exit(fromPid, to, reason, false)

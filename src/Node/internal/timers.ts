@@ -4,6 +4,11 @@
  * fiber per timer. With the live clock the kernel uses `setTimeout` directly. Also
  * `sendAfter` (Erlang's `send_after`), the one user-facing timer.
  *
+ * A cancelled entry stays in the heap (removing it from the middle would cost a search)
+ * until it reaches the top or until cancelled entries are the majority: then the heap is
+ * rebuilt from its live entries, in O(n) for n/2 cancels, so it never holds more than
+ * twice the live timers (a node whose processes die with timers set does not leak).
+ *
  * @internal
  */
 import type { Clock, Fiber, Runtime } from "effect"
@@ -18,6 +23,8 @@ interface Entry {
   readonly seq: number
   readonly task: () => void
   cancelled: boolean
+  /** Still in the heap (not yet fired, popped or compacted away). */
+  queued: boolean
 }
 
 const before = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
@@ -28,6 +35,8 @@ export class ClockTimers {
   private seq = 0
   private ticker: Fiber.RuntimeFiber<void> | undefined = undefined
   private tickerAt = Infinity
+  /** Cancelled entries still in the heap. */
+  private cancelled = 0
 
   constructor(
     private readonly clock: Clock.Clock,
@@ -36,11 +45,45 @@ export class ClockTimers {
 
   /** Runs `task` after `millis` of Clock time; returns a cancel function. */
   start(millis: number, task: () => void): () => void {
-    const entry: Entry = { at: this.clock.unsafeCurrentTimeMillis() + millis, seq: this.seq++, task, cancelled: false }
+    const entry: Entry = {
+      at: this.clock.unsafeCurrentTimeMillis() + millis,
+      seq: this.seq++,
+      task,
+      cancelled: false,
+      queued: true
+    }
     this.push(entry)
     if (entry.at < this.tickerAt) this.arm(entry.at)
     return () => {
+      if (entry.cancelled) return
       entry.cancelled = true
+      if (!entry.queued) return
+      this.cancelled++
+      if (this.cancelled * 2 > this.heap.length) this.compact()
+    }
+  }
+
+  /** Entries in the heap, cancelled ones included (for tests: it must not grow with cancelled timers). */
+  get size(): number {
+    return this.heap.length
+  }
+
+  /** Drops every cancelled entry and restores the heap order bottom-up (Floyd), O(n). */
+  private compact(): void {
+    const heap = this.heap
+    let live = 0
+    for (let i = 0; i < heap.length; i++) {
+      const entry = heap[i]!
+      if (entry.cancelled) entry.queued = false
+      else heap[live++] = entry
+    }
+    heap.length = live
+    this.cancelled = 0
+    for (let i = (live >> 1) - 1; i >= 0; i--) this.siftDown(i)
+    if (live === 0 && this.ticker !== undefined) {
+      this.ticker.unsafeInterruptAsFork(FiberId.none)
+      this.ticker = undefined
+      this.tickerAt = Infinity
     }
   }
 
@@ -80,22 +123,29 @@ export class ClockTimers {
   private pop(): Entry {
     const heap = this.heap
     const top = heap[0]!
+    top.queued = false
+    if (top.cancelled) this.cancelled--
     const last = heap.pop()!
     if (heap.length > 0) {
       heap[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l
-        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r
-        if (m === i) break
-        ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
-        i = m
-      }
+      this.siftDown(0)
     }
     return top
+  }
+
+  private siftDown(from: number): void {
+    const heap = this.heap
+    let i = from
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < heap.length && before(heap[l]!, heap[m]!)) m = l
+      if (r < heap.length && before(heap[r]!, heap[m]!)) m = r
+      if (m === i) break
+      ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
+      i = m
+    }
   }
 }
 

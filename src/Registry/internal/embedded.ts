@@ -8,6 +8,9 @@
  * whose server goes away tries to bind the port itself (takeover) or, if another node
  * was faster, registers with that one.
  *
+ * Port 0 (tests) makes the first node serve on a port the system picks, with no window
+ * for another program to take it: `port` then says which, for the other nodes to use.
+ *
  * @internal
  */
 import { Effect } from "effect"
@@ -36,7 +39,14 @@ const lines = (socket: net.Socket, onLine: (line: any) => void): void => {
 }
 
 /** @internal */
-export const embedded = (port: number, host: string): Registrar => {
+export interface EmbeddedRegistrar extends Registrar {
+  /** The registrar port: the one asked for, or once serving on port 0, the one the system picked. */
+  readonly port: number
+}
+
+/** @internal */
+export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar => {
+  let port = requestedPort
   const table = new Map<string, number>()
   let server: net.Server | undefined
   let client: net.Socket | undefined
@@ -66,6 +76,7 @@ export const embedded = (port: number, host: string): Registrar => {
       })
       s.once("error", () => resolve(false))
       s.listen(port, host, () => {
+        port = (s.address() as net.AddressInfo).port
         s.removeAllListeners("error")
         s.on("error", () => {})
         server = s
@@ -119,6 +130,9 @@ export const embedded = (port: number, host: string): Registrar => {
   const failed = (operation: string) => (error: unknown) =>
     new RegistrarError({ operation, detail: error instanceof Error ? error.message : String(error) })
   return {
+    get port() {
+      return port
+    },
     register: (name, nodePort) =>
       Effect.tryPromise({
         try: () => {

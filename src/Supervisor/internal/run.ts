@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { Duration, Effect, Option, ScheduleDecision, ScheduleIntervals } from "effect"
+import { Duration, Effect, LogLevel, Option, ScheduleDecision, ScheduleIntervals } from "effect"
+import { reportsOf } from "../../Node/internal/reports.js"
 import type { CallResult, SuccessOf } from "../../Process/Behaviour.js"
 import { reply, replyError } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
@@ -31,6 +32,25 @@ type Ctx = Context<any, any>
 
 const describe = (error: SpawnError): string =>
   error._tag === "InitFailed" ? Reason.format(error.reason) : error.message
+
+/**
+ * A supervisor report (OTP's `supervisor_report`): through the node's rate-limited
+ * reports, with the supervisor's pid and the child's id, pid and reason as annotations.
+ */
+const report = (
+  ctx: Ctx,
+  level: LogLevel.LogLevel,
+  text: string,
+  fields: Record<string, string>
+): Effect.Effect<void> =>
+  Effect.sync(() =>
+    reportsOf(ctx.self)?.report(level, `supervisor report: ${ctx.self.toString()} ${text}`, {
+      supervisor: ctx.self.toString(),
+      node: ctx.node,
+      report: "supervisor",
+      ...fields
+    })
+  )
 
 /**
  * Starts one child, linked. Children run with the supervisor's services (those of whoever
@@ -82,7 +102,10 @@ export const stopAll = (state: State, ctx: Ctx): Effect.Effect<void> =>
 
 /** Gives up: children stopped in reverse order, the supervisor ends with `shutdown`. */
 const giveUp = (state: State, ctx: Ctx, why: string): Effect.Effect<State> =>
-  Effect.logError(`supervisor giving up: ${why}`).pipe(
+  report(ctx, LogLevel.Error, `giving up: ${why}; stopping its children and shutting down`, {
+    errorContext: "shutdown",
+    reason: why
+  }).pipe(
     Effect.zipRight(stopAll(state, ctx)),
     Effect.zipRight(ctx.stop(Reason.shutdown)),
     Effect.as(state)
@@ -119,7 +142,11 @@ const restartGroup = (state: State, ctx: Ctx, group: ReadonlyArray<ChildState>):
       for (;;) {
         const started = yield* Effect.either(startChild(ctx, child))
         if (started._tag === "Right") break
-        yield* Effect.logWarning(started.left.message)
+        yield* report(ctx, LogLevel.Error, `could not restart child ${child.id}: ${started.left.reason}`, {
+          errorContext: "start_error",
+          child: child.id,
+          reason: started.left.reason
+        })
         if (!(yield* recordRestart(state, ctx))) return yield* giveUp(state, ctx, `restarting ${child.id} kept failing`)
       }
     }
@@ -133,14 +160,31 @@ export const childExited = (state: State, ctx: Ctx, from: Pid, reason: ExitReaso
     if (state.stopping.delete(key)) return state
     const index = state.children.findIndex((c) => c.pid !== undefined && pidKey(c.pid) === key)
     if (index < 0) {
-      // Not a child: the parent (or another linked process) ended; follow it unless it ended normally.
-      if (!Reason.isNormal(reason)) yield* stopAll(state, ctx).pipe(Effect.zipRight(ctx.stop(reason)))
+      // Neither a child nor the parent (whose exit signal the kernel turns into terminate, as
+      // gen_server does): OTP's supervisor ignores it, so that no other process can take the
+      // subtree down with exit/2 (only `kill`, which cannot be trapped, still can).
+      yield* report(
+        ctx,
+        LogLevel.Warning,
+        `ignored an exit signal from ${from.toString()}, which is neither its child nor its parent (${Reason.format(reason)})`,
+        { errorContext: "unexpected_exit", from: from.toString(), reason: Reason.format(reason) }
+      )
       return state
     }
     const child = state.children[index]!
     child.pid = undefined
     const restart = child.spec.restart ?? "permanent"
     const restarting = restart === "permanent" || (restart === "transient" && !Reason.isClean(reason))
+    if (restarting || !Reason.isClean(reason)) {
+      yield* report(
+        ctx,
+        Reason.isClean(reason) ? LogLevel.Info : LogLevel.Error,
+        `child ${child.id} (${from.toString()}) exited: ${Reason.format(reason)}; ${
+          restarting ? "restarting it" : `not restarted (${restart})`
+        }`,
+        { errorContext: "child_terminated", child: child.id, pid: from.toString(), reason: Reason.format(reason), restart }
+      )
+    }
     if (!restarting) {
       if (restart === "temporary" || state.spec.strategy === "simple_one_for_one") {
         state.children = state.children.filter((c) => c !== child)

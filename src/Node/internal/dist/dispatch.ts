@@ -80,7 +80,6 @@ const onFrames = (dist: Distribution, conn: Conn, frames: Array<any>, suspect: b
             continue
           }
           if (kind === CALL || kind === SEND_IMPORTANT) {
-            // answered with the receiver's error in dispatch
             dist.drops.bad(conn.peerName, kind === CALL ? "a call's request" : "an important message", bad)
             frame[4] = bad
           } else {
@@ -121,6 +120,7 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
     case SEND_IMPORTANT: {
       const ref = fromWireRef(f[3])
       const payload = f[4]
+      // the sender fails at once with the receiver's reason (already logged and counted)
       if (payload instanceof Undecodable) return dist.reply(ref, Exit.fail(payload.toError()))
       const error = local.deliver(fromWireAddress(f[2]), payload, laneOf(f[5]))
       dist.reply(ref, error === undefined ? Exit.void : Exit.fail(error))

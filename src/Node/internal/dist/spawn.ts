@@ -110,7 +110,7 @@ export class Spawns {
       answer(true, pid)
       if (link !== undefined && !linked) dist.exit(pid, link, Reason.noproc, true)
       if (monitor !== undefined && !monitored) dist.down(monitor[0], monitor[1], pid, Reason.noproc)
-    })
+    }, link)
   }
 
   /** A peer asks this node to start one of its allowed applications; answered with SPAWNED. */

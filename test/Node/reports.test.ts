@@ -1,0 +1,128 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema, TestClock } from "effect"
+import { Process, Testing } from "../../src/index.js"
+
+class Boom extends Schema.TaggedClass<Boom>()("Boom", { code: Schema.Number }) {}
+
+/** Crashes on a `Boom` with a failure naming its code. */
+const Fragile = Process.make({
+  name: "Fragile",
+  init: () => Effect.void,
+  handleMessage: (m: Boom) => Effect.fail(`bad code ${m.code}`)
+})
+
+const crashReports = (logs: ReadonlyArray<Testing.LogEntry>) => logs.filter((l) => l.annotations.report === "crash")
+
+describe("crash reports", () => {
+  it.scoped("a crashing process logs its pid, name, behaviour, reason with cause, and the message it was handling", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Fragile, undefined, { name: "fragile" })
+      yield* env.send(pid, new Boom({ code: 42 }))
+      yield* env.exitReason(pid)
+      const [report, ...more] = crashReports(yield* env.logs)
+      assert.strictEqual(more.length, 0)
+      assert.isDefined(report)
+      assert.strictEqual(report!.level, "ERROR")
+      assert.strictEqual(report!.annotations.pid, pid.toString())
+      assert.strictEqual(report!.annotations.name, "fragile")
+      assert.strictEqual(report!.annotations.behaviour, "Fragile")
+      assert.include(String(report!.annotations.reason), "bad code 42")
+      assert.include(String(report!.annotations.lastMessage), "Boom")
+      assert.include(String(report!.annotations.lastMessage), "42")
+      assert.include(report!.message, "handleMessage")
+      assert.include(report!.message, "bad code 42")
+    }))
+
+  it.scoped("a defect in a call, a failing init and an abnormal stop are crash reports; normal and shutdown exits are not", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Mixed = Process.make({
+        name: "Mixed",
+        init: (fail: boolean) => (fail ? Effect.fail("no config") : Effect.void),
+        handleCall: (q: "die" | "stop-error" | "stop-normal", _from, s, ctx) => {
+          if (q === "die") return Effect.die(new Error("defect in call"))
+          if (q === "stop-error") return Effect.as(ctx.stop(Process.ExitReason.error("gave up")), Process.reply("ok", s))
+          return Effect.as(ctx.stop(), Process.reply("ok", s))
+        }
+      })
+      const a = yield* env.spawn(Mixed, false)
+      yield* Effect.either(env.call(a, "die"))
+      yield* Effect.flip(env.spawn(Mixed, true))
+      const b = yield* env.spawn(Mixed, false)
+      yield* env.call(b, "stop-error")
+      yield* env.exitReason(b)
+      const c = yield* env.spawn(Mixed, false)
+      yield* env.call(c, "stop-normal")
+      yield* env.exitReason(c)
+      const d = yield* env.spawn(Mixed, false)
+      yield* env.node.exit(d, Process.ExitReason.shutdown)
+      yield* env.exitReason(d)
+      const reports = crashReports(yield* env.logs)
+      assert.strictEqual(reports.length, 3, reports.map((r) => r.message).join("\n"))
+      assert.include(reports[0]!.message, "handleCall")
+      assert.include(reports[0]!.message, "defect in call")
+      assert.strictEqual(reports[0]!.annotations.lastMessage, "'die'")
+      assert.include(reports[1]!.message, "init")
+      assert.include(reports[1]!.message, "no config")
+      assert.include(reports[2]!.message, "gave up")
+    }))
+
+  it.scoped("under a crash storm reports are rate-limited, then one line says how many were suppressed", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { reportsPerSecond: 5 } })
+      for (let i = 0; i < 30; i++) {
+        const pid = yield* env.spawn(Fragile, undefined)
+        yield* env.send(pid, new Boom({ code: i }))
+        yield* env.exitReason(pid)
+      }
+      assert.strictEqual(crashReports(yield* env.logs).length, 5)
+      yield* TestClock.adjust("1 second")
+      const logs = yield* env.logs
+      const suppressed = logs.filter((l) => l.message.startsWith("suppressed"))
+      assert.strictEqual(suppressed.length, 1)
+      assert.include(suppressed[0]!.message, "suppressed 25 reports")
+      // A new second: reports flow again.
+      const pid = yield* env.spawn(Fragile, undefined)
+      yield* env.send(pid, new Boom({ code: 99 }))
+      yield* env.exitReason(pid)
+      assert.strictEqual(crashReports(yield* env.logs).length, 6)
+    }))
+
+  it.scoped("log.crashReports: false silences them", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { crashReports: false } })
+      const pid = yield* env.spawn(Fragile, undefined)
+      yield* env.send(pid, new Boom({ code: 1 }))
+      assert.strictEqual((yield* env.exitReason(pid))._tag, "error")
+      assert.strictEqual(crashReports(yield* env.logs).length, 0)
+    }))
+
+  it.scoped("a bad option is a tagged error that names it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Testing.make({ log: { reportsPerSecond: 0 } }))
+      assert.strictEqual(error._tag, "InvalidNodeOption")
+      assert.include(error.message, "log.reportsPerSecond")
+    }))
+})
+
+describe("unhandled messages", () => {
+  it.scoped("a message a behaviour has no handler for is logged once per behaviour and message type", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const CallsOnly = Process.make({
+        name: "CallsOnly",
+        init: () => Effect.void,
+        handleCall: (_: "ping", _from, s) => Effect.succeed(Process.reply("pong", s))
+      })
+      const pid = yield* env.spawn(CallsOnly, undefined)
+      const other = yield* env.spawn(CallsOnly, undefined)
+      for (const m of ["a", "b", 1, 2, new Boom({ code: 1 }), new Boom({ code: 2 })]) yield* env.send(pid as any, m)
+      yield* env.send(other as any, "c")
+      yield* env.monitor(pid) // a Down would be unhandled too, but pid stays alive
+      assert.strictEqual(yield* env.call(pid, "ping"), "pong")
+      const warnings = (yield* env.logs).filter((l) => l.message.includes("has no handleMessage"))
+      assert.deepStrictEqual(warnings.map((w) => w.annotations.messageType).sort(), ["Boom", "number", "string"])
+      assert.isTrue(warnings.every((w) => w.level === "WARN" && w.annotations.behaviour === "CallsOnly"))
+    }))
+})
