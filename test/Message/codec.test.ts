@@ -192,18 +192,21 @@ describe("Message", () => {
       assert.include(d.left.message, "Expected string, actual 42")
     }
     // a peer with another version of the class (a field renamed, reordered or retyped): refused, not misread
-    const otherVersion = codec.pack(new codec.Encoded("codec/Note", [12345, "t", 1]))
+    const otherVersion = codec.pack(new codec.Encoded(["codec/Note", 12345, "t", 1]))
     const o = Message.decode(otherVersion)
     assert.isTrue(Either.isLeft(o) && o.left.type === "codec/Note")
     if (Either.isLeft(o)) assert.include(o.left.message, "other fields")
-    const swapped = codec.unsafeEncoded("codec/Note", { _tag: "codec/Note", text: "t", n: 1 })
-    ;(swapped.fields as Array<unknown>).reverse()
-    assert.isTrue(Either.isLeft(Message.decode(codec.pack(swapped))))
+    const swapped = codec.unsafeEncoded("codec/Note", { _tag: "codec/Note", text: "t", n: 1 }).wire as Array<unknown>
+    ;[swapped[2], swapped[3]] = [swapped[3], swapped[2]]
+    const misread = Message.decode(codec.pack(new codec.Encoded(swapped)))
+    assert.isTrue(Either.isLeft(misread) && misread.left.path === ".text")
+    const notAClass = Message.decode(codec.pack(new codec.Encoded([42])))
+    assert.isTrue(Either.isLeft(notAClass))
     const forgedPut = codec.pack(codec.unsafeEncoded("codec/Put", { _tag: "codec/Put", key: "k", value: 1, owner: { node: 1 } }))
     const p = Message.decode(forgedPut)
     assert.isTrue(Either.isLeft(p) && p.left.type === "codec/Put" && p.left.path?.startsWith(".owner") === true)
     // an unknown class is still "register it": no path
-    const unknown = Message.decode(codec.pack(new codec.Encoded("codec/Nope", {})))
+    const unknown = Message.decode(codec.pack(new codec.Encoded(["codec/Nope", {}])))
     assert.isTrue(Either.isLeft(unknown) && unknown.left.path === undefined)
     if (Either.isLeft(unknown)) assert.include(unknown.left.message, "Message.register(codec/Nope)")
   })

@@ -50,12 +50,15 @@ interface Plain {
 
 interface Entry {
   readonly id: string
-  /** Validates an instance and returns its encoded fields (a plain object), or `Invalid`. */
+  /**
+   * Validates an instance and returns its wire form, or `Invalid`: `[id, shape, ...values]`
+   * for a class of plain fields, `[id, encoded fields]` for any other.
+   */
   readonly toWire: (u: unknown) => unknown
-  /** Validates encoded fields from the wire and returns an instance, or `Invalid`. */
-  readonly fromWire: (u: unknown) => unknown
+  /** Validates a wire form (as `toWire` makes it) and returns an instance, or `Invalid`. */
+  readonly fromWire: (w: ReadonlyArray<unknown>) => unknown
   /** The wire form of fields, unchecked (see `unsafeEncoded`). */
-  readonly unsafeWire: (fields: Record<string, unknown>) => unknown
+  readonly unsafeWire: (fields: Record<string, unknown>) => ReadonlyArray<unknown>
 }
 
 const byClass = new Map<unknown, Entry>()
@@ -87,7 +90,7 @@ export const register = (...classes: ReadonlyArray<WireClass>): void => {
         // a field of another class: encoded here, at the end of the run.
         const wire = entry.toWire(value)
         if (wire instanceof Invalid) throw new Error(`${entry.id}: ${describe(wire.issue)}`)
-        return [entry.id, wire]
+        return wire
       },
       read: readClass
     })
@@ -106,48 +109,49 @@ const makeEntry = (klass: WireClass): Entry => {
     const proto = klass.prototype
     const plain = plainFields(fields)
     if (plain !== undefined) {
-      // Positional: [shape, ...the values of the non-literal fields, in declaration order].
+      // Positional: [id, shape, ...the values of the non-literal fields, in declaration order].
       // No keys on the wire (half the work of a map for msgpack, both ways); `shape`, a hash
       // of the field names, kinds and literals, tells a sender with another version of the
       // class from one with the same, so a reordered or renamed field is refused, not misread.
       const { keys, kinds, literals, shape } = plain
       const values: Array<number> = []
       for (let i = 0; i < keys.length; i++) if (kinds[i] !== K_LITERAL) values.push(i)
-      const otherVersion = (w: unknown): Invalid =>
+      const otherVersion = (w: ReadonlyArray<unknown>): Invalid =>
         new Invalid(
           new ParseResult.Type(
             SchemaAST.unknownKeyword,
             w,
-            `the sender's ${id} has other fields (${Array.isArray(w) ? w.length - 1 : "none"}) than this node's (${keys.join(", ")}): register the same version of the class on both nodes`
+            `the sender's ${id} has other fields (${w.length - 2}) than this node's (${keys.join(", ")}): register the same version of the class on both nodes`
           )
         )
       return {
         id,
-        unsafeWire: (fields) => [shape, ...values.map((i) => fields[keys[i]])],
+        unsafeWire: (fields) => [id, shape, ...values.map((i) => fields[keys[i]])],
         toWire: (u) => {
           if (!checkPlain(plain, u)) return explain(validate(u))
-          const out: Array<unknown> = new Array(values.length + 1)
-          out[0] = shape
-          for (let j = 0; j < values.length; j++) out[j + 1] = (u as Record<string, unknown>)[keys[values[j]]]
+          const out: Array<unknown> = new Array(values.length + 2)
+          out[0] = id
+          out[1] = shape
+          for (let j = 0; j < values.length; j++) out[j + 2] = (u as Record<string, unknown>)[keys[values[j]]]
           return out
         },
         fromWire: (w) => {
-          if (!Array.isArray(w) || w.length !== values.length + 1 || w[0] !== shape) return otherVersion(w)
+          if (w.length !== values.length + 2 || w[1] !== shape) return otherVersion(w)
           const out = Object.create(proto)
-          for (let i = 0, j = 1; i < keys.length; i++) out[keys[i]] = kinds[i] === K_LITERAL ? literals[i] : w[j++]
+          for (let i = 0, j = 2; i < keys.length; i++) out[keys[i]] = kinds[i] === K_LITERAL ? literals[i] : w[j++]
           return checkPlain(plain, out) ? out : explain(validate(out))
         }
       }
     }
     return {
       id,
-      unsafeWire: (fields) => fields,
+      unsafeWire: (fields) => [id, fields],
       toWire: (u) => {
         const r = validate(u)
-        return r._tag === "Left" ? new Invalid(r.left) : r.right
+        return r._tag === "Left" ? new Invalid(r.left) : [id, r.right]
       },
-      fromWire: (u) => {
-        const r = validate(u)
+      fromWire: (w) => {
+        const r = validate(w[1])
         return r._tag === "Left" ? new Invalid(r.left) : Object.assign(Object.create(proto), r.right)
       }
     }
@@ -156,13 +160,13 @@ const makeEntry = (klass: WireClass): Entry => {
   const decode = ParseResult.decodeUnknownEither(klass)
   return {
     id,
-    unsafeWire: (fields) => fields,
+    unsafeWire: (fields) => [id, fields],
     toWire: (u) => {
       const r = encode(u)
-      return r._tag === "Left" ? new Invalid(r.left) : r.right
+      return r._tag === "Left" ? new Invalid(r.left) : [id, r.right]
     },
-    fromWire: (u) => {
-      const r = decode(u)
+    fromWire: (w) => {
+      const r = decode(w[1])
       return r._tag === "Left" ? new Invalid(r.left) : r.right
     }
   }
@@ -283,10 +287,8 @@ const firstMessage = (issue: ParseResult.ParseIssue): string =>
  * frame carries in place of the instance, written as the instance would be.
  */
 export class Encoded {
-  constructor(
-    readonly id: string,
-    readonly fields: unknown
-  ) {}
+  /** `wire`: what the class's extension carries, `[identifier, ...]` (see `Entry.toWire`). */
+  constructor(readonly wire: ReadonlyArray<unknown>) {}
 }
 
 /**
@@ -295,7 +297,7 @@ export class Encoded {
  */
 export const unsafeEncoded = (id: string, fields: Record<string, unknown>): Encoded => {
   const entry = byId.get(id)
-  return new Encoded(id, entry === undefined ? fields : entry.unsafeWire(fields))
+  return new Encoded(entry === undefined ? [id, fields] : entry.unsafeWire(fields))
 }
 
 /**
@@ -341,7 +343,11 @@ export const findUndecodable = (value: unknown, depth = 0): Undecodable | undefi
   return undefined
 }
 
-const readClass = (data: [string, unknown]): unknown => {
+const readClass = (data: ReadonlyArray<unknown>): unknown => {
+  if (!Array.isArray(data) || typeof data[0] !== "string") {
+    undecodables++
+    return new Undecodable("an unknown class", "a class extension that is not [identifier, ...]")
+  }
   const entry = byId.get(data[0])
   if (entry === undefined) {
     undecodables++
@@ -349,7 +355,7 @@ const readClass = (data: [string, unknown]): unknown => {
   }
   let value: unknown
   try {
-    value = entry.fromWire(data[1])
+    value = entry.fromWire(data)
   } catch (error) {
     undecodables++
     return new Undecodable(data[0], error instanceof Error ? error.message : String(error), "")
@@ -364,7 +370,7 @@ const readClass = (data: [string, unknown]): unknown => {
 const encodedExtension = {
   Class: Encoded,
   type: T_CLASS,
-  write: (e: Encoded) => [e.id, e.fields],
+  write: (e: Encoded) => e.wire,
   read: readClass
 }
 addExtension(encodedExtension)
@@ -431,7 +437,7 @@ export const prepare = (value: unknown): unknown => {
     const entry = byClass.get(value.constructor)
     if (entry !== undefined) {
       const wire = entry.toWire(value)
-      return wire instanceof Invalid ? encodeFailed(entry.id, wire.issue) : new Encoded(entry.id, wire)
+      return wire instanceof Invalid ? encodeFailed(entry.id, wire.issue) : new Encoded(wire as ReadonlyArray<unknown>)
     }
   }
   return refusal(value) ?? value
