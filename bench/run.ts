@@ -22,8 +22,12 @@ const onlyIndex = args.indexOf("--only")
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",").filter((p) => p !== "") : []
 const selected = (name: string) => only.length === 0 || only.some((prefix) => name.startsWith(prefix))
 const runs = quick ? 1 : 3
-/** The slowest workloads run fewer times so that a full pass stays within 5 minutes on 2 cores. */
-const runsFor = (name: string) => (quick ? 1 : name === "spawn.1m.seconds" ? 1 : name.startsWith("remote.") ? 2 : runs)
+/**
+ * The slowest workloads run fewer times so that a full pass stays within 5 minutes on 2 cores
+ * (a database run alternates its sides over several rounds itself).
+ */
+const runsFor = (name: string) =>
+  quick ? 1 : name === "spawn.1m.seconds" || name.startsWith("db.") ? 1 : name.startsWith("remote.") ? 2 : runs
 const here = fileURLToPath(new URL(".", import.meta.url))
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -117,6 +121,35 @@ for (const [name, unit] of Object.entries(remoteUnits)) {
   } catch (error) {
     failed = true
     log(`FAILED ${name}: ${(error as Error).message}`)
+  }
+}
+
+// --- Database: a primary-key select through a pool process beside a bare @effect/sql client, same run
+const dbDrivers: Array<readonly [prefix: string, driver: string]> = [["db.sqlite.", "sqlite"], ["db.pg.", "pg"]]
+for (const [prefix, driver] of dbDrivers) {
+  if (!selected(`${prefix}query_per_s`) && !selected(`${prefix}bare_query_per_s`)) continue
+  try {
+    const samples: Array<Record<string, number | string>> = []
+    for (let i = 0; i < runsFor(prefix); i++) {
+      const sample = runChild(`${here}db.ts`, [driver, ...(quick ? ["--quick"] : [])], 300_000) as Record<string, number | string>
+      if (typeof sample.skip === "string") break
+      samples.push(sample)
+    }
+    if (samples.length === 0) {
+      log(`${prefix}*: skipped: ${driver === "pg" ? "PostgreSQL is not installed (apt-get install -y postgresql)" : "no sample"}`)
+      continue
+    }
+    const values = (key: string) => samples.map((s) => Number(s[key]))
+    emit(`${prefix}query_per_s`, "queries/s", values("pool"))
+    emit(`${prefix}bare_query_per_s`, "queries/s", values("bare"))
+    emit(`${prefix}cpu_us_per_query`, "us", values("pool_cpu_us"))
+    emit(`${prefix}bare_cpu_us_per_query`, "us", values("bare_cpu_us"))
+    const pool = figures.get(`${prefix}query_per_s`)!.value
+    const bare = figures.get(`${prefix}bare_query_per_s`)!.value
+    log(`${prefix}query_per_s: pool process ${Math.round(pool)} vs bare SqlClient ${Math.round(bare)} (${((pool / bare) * 100).toFixed(0)}% of bare)`)
+  } catch (error) {
+    failed = true
+    log(`FAILED ${prefix}*: ${(error as Error).message}`)
   }
 }
 

@@ -81,7 +81,7 @@ Node.runMain("door@localhost", {}, (node) =>
     yield* press(node, "7")
     yield* node.call(door, new Status()) // answered after the 7 was handled (postponed)
     const info = yield* node.info(door)
-    if (info._tag === "Some") yield* Console.log("node.info state:", info.value.state)
+    if (info._tag === "Some") yield* Console.log("node.info state:", info.value.detail)
     // Postponed while open: answered once the state timeout has locked the door.
     yield* Console.log("waiting:", yield* node.call(door, new WhenLocked(), "5 seconds"))
     // The 7 pressed while open was retried after the door locked, before any newer message.

@@ -167,8 +167,11 @@ export interface ProcessInfo {
   readonly monitoredBy: number
   readonly trapExit: boolean
   readonly uptimeMillis: number
-  /** What the behaviour's `describe` says of its state (a state machine's current state); undefined without it. */
-  readonly state?: unknown
+  /**
+   * What the behaviour's `describe` says of its state: a state machine's current state, a
+   * pool's connections, a server's address. Undefined without `describe` (and during `init`).
+   */
+  readonly detail?: unknown
 }
 
 /**
@@ -361,7 +364,7 @@ const infoOf = (kernel: Kernel, proc: Proc): ProcessInfo => ({
   monitoredBy: proc.watchers?.size ?? 0,
   trapExit: proc.trapExit,
   uptimeMillis: kernel.now() - proc.startedAt,
-  state: proc.behaviour.describe === undefined || statusName(proc) === "init"
+  detail: proc.behaviour.describe === undefined || statusName(proc) === "init"
     ? undefined
     : proc.behaviour.describe(proc.state)
 })

@@ -118,7 +118,7 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
   readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<any, any>) => Effect.Effect<void, never, R>) | undefined
   readonly options?: ProcessOptions | undefined
   /**
-   * What `node.info(pid)` reports as the process's `state` (e.g. a state machine's current
+   * What `node.info(pid)` reports as the process's `detail` (a state machine's current
    * state). Without it, `info` reports none. Keep it cheap: it runs on every `info`.
    *
    * @since 0.2.0

@@ -69,7 +69,7 @@ export type State<S extends States> = {
 }[StateName<S>]
 
 /**
- * What `node.info(pid).state` and `env.state(pid)` show of a state machine: the current
+ * What `node.info(pid).detail` and `env.state(pid)` show of a state machine: the current
  * state, its data and how many events wait postponed.
  *
  * @since 0.2.0

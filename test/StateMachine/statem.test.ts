@@ -64,7 +64,7 @@ describe("StateMachine transitions", () => {
       yield* env.send(sm, step("go-b", (n) => keepState(n + 5)))
       yield* env.call(sm, { tag: "sync" })
       const info = (yield* env.node.info(sm)).pipe(Option.getOrThrow)
-      assert.deepStrictEqual(info.state, { state: "a", data: 5, postponed: 1 })
+      assert.deepStrictEqual(info.detail, { state: "a", data: 5, postponed: 1 })
       assert.strictEqual(info.behaviour, "Scripted")
     }))
 
@@ -171,7 +171,7 @@ describe("StateMachine postpone", () => {
       assert.deepStrictEqual(yield* receiveN(env, 4), ["a:p1", "a:keep", "a:repeat", "a:enter:a"])
       yield* env.expectNoMessage("20 millis")
       const info = (yield* env.node.info(sm)).pipe(Option.getOrThrow)
-      assert.strictEqual((info.state as StateMachine.Snapshot<any>).postponed, 1)
+      assert.strictEqual((info.detail as StateMachine.Snapshot<any>).postponed, 1)
       yield* env.send(sm, step("go-b", go("b")))
       assert.deepStrictEqual(yield* receiveN(env, 3), ["a:go-b", "b:enter:a", "b:p1"])
     }))

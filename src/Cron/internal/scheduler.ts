@@ -11,7 +11,7 @@
 import type { KeyValueStore } from "@effect/platform/KeyValueStore"
 import type { Context as EffectContext } from "effect"
 import { Cause, Cron as EffectCron, Duration, Effect, Either, Option } from "effect"
-import type { Behaviour, CallResult, SuccessOf } from "../../Process/Behaviour.js"
+import type { Behaviour, CallResult } from "../../Process/Behaviour.js"
 import { reply, replyError } from "../../Process/Behaviour.js"
 import type { Context, Timer } from "../../Process/Context.js"
 import type { From } from "../../Process/Message.js"
@@ -142,7 +142,6 @@ const storeLastRun = (state: SchedulerState, name: string, at: number): Effect.E
       Effect.catchAll((error) => Effect.logWarning(`cron: cannot save the last run of "${name}" to the store: ${error.message}`))
     )
 
-// What every handler gets (only handleMessage's ctx is typed with the protocol: see Behaviour).
 type Ctx = Context<any, any>
 
 const describeAction = (action: Action<any>): string =>
@@ -337,7 +336,7 @@ export const Scheduler: Behaviour<SchedulerState, Args, never, Request, unknown,
       Effect.as(now < due ? arm(state, entry, now, ctx) : fire(state, entry, due, now, ctx), state))
   },
   handleCall: (request, _from: From, state, ctx) =>
-    Effect.flatMap(ctx.currentTimeMillis, (now): Effect.Effect<CallResult<SchedulerState, SuccessOf<Request>>> => {
+    Effect.flatMap(ctx.currentTimeMillis, (now): Effect.Effect<CallResult<SchedulerState, any>> => {
       switch (request._tag) {
         case "rain/Cron/Add":
           if (state.jobs.has(request.job.name)) return Effect.succeed(replyError(new JobExists({ name: request.job.name }, true), state))
