@@ -183,7 +183,7 @@ describe("Message", () => {
 
   it("validates at the receiver: a peer's invalid fields decode to DecodeFailed with type and field path", () => {
     // what a peer (or an `as any` on an older node) puts on the wire
-    const forged = codec.pack(new codec.Encoded("codec/Note", { _tag: "codec/Note", text: 42, n: 1 }))
+    const forged = codec.pack(codec.unsafeEncoded("codec/Note", { _tag: "codec/Note", text: 42, n: 1 }))
     const d = Message.decode(forged)
     assert.isTrue(Either.isLeft(d))
     if (Either.isLeft(d)) {
@@ -191,11 +191,22 @@ describe("Message", () => {
       assert.strictEqual(d.left.path, ".text")
       assert.include(d.left.message, "Expected string, actual 42")
     }
-    const forgedPut = codec.pack(new codec.Encoded("codec/Put", { _tag: "codec/Put", key: "k", value: 1, owner: { node: 1 } }))
+    // a peer with another version of the class (a field renamed, reordered or retyped): refused, not misread
+    const otherVersion = codec.pack(new codec.Encoded(["codec/Note", 12345, "t", 1]))
+    const o = Message.decode(otherVersion)
+    assert.isTrue(Either.isLeft(o) && o.left.type === "codec/Note")
+    if (Either.isLeft(o)) assert.include(o.left.message, "other fields")
+    const swapped = codec.unsafeEncoded("codec/Note", { _tag: "codec/Note", text: "t", n: 1 }).wire as Array<unknown>
+    ;[swapped[2], swapped[3]] = [swapped[3], swapped[2]]
+    const misread = Message.decode(codec.pack(new codec.Encoded(swapped)))
+    assert.isTrue(Either.isLeft(misread) && misread.left.path === ".text")
+    const notAClass = Message.decode(codec.pack(new codec.Encoded([42])))
+    assert.isTrue(Either.isLeft(notAClass))
+    const forgedPut = codec.pack(codec.unsafeEncoded("codec/Put", { _tag: "codec/Put", key: "k", value: 1, owner: { node: 1 } }))
     const p = Message.decode(forgedPut)
     assert.isTrue(Either.isLeft(p) && p.left.type === "codec/Put" && p.left.path?.startsWith(".owner") === true)
     // an unknown class is still "register it": no path
-    const unknown = Message.decode(codec.pack(new codec.Encoded("codec/Nope", {})))
+    const unknown = Message.decode(codec.pack(new codec.Encoded(["codec/Nope", {}])))
     assert.isTrue(Either.isLeft(unknown) && unknown.left.path === undefined)
     if (Either.isLeft(unknown)) assert.include(unknown.left.message, "Message.register(codec/Nope)")
   })
@@ -208,7 +219,7 @@ describe("Message", () => {
     const failure = Exit.isFailure(sent) ? Cause.failureOption(sent.cause) : undefined
     assert.isTrue(failure?._tag === "Some" && failure.value instanceof Message.EncodeFailed)
     // at the caller: a reply that does not decode here fails with DecodeFailed
-    const wire = [true, new codec.Encoded("codec/Note", { _tag: "codec/Note", text: 1, n: 1 })]
+    const wire = [true, codec.unsafeEncoded("codec/Note", { _tag: "codec/Note", text: 1, n: 1 })]
     const got = codec.decodeExit(codec.unpack(codec.pack(wire)) as Array<unknown>)
     const f2 = Exit.isFailure(got) ? Cause.failureOption(got.cause) : undefined
     assert.isTrue(f2?._tag === "Some" && f2.value instanceof Message.DecodeFailed && f2.value.path === ".text")

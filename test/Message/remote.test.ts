@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Schema } from "effect"
 import { Message, Process } from "../../src/index.js"
-import { Encoded } from "../../src/Message/internal/codec.js"
+import { unsafeEncoded } from "../../src/Message/internal/codec.js"
 import type { TestEnv } from "../../src/Testing/index.js"
 import { Blob, cluster, Relay } from "../fixtures/dist.js"
 
@@ -13,10 +13,12 @@ class Lookup extends Schema.TaggedRequest<Lookup>()("remote/Lookup", {
 }) {}
 Message.unsafeRegister(Note, Lookup)
 
-/** Both nodes share this process's registry, so a peer with another version of a class is forged: */
-/** an `Encoded` is what the wire carries, and it is not checked again at the sender. */
-const forgedNote = () => new Encoded("remote/Note", { _tag: "remote/Note", text: 42 })
-const forgedLookup = () => new Encoded("remote/Lookup", { _tag: "remote/Lookup", key: 42 })
+/**
+ * Both nodes share this process's registry, so a peer whose values this node's schema
+ * rejects is played with what the wire carries (not checked again at the sender).
+ */
+const forgedNote = () => unsafeEncoded("remote/Note", { _tag: "remote/Note", text: 42 })
+const forgedLookup = () => unsafeEncoded("remote/Lookup", { _tag: "remote/Lookup", key: 42 })
 
 /** Answers `Lookup` with the key's length; a key "bad reply" gets an instance its schema rejects. */
 const Server = Process.make({

@@ -60,6 +60,8 @@ describe("typed references", () => {
             ctx.send(to, "pang"),
             // @ts-expect-error the same for a timer
             ctx.sendAfter(to, "pang", "1 second"),
+            // @ts-expect-error and for an important send
+            ctx.sendImportant(to, "pang"),
             // @ts-expect-error and for a call: PingPong answers GetCount only
             ctx.call(ref, new GetName())
           ]
@@ -74,6 +76,8 @@ describe("typed references", () => {
         node.trySend(ref, "pang"),
         // @ts-expect-error Node.send
         Node.send(ref, "pang"),
+        // @ts-expect-error node.sendImportant
+        node.sendImportant(ref, "pang"),
         // @ts-expect-error a call with a request the process does not answer
         node.call(ref, new GetName())
       ]

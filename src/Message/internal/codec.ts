@@ -44,14 +44,21 @@ interface Plain {
   readonly keys: ReadonlyArray<string>
   readonly kinds: ReadonlyArray<number>
   readonly literals: ReadonlyArray<unknown>
+  /** A 32-bit hash of the names, kinds and literals: both nodes' versions of the class agree on it. */
+  readonly shape: number
 }
 
 interface Entry {
   readonly id: string
-  /** Validates an instance and returns its encoded fields (a plain object), or `Invalid`. */
+  /**
+   * Validates an instance and returns its wire form, or `Invalid`: `[id, shape, ...values]`
+   * for a class of plain fields, `[id, encoded fields]` for any other.
+   */
   readonly toWire: (u: unknown) => unknown
-  /** Validates encoded fields from the wire and returns an instance, or `Invalid`. */
-  readonly fromWire: (u: unknown) => unknown
+  /** Validates a wire form (as `toWire` makes it) and returns an instance, or `Invalid`. */
+  readonly fromWire: (w: ReadonlyArray<unknown>) => unknown
+  /** The wire form of fields, unchecked (see `unsafeEncoded`). */
+  readonly unsafeWire: (fields: Record<string, unknown>) => ReadonlyArray<unknown>
 }
 
 const byClass = new Map<unknown, Entry>()
@@ -83,13 +90,13 @@ export const register = (...classes: ReadonlyArray<WireClass>): void => {
         // a field of another class: encoded here, at the end of the run.
         const wire = entry.toWire(value)
         if (wire instanceof Invalid) throw new Error(`${entry.id}: ${describe(wire.issue)}`)
-        return [entry.id, wire]
+        return wire
       },
       read: readClass
     })
   }
-  // msgpackr tries its extensions in turn, newest first, with `instanceof` (a Schema class's
-  // is a function call): the one every message takes comes first again.
+  // msgpackr tries its extensions in turn with `instanceof`, newest first: the one every
+  // message takes comes first again (behind Rain's ~40 classes it made a message ~3x slower).
   if (added) addExtension(encodedExtension)
 }
 
@@ -102,31 +109,49 @@ const makeEntry = (klass: WireClass): Entry => {
     const proto = klass.prototype
     const plain = plainFields(fields)
     if (plain !== undefined) {
-      const { keys } = plain
+      // Positional: [id, shape, ...the values of the non-literal fields, in declaration order].
+      // No keys on the wire (half the work of a map for msgpack, both ways); `shape`, a hash
+      // of the field names, kinds and literals, tells a sender with another version of the
+      // class from one with the same, so a reordered or renamed field is refused, not misread.
+      const { keys, kinds, literals, shape } = plain
+      const values: Array<number> = []
+      for (let i = 0; i < keys.length; i++) if (kinds[i] !== K_LITERAL) values.push(i)
+      const otherVersion = (w: ReadonlyArray<unknown>): Invalid =>
+        new Invalid(
+          new ParseResult.Type(
+            SchemaAST.unknownKeyword,
+            w,
+            `the sender's ${id} has other fields (${w.length - 2}) than this node's (${keys.join(", ")}): register the same version of the class on both nodes`
+          )
+        )
       return {
         id,
+        unsafeWire: (fields) => [id, shape, ...values.map((i) => fields[keys[i]])],
         toWire: (u) => {
           if (!checkPlain(plain, u)) return explain(validate(u))
-          const out: Record<string, unknown> = {}
-          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
+          const out: Array<unknown> = new Array(values.length + 2)
+          out[0] = id
+          out[1] = shape
+          for (let j = 0; j < values.length; j++) out[j + 2] = (u as Record<string, unknown>)[keys[values[j]]]
           return out
         },
-        fromWire: (u) => {
-          if (!checkPlain(plain, u)) return explain(validate(u))
+        fromWire: (w) => {
+          if (w.length !== values.length + 2 || w[1] !== shape) return otherVersion(w)
           const out = Object.create(proto)
-          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
-          return out
+          for (let i = 0, j = 2; i < keys.length; i++) out[keys[i]] = kinds[i] === K_LITERAL ? literals[i] : w[j++]
+          return checkPlain(plain, out) ? out : explain(validate(out))
         }
       }
     }
     return {
       id,
+      unsafeWire: (fields) => [id, fields],
       toWire: (u) => {
         const r = validate(u)
-        return r._tag === "Left" ? new Invalid(r.left) : r.right
+        return r._tag === "Left" ? new Invalid(r.left) : [id, r.right]
       },
-      fromWire: (u) => {
-        const r = validate(u)
+      fromWire: (w) => {
+        const r = validate(w[1])
         return r._tag === "Left" ? new Invalid(r.left) : Object.assign(Object.create(proto), r.right)
       }
     }
@@ -135,12 +160,13 @@ const makeEntry = (klass: WireClass): Entry => {
   const decode = ParseResult.decodeUnknownEither(klass)
   return {
     id,
+    unsafeWire: (fields) => [id, fields],
     toWire: (u) => {
       const r = encode(u)
-      return r._tag === "Left" ? new Invalid(r.left) : r.right
+      return r._tag === "Left" ? new Invalid(r.left) : [id, r.right]
     },
-    fromWire: (u) => {
-      const r = decode(u)
+    fromWire: (w) => {
+      const r = decode(w[1])
       return r._tag === "Left" ? new Invalid(r.left) : r.right
     }
   }
@@ -202,7 +228,19 @@ const plainFields = (fields: Record<string, Schema.Struct.Field>): Plain | undef
         return undefined
     }
   }
-  return { keys, kinds, literals }
+  let text = ""
+  for (let i = 0; i < keys.length; i++) text += `${keys[i]}:${kinds[i]}:${String(literals[i])};`
+  return { keys, kinds, literals, shape: fnv1a(text) }
+}
+
+/** FNV-1a, 32 bits. */
+const fnv1a = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
 }
 
 /** Hot path (every message of a plain class, both ways): a loop, no allocation. */
@@ -249,10 +287,17 @@ const firstMessage = (issue: ParseResult.ParseIssue): string =>
  * frame carries in place of the instance, written as the instance would be.
  */
 export class Encoded {
-  constructor(
-    readonly id: string,
-    readonly fields: unknown
-  ) {}
+  /** `wire`: what the class's extension carries, `[identifier, ...]` (see `Entry.toWire`). */
+  constructor(readonly wire: ReadonlyArray<unknown>) {}
+}
+
+/**
+ * What a node with the same version of class `id` would put on the wire for `fields`,
+ * unchecked: for tests that play a peer whose values this node's schema rejects.
+ */
+export const unsafeEncoded = (id: string, fields: Record<string, unknown>): Encoded => {
+  const entry = byId.get(id)
+  return new Encoded(entry === undefined ? [id, fields] : entry.unsafeWire(fields))
 }
 
 /**
@@ -298,7 +343,11 @@ export const findUndecodable = (value: unknown, depth = 0): Undecodable | undefi
   return undefined
 }
 
-const readClass = (data: [string, unknown]): unknown => {
+const readClass = (data: ReadonlyArray<unknown>): unknown => {
+  if (!Array.isArray(data) || typeof data[0] !== "string") {
+    undecodables++
+    return new Undecodable("an unknown class", "a class extension that is not [identifier, ...]")
+  }
   const entry = byId.get(data[0])
   if (entry === undefined) {
     undecodables++
@@ -306,7 +355,7 @@ const readClass = (data: [string, unknown]): unknown => {
   }
   let value: unknown
   try {
-    value = entry.fromWire(data[1])
+    value = entry.fromWire(data)
   } catch (error) {
     undecodables++
     return new Undecodable(data[0], error instanceof Error ? error.message : String(error), "")
@@ -321,7 +370,7 @@ const readClass = (data: [string, unknown]): unknown => {
 const encodedExtension = {
   Class: Encoded,
   type: T_CLASS,
-  write: (e: Encoded) => [e.id, e.fields],
+  write: (e: Encoded) => e.wire,
   read: readClass
 }
 addExtension(encodedExtension)
@@ -388,7 +437,7 @@ export const prepare = (value: unknown): unknown => {
     const entry = byClass.get(value.constructor)
     if (entry !== undefined) {
       const wire = entry.toWire(value)
-      return wire instanceof Invalid ? encodeFailed(entry.id, wire.issue) : new Encoded(entry.id, wire)
+      return wire instanceof Invalid ? encodeFailed(entry.id, wire.issue) : new Encoded(wire as ReadonlyArray<unknown>)
     }
   }
   return refusal(value) ?? value
