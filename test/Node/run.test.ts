@@ -24,8 +24,8 @@ const runMain = (mode: "stop" | "fail" | "wait", signal?: NodeJS.Signals) =>
     child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString()))
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      resume(Effect.fail(`the program did not end within 40 s; stdout: ${stdout}`))
-    }, 40_000)
+      resume(Effect.fail(`the program did not end within 50 s; stdout: ${stdout}`))
+    }, 50_000)
     child.once("exit", (code, sig) => {
       clearTimeout(timer)
       resume(Effect.succeed({ code, signal: sig, stdout, stderr }))
@@ -98,5 +98,5 @@ describe("Node.runMain (child processes)", () => {
       assert.deepStrictEqual(signalled.stdout.trim().split("\n"), ["started", "running", "terminated shutdown"])
       // after cleanup, @effect/platform-node re-raises the signal, as a well-behaved Unix program does
       assert.strictEqual(signalled.signal, "SIGTERM")
-    }), 45_000)
+    }), 90_000)
 })

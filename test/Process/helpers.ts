@@ -58,3 +58,18 @@ export const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, se
       () => Effect.fail(`timed out after ${seconds} s waiting for ${what}`)
     )
   )
+
+/**
+ * Polls `check` every 20 ms of real time (TestClock does not move on its own) until it gives a
+ * value, failing with `what` after `seconds`.
+ */
+export const eventually = <A>(check: Effect.Effect<A | undefined>, what: string, seconds = 5): Effect.Effect<A, string> => {
+  const deadline = Date.now() + seconds * 1000
+  const loop: Effect.Effect<A, string> = Effect.flatMap(check, (value) =>
+    value !== undefined
+      ? Effect.succeed(value)
+      : Date.now() > deadline
+      ? Effect.fail(`${what} (gave up after ${seconds} s)`)
+      : Effect.zipRight(Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 20))), loop))
+  return Effect.suspend(() => loop)
+}
