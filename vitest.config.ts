@@ -29,24 +29,34 @@ export default defineConfig({
   },
   test: {
     ...common,
-    include: ["test/**/*.test.ts"],
     projects: [
       {
+        extends: true,
         test: {
           ...common,
           name: "in-process",
           include: ["test/{Process,Supervisor,Application,Registry,Message}/**/*.test.ts"],
+          // it switches the whole worker to the fallback path: it gets a worker of its own below
+          exclude: ["test/Process/messaging.fallback.test.ts"],
           pool: "threads",
           poolOptions: { threads: { maxThreads: 2, minThreads: 1 } },
           isolate: false
         }
       },
       {
+        extends: true,
         test: {
           ...common,
           name: "network",
-          include: ["test/{Node,Transport}/**/*.test.ts"]
+          // Everything else, each file in a fresh forked worker: sockets, child processes,
+          // servers (PostgreSQL, the package's install), process-wide state.
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/{Process,Supervisor,Application,Registry,Message}/**"]
         }
+      },
+      {
+        extends: true,
+        test: { ...common, name: "fallback", include: ["test/Process/messaging.fallback.test.ts"] }
       }
     ]
   }
