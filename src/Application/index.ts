@@ -25,7 +25,7 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Effect, Layer, Option, Runtime, Schema } from "effect"
 import type { ApplicationLike, NodeService } from "../Node/index.js"
 import type { Kernel } from "../Node/internal/kernel.js"
 import { kernelOf, kernels } from "../Node/internal/kernel.js"
@@ -236,10 +236,10 @@ export const start = (
     entry.startedAt = kernel.now()
     entry.stopping = false
     table.order.push(name)
-    // Watch the root: what its end means depends on the mode.
-    yield* node.awaitExit(pid).pipe(
-      Effect.flatMap((reason) => rootEnded(node, table, entry, reason)),
-      Effect.forkDaemon
+    // Watch the root: what its end means depends on the mode. On the node's runtime, so
+    // that what it logs goes through the node's logger and level, not the starter's.
+    Runtime.runFork(kernel.options.runtime)(
+      node.awaitExit(pid).pipe(Effect.flatMap((reason) => rootEnded(node, table, entry, reason)))
     )
     return pid
   })

@@ -156,9 +156,7 @@ describe("applications", () => {
         }
       }))
 
-    // BUG (reported): the line is written with the logger of whoever called Application.start (a
-    // daemon fiber forked there), not the node's: the node's log level and Testing's env.logs miss it.
-    it.scoped.fails(`mode ${mode}: an abnormal end is logged in the node's log, with reason and mode`, () =>
+    it.scoped(`mode ${mode}: an abnormal end is logged in the node's log, with reason and mode`, () =>
       Effect.gen(function*() {
         const env = yield* Testing.make()
         const root = yield* Application.start(env.node, fragile("app", env.probe, mode))
