@@ -1,6 +1,6 @@
 // Code of docs/guides/actor-model.md (type-checked by `npm run typecheck`).
 import { Effect, Schema } from "effect"
-import { Process } from "rain"
+import { Cron, Node, Process, StateMachine } from "rain"
 
 class Job extends Schema.TaggedClass<Job>()("Job", { id: Schema.Number }) {}
 class Result extends Schema.TaggedRequest<Result>()("Result", {
@@ -47,3 +47,48 @@ export const Deferred = Process.make({
   handleMessage: (_tick: "tick", waiting, ctx) =>
     Effect.as(Effect.forEach(waiting, (from) => ctx.reply(from, "ready"), { discard: true }), [])
 })
+
+// --- State machines and scheduled jobs
+class Button extends Schema.TaggedClass<Button>()("Button", { digit: Schema.String }) {}
+class Status extends Schema.TaggedRequest<Status>()("Status", {
+  failure: Schema.Never,
+  success: Schema.String,
+  payload: {}
+}) {}
+class Report extends Schema.TaggedClass<Report>()("Report", {}) {}
+
+type Door = { locked: { code: string; entered: string }; open: { code: string } }
+
+export const Lock = StateMachine.make<Door, Button, Status>()({
+  name: "Lock",
+  init: (code: string) => Effect.succeed(StateMachine.nextState("locked", { code, entered: "" })),
+  states: {
+    locked: {
+      handleMessage: (b, d) =>
+        Effect.succeed(
+          d.entered + b.digit === d.code
+            ? StateMachine.nextState("open", { code: d.code })
+            : StateMachine.keepState({ ...d, entered: d.entered + b.digit })
+        ),
+      handleCall: (_req, _from, d) => Effect.succeed(StateMachine.keepState(d, [StateMachine.reply(_from, "locked")]))
+    },
+    open: {
+      enter: () => Effect.succeed(StateMachine.keepStateAndData([StateMachine.stateTimeout("10 seconds")])),
+      handleMessage: () => Effect.succeed(StateMachine.keepStateAndData([StateMachine.postpone()])),
+      handleCall: (_req, from) => Effect.succeed(StateMachine.keepStateAndData([StateMachine.reply(from, "open")])),
+      handleTimeout: (_t, d) => Effect.succeed(StateMachine.nextState("locked", { code: d.code, entered: "" }))
+    }
+  }
+})
+
+export const scheduleReports = (node: Node.NodeService) =>
+  Effect.gen(function*() {
+    const cron = yield* Cron.start(node)
+    yield* cron.add({
+      name: "nightly-report",
+      schedule: "0 30 2 * * *",
+      timeZone: "Europe/Paris",
+      missed: "runOnce",
+      action: Cron.send("reporter", new Report())
+    })
+  })
