@@ -1,21 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Schedule } from "effect"
 import * as crypto from "node:crypto"
-import * as net from "node:net"
 import { Process, Testing, Transport } from "../../src/index.js"
 import type { Distribution } from "../../src/Node/internal/dist/connection.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { cluster, Counter, GetCount } from "../fixtures/dist.js"
-
-/** Opens a raw TCP connection, writes bytes, and waits until the node closes it. */
-const rawConnection = (port: number, bytes: Uint8Array) =>
-  Effect.async<string>((resume) => {
-    const socket = net.connect({ host: "127.0.0.1", port }, () => socket.write(bytes))
-    socket.on("data", () => {})
-    socket.on("error", () => {})
-    socket.on("close", () => resume(Effect.succeed("closed")))
-    return Effect.sync(() => socket.destroy())
-  }).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "the node did not close the connection" }))
+import { rawConnection } from "../fixtures/transports.js"
 
 /** The messages a test node logged at `level` or above that mention the handshake. */
 const handshakeLines = (t: Testing.TestEnv, levels: ReadonlyArray<string>) =>

@@ -1,10 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Option, Schedule, Scope, TestClock } from "effect"
 import * as crypto from "node:crypto"
-import * as net from "node:net"
 import { Node, Process, Transport } from "../../src/index.js"
 import * as Testing from "../testing.js"
-import { instrumented, recording } from "../fixtures/transports.js"
+import { instrumented, rawConnection, recording } from "../fixtures/transports.js"
 import { Blob, cluster, cookie, Counter, GetCount, messages, Relay } from "../fixtures/dist.js"
 
 /** Sends "over a busy connection" to the pid it gets, then tells `to` "sent". */
@@ -16,16 +15,6 @@ const Forwarder = Process.make({
 })
 
 const isDown = (u: unknown): u is Process.Down => u instanceof Process.Down
-
-/** Opens a raw TCP connection, writes bytes, and waits until the node closes it. */
-const rawConnection = (port: number, bytes: Uint8Array) =>
-  Effect.async<string>((resume) => {
-    const socket = net.connect({ host: "127.0.0.1", port }, () => socket.write(bytes))
-    socket.on("data", () => {})
-    socket.on("error", () => {})
-    socket.on("close", () => resume(Effect.succeed("closed")))
-    return Effect.sync(() => socket.destroy())
-  }).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "the node did not close the connection" }))
 
 describe("node wire", () => {
   it.scopedLive("two nodes over the in-memory transport, with static routes", () =>

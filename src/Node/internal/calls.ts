@@ -80,6 +80,18 @@ export const toMillis = (timeout: CallTimeout): number => {
   return millis
 }
 
+/** A message or call a process sends counts as its (and the node's) output. */
+const countOut = (kernel: Kernel, from: Proc | undefined): void => {
+  if (from !== undefined) {
+    from.messagesOut++
+    kernel.totalOut++
+  }
+}
+
+/** The failure of a call or important send to a local address with no live process. */
+const unknownTarget = (to: Address<any, any>): Effect.Effect<never, ProcessUnknown> =>
+  Effect.fail(quickError(() => new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }, true)))
+
 /**
  * Calls a process and waits for the reply. Failures known at once (no such process,
  * full mailbox, no distribution) are plain `Effect.fail`s rather than an async resumed
@@ -95,14 +107,11 @@ export const call = (
   waiting: Waiting = CALL
 ): Effect.Effect<any, any> =>
   Effect.suspend(() => {
-    if (from !== undefined) {
-      from.messagesOut++
-      kernel.totalOut++
-    }
+    countOut(kernel, from)
     const proc = kernel.lookup(to)
     if (proc === undefined || proc.status >= EXITING) {
       if (proc !== undefined || !kernel.isRemote(to)) {
-        return Effect.fail(quickError(() => new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }, true)))
+        return unknownTarget(to)
       }
       if (kernel.remote === undefined) {
         return Effect.fail(new NoConnection({ node: (to as Pid).node, reason: "distribution is not started" }))
@@ -141,14 +150,11 @@ export const sendImportant = (
   timeout: CallTimeout | undefined
 ): Effect.Effect<void, any> =>
   Effect.suspend(() => {
-    if (from !== undefined) {
-      from.messagesOut++
-      kernel.totalOut++
-    }
+    countOut(kernel, from)
     const proc = kernel.lookup(to)
     if (proc !== undefined || !kernel.isRemote(to)) {
       if (proc === undefined || proc.status >= EXITING) {
-        return Effect.fail(quickError(() => new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }, true)))
+        return unknownTarget(to)
       }
       const error = kernel.enqueue(proc, message, priority ?? "normal")
       return error === undefined ? Effect.void : Effect.fail(error)
