@@ -108,13 +108,19 @@ const makeEntry = (klass: WireClass): Entry => {
         toWire: (u) => {
           if (!checkPlain(plain, u)) return explain(validate(u))
           const out: Record<string, unknown> = {}
-          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
+          for (let i = 0; i < keys.length; i++) {
+            const key = keys[i]! // i < keys.length
+            out[key] = (u as Record<string, unknown>)[key]
+          }
           return out
         },
         fromWire: (u) => {
           if (!checkPlain(plain, u)) return explain(validate(u))
           const out = Object.create(proto)
-          for (let i = 0; i < keys.length; i++) out[keys[i]] = (u as Record<string, unknown>)[keys[i]]
+          for (let i = 0; i < keys.length; i++) {
+            const key = keys[i]! // i < keys.length
+            out[key] = (u as Record<string, unknown>)[key]
+          }
           return out
         }
       }
@@ -166,8 +172,8 @@ const fieldType = (field: Schema.Struct.Field): { readonly ast: SchemaAST.AST; r
  * no transformation, like String, Number, Uint8ArrayFromSelf).
  */
 const isIdentity = (fields: Record<string, Schema.Struct.Field>): boolean => {
-  for (const key of Object.keys(fields)) {
-    const type = fieldType(fields[key])
+  for (const field of Object.values(fields)) {
+    const type = fieldType(field)
     if (type === undefined || SchemaAST.encodedAST(type.ast) !== type.ast) return false
   }
   return true
@@ -178,8 +184,8 @@ const plainFields = (fields: Record<string, Schema.Struct.Field>): Plain | undef
   const keys: Array<string> = []
   const kinds: Array<number> = []
   const literals: Array<unknown> = []
-  for (const key of Object.keys(fields)) {
-    const type = fieldType(fields[key])
+  for (const [key, field] of Object.entries(fields)) {
+    const type = fieldType(field)
     if (type === undefined || type.optional) return undefined
     const ast = type.ast
     keys.push(key)
@@ -210,7 +216,8 @@ const checkPlain = (plain: Plain, u: unknown): boolean => {
   if (u === null || typeof u !== "object") return false
   const { keys, kinds, literals } = plain
   for (let i = 0; i < keys.length; i++) {
-    const v = (u as Record<string, unknown>)[keys[i]]
+    // keys, kinds and literals have the same length (plainFields pushes to all three), and i < keys.length
+    const v = (u as Record<string, unknown>)[keys[i]!]
     switch (kinds[i]) {
       case K_STRING:
         if (typeof v !== "string") return false
