@@ -130,9 +130,9 @@ export interface Transport {
  */
 export interface TcpOptions {
   /** Interface to listen on (default `127.0.0.1`). */
-  readonly host?: string
+  readonly host?: string | undefined
   /** Port to listen on; 0 (the default) picks a free one, see `Listener.port`. */
-  readonly port?: number
+  readonly port?: number | undefined
 }
 
 const parseAddress = (address: string): { host: string; port: number } | undefined => {

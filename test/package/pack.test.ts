@@ -5,8 +5,12 @@
  * settings (`skipLibCheck: false`, so Rain's own .d.ts are checked too), with
  * `moduleResolution` nodenext and bundler.
  *
- * It takes 1-2 minutes (the build and two tsc runs). The install is offline-friendly: after
- * `npm ci` the npm cache holds every package it needs.
+ * All of it runs twice, in two fresh projects installed from the one tarball: with the lowest
+ * effect the peer range admits and with the one in devDependencies (the highest supported).
+ *
+ * It takes 2-4 minutes (the build, two installs, four tsc runs). The install prefers the npm
+ * cache: after `npm ci` it holds every package but the lowest effect, which the first run
+ * fetches from the registry.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -22,7 +26,9 @@ const tsc = path.join(root, "node_modules", ".bin", "tsc")
 
 interface Ran {
   readonly code: number | null
+  /** stdout and stderr as they came */
   readonly out: string
+  readonly stdout: string
 }
 
 /** Runs a command to its end, or kills it after `timeoutMs` (the result then says so). */
@@ -30,7 +36,11 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutM
   Effect.async<Ran>((resume) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, NODE_OPTIONS: "" } })
     let out = ""
-    child.stdout.on("data", (d) => (out += d))
+    let stdout = ""
+    child.stdout.on("data", (d) => {
+      out += d
+      stdout += d
+    })
     child.stderr.on("data", (d) => (out += d))
     const timer = setTimeout(() => {
       out += `\n[killed after ${timeoutMs} ms]`
@@ -38,7 +48,7 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutM
     }, timeoutMs)
     child.on("close", (code) => {
       clearTimeout(timer)
-      resume(Effect.succeed({ code, out }))
+      resume(Effect.succeed({ code, out, stdout }))
     })
     return Effect.sync(() => child.kill("SIGKILL"))
   })
@@ -129,55 +139,96 @@ const tsconfig = (moduleResolution: "nodenext" | "bundler") =>
     files: ["user.ts"]
   })
 
+/**
+ * The effect versions the test run covers: the lowest the peer range admits (`^X.Y.Z` gives
+ * X.Y.Z) and the one Rain is developed against (the highest).
+ */
+const effectVersions = (): ReadonlyArray<string> => {
+  const range: string = manifest.peerDependencies.effect
+  const lowest = /^\^(\d+\.\d+\.\d+)$/.exec(range)?.[1]
+  assert.isDefined(lowest, `peerDependencies.effect is "${range}"; this test expects a caret range "^X.Y.Z"`)
+  const highest: string = manifest.devDependencies.effect
+  return lowest === highest ? [highest] : [lowest!, highest]
+}
+
+/**
+ * Installs the tarball with one effect version into a fresh project of its own, runs the
+ * program with plain node and type-checks the user file; every failure names the version.
+ */
+const checkWith = (dir: string, tarball: string, effectVersion: string) =>
+  Effect.gen(function*() {
+    const on = `(effect ${effectVersion})`
+    const app = path.join(dir, `app-effect-${effectVersion}`)
+    fs.mkdirSync(app)
+    fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }))
+    const installed = yield* run("npm", [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      tarball,
+      `effect@${effectVersion}`,
+      `@types/node@${manifest.devDependencies["@types/node"]}`
+    ], app, 120_000)
+    expectOk(`npm install ${on}`, installed)
+    const effectManifest = JSON.parse(fs.readFileSync(path.join(app, "node_modules", "effect", "package.json"), "utf8"))
+    assert.strictEqual(effectManifest.version, effectVersion, `npm installed effect ${effectManifest.version}`)
+    // effect is a peer: Rain must use the project's copy, never bring its own
+    assert.isFalse(
+      fs.existsSync(path.join(app, "node_modules", "rain", "node_modules", "effect")),
+      `a second copy of effect was installed under rain/node_modules ${on}`
+    )
+
+    fs.writeFileSync(path.join(app, "app.mjs"), program)
+    const ran = yield* run(process.execPath, ["app.mjs"], app, 30_000)
+    expectOk(`node app.mjs ${on}`, ran)
+    assert.notInclude(ran.out, "Executing an Effect versioned", `two effect runtimes met ${on}:\n${ran.out}`)
+    // within the supported range the fast handler loop must recognise effect (the fallback is for newer ones)
+    assert.notInclude(ran.out, "RAIN_RUNLOOP_FALLBACK", `the handler loop fell back to fibers ${on}:\n${ran.out}`)
+    const last = ran.stdout.trim().split("\n").at(-1) ?? ""
+    assert.match(last, /^\{.*\}$/, `node app.mjs ${on} printed no result line:\n${ran.out}`)
+    assert.deepStrictEqual(JSON.parse(last), { n: 42, stillThere: 42, node: "app@localhost" }, `node app.mjs ${on}`)
+
+    fs.writeFileSync(path.join(app, "user.ts"), userFile)
+    fs.writeFileSync(path.join(app, "tsconfig.nodenext.json"), tsconfig("nodenext"))
+    fs.writeFileSync(path.join(app, "tsconfig.bundler.json"), tsconfig("bundler"))
+    const [nodenext, bundler] = yield* Effect.all([
+      run(tsc, ["-p", "tsconfig.nodenext.json"], app, 120_000),
+      run(tsc, ["-p", "tsconfig.bundler.json"], app, 120_000)
+    ], { concurrency: 2 })
+    expectOk(`tsc (moduleResolution nodenext) ${on}`, nodenext)
+    expectOk(`tsc (moduleResolution bundler) ${on}`, bundler)
+  })
+
 describe("the npm package", () => {
-  it.live("packs, installs into a fresh project, runs with plain node, type-checks strictly", () =>
-    Effect.gen(function*() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rain-pack-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  it.live(
+    "packs, installs into a fresh project, runs with plain node, type-checks strictly, on the lowest and highest effect",
+    () =>
+      Effect.gen(function*() {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rain-pack-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
 
-      // npm pack runs prepack, which builds dist/
-      const packed = yield* run("npm", ["pack", "--json", "--pack-destination", dir], root, 150_000)
-      expectOk("npm pack", packed)
-      const report = JSON.parse(packed.out.slice(packed.out.indexOf("[")))[0]
-      const files: Array<string> = report.files.map((f: { path: string }) => f.path)
-      for (const needed of ["dist/index.js", "dist/index.d.ts", "dist/index.js.map", "README.md", "LICENSE", "CHANGELOG.md"]) {
-        assert.include(files, needed)
-      }
-      const strays = files.filter((f) => /^(test|bench|\.ci|examples|docs|scratch)\//.test(f) || f.endsWith(".test.ts"))
-      assert.deepStrictEqual(strays, [])
+        // npm pack runs prepack, which builds dist/; the one tarball serves every effect version
+        const packed = yield* run("npm", ["pack", "--json", "--pack-destination", dir], root, 120_000)
+        expectOk("npm pack", packed)
+        const report = JSON.parse(packed.out.slice(packed.out.indexOf("[")))[0]
+        const files: Array<string> = report.files.map((f: { path: string }) => f.path)
+        for (
+          const needed of ["dist/index.js", "dist/index.d.ts", "dist/index.js.map", "README.md", "LICENSE", "CHANGELOG.md"]
+        ) {
+          assert.include(files, needed)
+        }
+        const strays = files.filter((f) =>
+          /^(test|bench|\.ci|examples|docs|scratch)\//.test(f) || f.endsWith(".test.ts")
+        )
+        assert.deepStrictEqual(strays, [])
 
-      const app = path.join(dir, "app")
-      fs.mkdirSync(app)
-      fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }))
-      const installed = yield* run("npm", [
-        "install",
-        "--prefer-offline",
-        "--no-audit",
-        "--no-fund",
-        "--ignore-scripts",
-        path.join(dir, report.filename),
-        `effect@${manifest.devDependencies.effect}`,
-        `@types/node@${manifest.devDependencies["@types/node"]}`
-      ], app, 150_000)
-      expectOk("npm install", installed)
-
-      fs.writeFileSync(path.join(app, "app.mjs"), program)
-      const ran = yield* run(process.execPath, ["app.mjs"], app, 30_000)
-      expectOk("node app.mjs", ran)
-      assert.deepStrictEqual(JSON.parse(ran.out.trim().split("\n").at(-1)!), {
-        n: 42,
-        stillThere: 42,
-        node: "app@localhost"
-      })
-
-      fs.writeFileSync(path.join(app, "user.ts"), userFile)
-      fs.writeFileSync(path.join(app, "tsconfig.nodenext.json"), tsconfig("nodenext"))
-      fs.writeFileSync(path.join(app, "tsconfig.bundler.json"), tsconfig("bundler"))
-      const [nodenext, bundler] = yield* Effect.all([
-        run(tsc, ["-p", "tsconfig.nodenext.json"], app, 150_000),
-        run(tsc, ["-p", "tsconfig.bundler.json"], app, 150_000)
-      ], { concurrency: 2 })
-      expectOk("tsc (moduleResolution nodenext)", nodenext)
-      expectOk("tsc (moduleResolution bundler)", bundler)
-    }).pipe(Effect.scoped), 290_000)
+        // one after the other: each install and type-check already uses both cores
+        for (const version of effectVersions()) {
+          yield* checkWith(dir, path.join(dir, report.filename), version)
+        }
+      }).pipe(Effect.scoped),
+    300_000
+  )
 })

@@ -222,7 +222,11 @@ export const behaviour: Behaviour<
           spanAttributes: [["db.system.name", spec.driver === "sqlite" ? "sqlite" : "postgresql"], ["rain.pool", name]]
         }).pipe(Effect.provide(Reactivity.layer))
         if (spec.migrations !== undefined) {
-          yield* Migrator.make({})({ loader: spec.migrations, table: spec.migrationsTable }).pipe(
+          yield* Migrator.make({})({
+            loader: spec.migrations,
+            // Left out when unset so the Migrator's own default table applies.
+            ...(spec.migrationsTable === undefined ? {} : { table: spec.migrationsTable })
+          }).pipe(
             Effect.provideService(SqlClient.SqlClient, client),
             // The Migrator dies with a MigrationError to roll a failed migration back: it is a start failure.
             Effect.catchAllDefect((defect) =>

@@ -126,19 +126,19 @@ const makeEntry = (klass: WireClass): Entry => {
         )
       return {
         id,
-        unsafeWire: (fields) => [id, shape, ...values.map((i) => fields[keys[i]])],
+        unsafeWire: (fields) => [id, shape, ...values.map((i) => fields[keys[i]!])],
         toWire: (u) => {
           if (!checkPlain(plain, u)) return explain(validate(u))
           const out: Array<unknown> = new Array(values.length + 2)
           out[0] = id
           out[1] = shape
-          for (let j = 0; j < values.length; j++) out[j + 2] = (u as Record<string, unknown>)[keys[values[j]]]
+          for (let j = 0; j < values.length; j++) out[j + 2] = (u as Record<string, unknown>)[keys[values[j]!]!] // j < values.length, values index keys
           return out
         },
         fromWire: (w) => {
           if (w.length !== values.length + 2 || w[1] !== shape) return otherVersion(w)
           const out = Object.create(proto)
-          for (let i = 0, j = 2; i < keys.length; i++) out[keys[i]] = kinds[i] === K_LITERAL ? literals[i] : w[j++]
+          for (let i = 0, j = 2; i < keys.length; i++) out[keys[i]!] = kinds[i] === K_LITERAL ? literals[i] : w[j++] // i < keys.length
           return checkPlain(plain, out) ? out : explain(validate(out))
         }
       }
@@ -192,8 +192,8 @@ const fieldType = (field: Schema.Struct.Field): { readonly ast: SchemaAST.AST; r
  * no transformation, like String, Number, Uint8ArrayFromSelf).
  */
 const isIdentity = (fields: Record<string, Schema.Struct.Field>): boolean => {
-  for (const key of Object.keys(fields)) {
-    const type = fieldType(fields[key])
+  for (const field of Object.values(fields)) {
+    const type = fieldType(field)
     if (type === undefined || SchemaAST.encodedAST(type.ast) !== type.ast) return false
   }
   return true
@@ -204,8 +204,8 @@ const plainFields = (fields: Record<string, Schema.Struct.Field>): Plain | undef
   const keys: Array<string> = []
   const kinds: Array<number> = []
   const literals: Array<unknown> = []
-  for (const key of Object.keys(fields)) {
-    const type = fieldType(fields[key])
+  for (const [key, field] of Object.entries(fields)) {
+    const type = fieldType(field)
     if (type === undefined || type.optional) return undefined
     const ast = type.ast
     keys.push(key)
@@ -248,7 +248,8 @@ const checkPlain = (plain: Plain, u: unknown): boolean => {
   if (u === null || typeof u !== "object") return false
   const { keys, kinds, literals } = plain
   for (let i = 0; i < keys.length; i++) {
-    const v = (u as Record<string, unknown>)[keys[i]]
+    // keys, kinds and literals have the same length (plainFields pushes to all three), and i < keys.length
+    const v = (u as Record<string, unknown>)[keys[i]!]
     switch (kinds[i]) {
       case K_STRING:
         if (typeof v !== "string") return false

@@ -69,11 +69,12 @@ export const decoder = (framing: Framing, limit: number): Decoder => {
     let buffer = rest.length === 0 ? chunk : concat(rest, chunk)
     let at = 0
     while (buffer.length - at >= width) {
+      // The loop condition keeps at + width <= buffer.length, so buffer[at] ... buffer[at + width - 1] exist.
       const size = width === 1
-        ? buffer[at]
+        ? buffer[at]!
         : width === 2
-        ? (buffer[at] << 8) | buffer[at + 1]
-        : ((buffer[at] << 24) >>> 0) + ((buffer[at + 1] << 16) | (buffer[at + 2] << 8) | buffer[at + 3])
+        ? (buffer[at]! << 8) | buffer[at + 1]!
+        : ((buffer[at]! << 24) >>> 0) + ((buffer[at + 1]! << 16) | (buffer[at + 2]! << 8) | buffer[at + 3]!)
       if (size > limit) {
         frames.push(new FrameTooLarge(size, limit))
         return frames

@@ -169,7 +169,7 @@ const openConnection = (open: Open, ctx: Context<any, any>) =>
       state.bytesIn += chunk.length
       const frames = decode(chunk)
       for (let i = 0; i < frames.length; i++) {
-        const frame = frames[i]
+        const frame = frames[i]! // i < frames.length
         if (frame instanceof FrameTooLarge) {
           // deliver what came before it, then close: the stream cannot be resynchronised
           tooLarge = frame

@@ -133,7 +133,7 @@ const readBody = (source: Http.IncomingMessage, limit: number): Effect.Effect<Ui
     }
     const onEnd = () => {
       done()
-      resume(Effect.succeed(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)))
+      resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
     }
     const onError = (error: Error) => {
       done()
@@ -225,7 +225,8 @@ const processApp = (
     const source = NodeHttpServerRequest.toIncomingMessage(request)
     const length = Number(source.headers["content-length"] ?? 0)
     if (length > limit) return tooLarge(limit)
-    const target = targets[next]
+    // validate rejects an empty pool, and next stays in [0, targets.length)
+    const target = targets[next]!
     next = next + 1 === targets.length ? 0 : next + 1
     const hasBody = length > 0 || source.headers["transfer-encoding"] !== undefined
     return (hasBody ? readBody(source, limit) : noBody).pipe(
@@ -269,7 +270,7 @@ const webSocketApp = (app: HttpApp.Default, spec: WebSocketSpec, ctx: Context<an
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const path = request.url.split("?")[0]
     if (path !== spec.path) return app
-    if (request.headers.upgrade?.toLowerCase() !== "websocket") {
+    if (request.headers["upgrade"]?.toLowerCase() !== "websocket") {
       return plain(426, `Upgrade Required: ${spec.path} is a WebSocket endpoint`)
     }
     return Effect.gen(function*() {

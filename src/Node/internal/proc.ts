@@ -151,7 +151,7 @@ export class Proc implements AsyncTarget {
 
   annotations(): Record<string, string> {
     const out: Record<string, string> = { pid: this.pid.toString(), node: this.kernel.name, behaviour: this.behaviour.name }
-    if (this.name !== undefined) out.name = this.name
+    if (this.name !== undefined) out["name"] = this.name
     return out
   }
 

@@ -115,9 +115,9 @@ export class Reports {
     const annotations = proc.annotations()
     const why = Reason.format(reason)
     const last = render(message)
-    annotations.reason = why
-    annotations.lastMessage = last
-    annotations.report = "crash"
+    annotations["reason"] = why
+    annotations["lastMessage"] = last
+    annotations["report"] = "crash"
     this.report(
       LogLevel.Error,
       `crash report: ${proc.label()} (${proc.behaviour.name}) crashed in ${handling}\n  reason: ${why}\n  last message: ${last}`,
@@ -132,7 +132,7 @@ export class Reports {
     if (this.unhandled.has(key)) return
     this.unhandled.add(key)
     const annotations = proc.annotations()
-    annotations.messageType = type
+    annotations["messageType"] = type
     this.log(
       LogLevel.Warning,
       `${proc.label()} (${proc.behaviour.name}) has no ${handler}: dropped a ${type} message (${render(message)}); ` +

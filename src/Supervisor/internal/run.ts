@@ -68,7 +68,7 @@ const startChild = (ctx: Ctx, child: ChildState, restart = false): Effect.Effect
 const spawnOptions = (child: ChildState, restart: boolean): SpawnOptions | undefined => {
   if (!restart) return child.spec.name === undefined ? undefined : { name: child.spec.name }
   const options: Record<string | symbol, unknown> = { [restartSpawn]: true }
-  if (child.spec.name !== undefined) options.name = child.spec.name
+  if (child.spec.name !== undefined) options["name"] = child.spec.name
   return options as SpawnOptions
 }
 

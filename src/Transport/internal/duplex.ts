@@ -119,7 +119,7 @@ export const memoryPair = (nameA: string, nameB: string): readonly [Duplex, Dupl
       this.scheduled = false
       const inbox = this.inbox
       this.inbox = []
-      for (let i = 0; i < inbox.length && !this.closed; i++) this.dataHandler!(inbox[i])
+      for (let i = 0; i < inbox.length && !this.closed; i++) this.dataHandler!(inbox[i]!) // i < inbox.length
     }
     onData = (handler: (chunk: Uint8Array) => void): void => {
       this.dataHandler = handler

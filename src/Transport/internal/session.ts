@@ -98,7 +98,7 @@ export class Connection implements Session {
     const waiters = this.readyWaiters
     if (waiters.length === 0) return
     this.readyWaiters = []
-    for (let i = 0; i < waiters.length; i++) waiters[i]()
+    for (let i = 0; i < waiters.length; i++) waiters[i]!() // i < waiters.length
   }
 
   /** Whether the duplex does backpressure and is over its limit now. */
@@ -191,7 +191,8 @@ export class Connection implements Session {
         this.need = 4 + len
         break
       }
-      const flags = data[off + 4]
+      // len >= 1 and off + 4 + len <= end, so the flags byte at off + 4 is in range
+      const flags = data[off + 4]!
       const payload = data.subarray(off + 5, off + 4 + len)
       off += 4 + len
       this.onFrame(flags, payload)
@@ -277,7 +278,7 @@ export class Connection implements Session {
     // Frames that followed the handshake in the same chunk were queued as handshake frames.
     const queued = this.hsFrames
     this.hsFrames = []
-    for (let i = 0; i < queued.length && this.phase === "open"; i++) this.onFrame(0, queued[i])
+    for (let i = 0; i < queued.length && this.phase === "open"; i++) this.onFrame(0, queued[i]!) // i < queued.length
   }
 
   // --- Session -------------------------------------------------------------------------
@@ -344,9 +345,10 @@ export class Connection implements Session {
     const buf = Buffer.allocUnsafe(this.outBytes)
     let off = 0
     for (let i = 0; i < n; i++) {
-      const p = q[i]
+      // outQ and outFlags are pushed and reset together, so both have n entries
+      const p = q[i]!
       buf.writeUInt32BE(1 + p.length, off)
-      buf[off + 4] = fl[i]
+      buf[off + 4] = fl[i]!
       buf.set(p, off + 5)
       off += 5 + p.length
     }
@@ -361,7 +363,7 @@ export class Connection implements Session {
     this.handler = handler
     const early = this.early
     this.early = []
-    for (let i = 0; i < early.length; i++) handler.onFrame(early[i])
+    for (let i = 0; i < early.length; i++) handler.onFrame(early[i]!) // i < early.length
   }
 
   get close(): Effect.Effect<void> {
