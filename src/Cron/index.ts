@@ -49,7 +49,36 @@ export interface Store {
   readonly remove: (key: string) => Effect.Effect<void, unknown>
 }
 
-export { InvalidCronExpression, InvalidJob, JobExists, JobNotFound } from "./errors.js"
+export {
+  /**
+   * A cron expression or time zone that does not parse, or that never matches.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  InvalidCronExpression,
+  /**
+   * A job that is not well formed (no name, no action, ...).
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  InvalidJob,
+  /**
+   * A job of that name is already scheduled.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  JobExists,
+  /**
+   * No job of that name is scheduled.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  JobNotFound
+} from "./errors.js"
 
 /**
  * One run of a job, handed to `sendWith`/`spawnWith`: the scheduled time it stands for,

@@ -35,9 +35,57 @@ import { compilerOf } from "./internal/driver.js"
 import * as internal from "./internal/pool.js"
 import type { Spec } from "./Spec.js"
 
+/**
+ * The Database errors (`QueryFailed`, `QueryTimeout`, `PoolExhausted`, `DatabaseUnavailable`, ...).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
 export * from "./errors.js"
+/**
+ * Typed statements and queries (`findAll`, `findOne`, `single`, `execute`, `query`, `transaction`).
+ *
+ * @since 0.2.0
+ * @category queries
+ */
 export * from "./Query.js"
-export type { CommonSpec, PoolOptions, PostgresSpec, Spec, SqliteSpec } from "./Spec.js"
+export type {
+  /**
+   * Re-exported from `./Spec`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  CommonSpec,
+  /**
+   * Re-exported from `./Spec`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  PoolOptions,
+  /**
+   * Re-exported from `./Spec`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  PostgresSpec,
+  /**
+   * Re-exported from `./Spec`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  Spec,
+  /**
+   * Re-exported from `./Spec`.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  SqliteSpec
+} from "./Spec.js"
 
 /**
  * The requests a pool process answers.

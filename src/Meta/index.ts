@@ -35,6 +35,13 @@ import type {
   WebServerSpec
 } from "./types.js"
 
+/**
+ * The meta processes' specs, messages and errors (`WebServerSpec`, `WebRequest`, `WebResponse`,
+ * `TcpData`, `PortData`, ...).
+ *
+ * @since 0.2.0
+ * @category models
+ */
 export * from "./types.js"
 
 /**

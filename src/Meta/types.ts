@@ -96,7 +96,11 @@ export class WebRequest extends Schema.TaggedRequest<WebRequest>()("rain/Meta/We
     const q = this.url.indexOf("?")
     return new URLSearchParams(q < 0 ? "" : this.url.slice(q + 1))
   }
-  /** The body as UTF-8 text. */
+  /**
+   * The body as UTF-8 text.
+   *
+   * @since 0.2.0
+   */
   get text(): string {
     return new TextDecoder().decode(this.body)
   }
@@ -118,11 +122,19 @@ export class WebResponse extends Schema.Class<WebResponse>("rain/Meta/WebRespons
   headers: Schema.Record({ key: Schema.String, value: Schema.String }),
   body: Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf)
 }) {
-  /** A `text/plain` response. */
+  /**
+   * A `text/plain` response.
+   *
+   * @since 0.2.0
+   */
   static text(body: string, status = 200): WebResponse {
     return new WebResponse({ status, headers: { "content-type": "text/plain; charset=utf-8" }, body }, true)
   }
-  /** An `application/json` response. */
+  /**
+   * An `application/json` response.
+   *
+   * @since 0.2.0
+   */
   static json(value: unknown, status = 200): WebResponse {
     return new WebResponse({ status, headers: { "content-type": "application/json" }, body: JSON.stringify(value) }, true)
   }
@@ -204,7 +216,11 @@ export class TcpData extends Schema.TaggedClass<TcpData>()("rain/Meta/TcpData", 
   connection: Pid,
   data: Schema.Uint8ArrayFromSelf
 }) {
-  /** The data as UTF-8 text. */
+  /**
+   * The data as UTF-8 text.
+   *
+   * @since 0.2.0
+   */
   get text(): string {
     return new TextDecoder().decode(this.data)
   }
@@ -358,6 +374,11 @@ export class SocketAddress extends Schema.Class<SocketAddress>("rain/Meta/Socket
   host: Schema.String,
   port: Schema.Number
 }) {
+  /**
+   * `host:port`.
+   *
+   * @since 0.2.0
+   */
   override toString(): string {
     return this.host.includes(":") ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`
   }
@@ -491,7 +512,11 @@ export class UdpDatagram extends Schema.TaggedClass<UdpDatagram>()("rain/Meta/Ud
   data: Schema.Uint8ArrayFromSelf,
   from: SocketAddress
 }) {
-  /** The data as UTF-8 text. */
+  /**
+   * The data as UTF-8 text.
+   *
+   * @since 0.2.0
+   */
   get text(): string {
     return new TextDecoder().decode(this.data)
   }

@@ -33,7 +33,29 @@ import type { ExitReason } from "../Process/ExitReason.js"
 import type { From, Info } from "../Process/Message.js"
 import * as internal from "./internal/machine.js"
 
-export { EventNotHandled, InvalidTransition, UnknownState } from "./errors.js"
+export {
+  /**
+   * An event reached a state that has no handler for it: the machine crashes, as gen_statem does.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  EventNotHandled,
+  /**
+   * A handler returned a transition its kind may not make (an `enter` that changes state, ...).
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  InvalidTransition,
+  /**
+   * A transition named a state the machine does not have.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  UnknownState
+} from "./errors.js"
 
 // -----------------------------------------------------------------------------
 // States

@@ -52,6 +52,12 @@ export {
    * @category re-exports
    */
   type HandshakeRefusal,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.1.0
+   * @category re-exports
+   */
   type PeerInfo,
   /**
    * Re-exported from `./types`.
