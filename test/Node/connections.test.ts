@@ -56,6 +56,9 @@ describe("connections", () => {
       assert.strictEqual(onA.length, 1, JSON.stringify(onA))
       assert.include(onB[0]!, "cookie")
       assert.include(onA[0]!, "cookie")
+      // each names the other side
+      assert.include(onB[0]!, "a@127.0.0.1")
+      assert.include(onA[0]!, "b@127.0.0.1")
     }), { timeout: 20_000 })
 
   it.scopedLive("simultaneous connects are settled without a warning", () =>
