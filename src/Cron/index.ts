@@ -11,15 +11,23 @@
  *
  * @example
  * ```ts
- * const cron = yield* Cron.start(node)
- * yield* cron.add({
- *   name: "nightly-report",
- *   schedule: "0 30 2 * * *",           // 02:30:00 every day
- *   timeZone: "Europe/Paris",
- *   missed: "runOnce",                  // a run missed while the node was down runs once at start
- *   action: Cron.send("reporter", new Report())
- * })
- * const jobs = yield* cron.list          // [{ name, lastRun, nextRun, runs, ... }]
+ * import { Effect, Schema } from "effect"
+ * import { Cron, Node } from "rain"
+ *
+ * class Report extends Schema.TaggedClass<Report>()("Report", {}) {}
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const cron = yield* Cron.start(node)
+ *   yield* cron.add({
+ *     name: "nightly-report",
+ *     schedule: "0 30 2 * * *",         // 02:30:00 every day
+ *     timeZone: "Europe/Paris",
+ *     missed: "runOnce",                // a run missed while the node was down runs once at start
+ *     action: Cron.send("reporter", new Report())
+ *   })
+ *   const jobs = yield* cron.list        // [{ name, lastRun, nextRun, runs, ... }]
+ * }))
  * ```
  * @since 0.2.0
  */
@@ -128,7 +136,12 @@ export const send = <M>(to: Address<M, any>, message: M, priority?: Priority): A
  *
  * @example
  * ```ts
- * Cron.sendWith("reporter", (run) => new Report({ for: run.scheduledAt }))
+ * import { Schema } from "effect"
+ * import { Cron } from "rain"
+ *
+ * class Report extends Schema.TaggedClass<Report>()("Report", { for: Schema.Date }) {}
+ *
+ * const action = Cron.sendWith("reporter", (run: Cron.Run) => new Report({ for: run.scheduledAt }))
  * ```
  * @since 0.2.0
  * @category actions
@@ -278,7 +291,12 @@ export class Cron extends Context.Tag("rain/Cron")<Cron, CronService>() {}
  *
  * @example
  * ```ts
- * Supervisor.child({ id: "cron", behaviour: Cron.Scheduler, args: { jobs, grace: "1 second" }, name: "rain/cron" })
+ * import { Cron, Supervisor } from "rain"
+ *
+ * const jobs: ReadonlyArray<Cron.Job> = [{ name: "tick", schedule: "* * * * *", action: Cron.send("ticker", "tick") }]
+ * const tree = Supervisor.oneForOne().pipe(
+ *   Supervisor.child({ id: "cron", behaviour: Cron.Scheduler, args: { jobs, grace: "1 second" }, name: "rain/cron" })
+ * )
  * ```
  * @since 0.2.0
  * @category constructors
@@ -327,7 +345,22 @@ export const fromPid = (node: NodeService, pid: Pid): CronService => {
  *
  * @example
  * ```ts
- * const cron = yield* Cron.start(node, { jobs: [{ name: "tick", schedule: "* * * * * *", action: Cron.send(pid, "tick") }] })
+ * import { Effect } from "effect"
+ * import { Cron, Node, Process } from "rain"
+ *
+ * const Ticker = Process.make({
+ *   name: "Ticker",
+ *   init: () => Effect.succeed(0),
+ *   handleMessage: (_: "tick", ticks) => Effect.succeed(ticks + 1)
+ * })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pid = yield* node.spawn(Ticker, undefined)
+ *   const cron = yield* Cron.start(node, {
+ *     jobs: [{ name: "tick", schedule: "* * * * * *", action: Cron.send(pid, "tick") }]
+ *   })
+ * }))
  * ```
  * @since 0.2.0
  * @category constructors

@@ -45,7 +45,15 @@ const makeQuery = Request.tagged<Query<any, any>>("rain/Database/Query")
  *
  * @example
  * ```ts
- * const count = yield* ctx.call("db_pool", Database.query((sql) => sql`SELECT count(*) AS n FROM todos`))
+ * import { Effect } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* Database.start(node, { driver: "sqlite", filename: ":memory:" })
+ *   const rows = yield* node.call(pool, Database.query((sql) => sql`SELECT count(*) AS n FROM todos`))
+ * }))
  * ```
  * @since 0.2.0
  * @category constructors
@@ -62,8 +70,16 @@ export const query = <A, E = never>(
  *
  * @example
  * ```ts
- * yield* ctx.call("db_pool", Database.transaction((sql) =>
- *   Effect.zipRight(sql`UPDATE acct SET n = n - 1 WHERE id = 1`, sql`UPDATE acct SET n = n + 1 WHERE id = 2`)))
+ * import { Effect } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* Database.start(node, { driver: "sqlite", filename: ":memory:" })
+ *   yield* node.call(pool, Database.transaction((sql) =>
+ *     Effect.zipRight(sql`UPDATE acct SET n = n - 1 WHERE id = 1`, sql`UPDATE acct SET n = n + 1 WHERE id = 2`)))
+ * }))
  * ```
  * @since 0.2.0
  * @category constructors
@@ -105,11 +121,21 @@ const perClient = <IA, R>(build: (sql: SqlClient.SqlClient) => (request: IA) => 
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const Todo = Schema.Struct({ id: Schema.Number, title: Schema.String })
  * const openTodos = Database.findAll({
  *   Request: Schema.Void, Result: Todo,
- *   execute: (_, sql) => sql`SELECT * FROM todos WHERE done = 0`
+ *   execute: (_, sql) => sql`SELECT id, title FROM todos WHERE done = 0`
  * })
- * const todos = yield* ctx.call("db_pool", openTodos())   // ReadonlyArray<Todo>
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* Database.start(node, { driver: "sqlite", filename: ":memory:" })
+ *   const todos = yield* node.call(pool, openTodos())   // ReadonlyArray<{ id, title }>
+ * }))
  * ```
  * @since 0.2.0
  * @category constructors
@@ -125,11 +151,21 @@ export const findAll = <IA, II, A, AI>(options: StatementOptions<IA, II, A, AI>)
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const Todo = Schema.Struct({ id: Schema.Number, title: Schema.String })
  * const byId = Database.findOne({
  *   Request: Schema.Number, Result: Todo,
- *   execute: (id, sql) => sql`SELECT * FROM todos WHERE id = ${id}`
+ *   execute: (id, sql) => sql`SELECT id, title FROM todos WHERE id = ${id}`
  * })
- * const todo = yield* ctx.call("db_pool", byId(1))   // Option<Todo>
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* Database.start(node, { driver: "sqlite", filename: ":memory:" })
+ *   const todo = yield* node.call(pool, byId(1))   // Option<{ id, title }>
+ * }))
  * ```
  * @since 0.2.0
  * @category constructors
@@ -156,11 +192,20 @@ export const single = <IA, II, A, AI>(options: StatementOptions<IA, II, A, AI>) 
  *
  * @example
  * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
  * const addTodo = Database.execute({
  *   Request: Schema.String,
  *   execute: (title, sql) => sql`INSERT INTO todos (title) VALUES (${title})`
  * })
- * yield* ctx.call("db_pool", addTodo("write the report"))
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* Database.start(node, { driver: "sqlite", filename: ":memory:" })
+ *   yield* node.call(pool, addTodo("write the report"))
+ * }))
  * ```
  * @since 0.2.0
  * @category constructors

@@ -84,6 +84,8 @@ export interface PostgresSpec extends CommonSpec {
  *
  * @example
  * ```ts
+ * import type * as Database from "rain/Database"
+ *
  * const spec: Database.Spec = {
  *   driver: "postgres",
  *   url: "postgres://app@127.0.0.1:5432/app",

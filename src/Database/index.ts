@@ -7,15 +7,21 @@
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { Database, Node } from "rain"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
  *
  * const spec: Database.Spec = { driver: "sqlite", filename: ":memory:" }
+ * const Todo = Schema.Struct({ id: Schema.Number, title: Schema.String })
  * const byId = Database.findOne({
  *   Request: Schema.Number, Result: Todo,
- *   execute: (id, sql) => sql`SELECT * FROM todos WHERE id = ${id}`
+ *   execute: (id, sql) => sql`SELECT id, title FROM todos WHERE id = ${id}`
  * })
- * const pool = yield* Database.start(node, spec)         // registered as "db_pool"
- * const todo = yield* node.call(pool, byId(1))            // Option<Todo>
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* Database.start(node, spec)         // registered as "db_pool"
+ *   const todo = yield* node.call(pool, byId(1))            // Option<{ id, title }>
+ * }))
  * ```
  * @since 0.2.0
  */
@@ -109,8 +115,12 @@ export type Pool = Ref<never, Request>
  *
  * @example
  * ```ts
- * const open = yield* Metric.value(Database.metrics.open.pipe(
- *   Metric.taggedWithLabels([MetricLabel.make("node", node.name), MetricLabel.make("pool", "db_pool")])))
+ * import { Effect, Metric, MetricLabel } from "effect"
+ * import * as Database from "rain/Database"
+ *
+ * const open = Metric.value(Database.metrics.open.pipe(
+ *   Metric.taggedWithLabels([MetricLabel.make("node", "app@localhost"), MetricLabel.make("pool", "db_pool")])))
+ * const program = Effect.map(open, (state) => state.value)
  * ```
  * @since 0.2.0
  * @category metrics
@@ -124,7 +134,14 @@ export const metrics = internal.gauges
  *
  * @example
  * ```ts
- * const pool = yield* node.spawn(Database.behaviour, { driver: "sqlite", filename: "app.db" }, { name: "db_pool" })
+ * import { Effect } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* node.spawn(Database.behaviour, { driver: "sqlite", filename: "app.db" }, { name: "db_pool" })
+ * }))
  * ```
  * @since 0.2.0
  * @category behaviours
@@ -137,7 +154,18 @@ export const behaviour: Behaviour<any, Spec, never, Request, InvalidDatabaseSpec
  *
  * @example
  * ```ts
- * const pool = yield* Database.start(node, { driver: "postgres", url: "postgres://app@127.0.0.1/app", pool: { maxConnections: 10 } })
+ * import { Effect } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const pool = yield* Database.start(node, {
+ *     driver: "postgres",
+ *     url: "postgres://app@127.0.0.1/app",
+ *     pool: { maxConnections: 10 }
+ *   })
+ * }))
  * ```
  * @since 0.2.0
  * @category constructors
@@ -150,6 +178,10 @@ export const start = (node: NodeService, spec: Spec, options?: SpawnOptions): Ef
  *
  * @example
  * ```ts
+ * import { Supervisor } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const spec: Database.Spec = { driver: "sqlite", filename: "app.db" }
  * const tree = Supervisor.oneForOne().pipe(Supervisor.child(Database.child(spec)))
  * ```
  * @since 0.2.0
@@ -171,11 +203,22 @@ export const child = (spec: Spec, options?: Partial<Omit<ChildSpec<Spec>, "behav
  *
  * @example
  * ```ts
- * const program = Effect.gen(function*() {
+ * import * as SqlClient from "@effect/sql/SqlClient"
+ * import { Effect } from "effect"
+ * import { Node } from "rain"
+ * import * as Database from "rain/Database"
+ *
+ * const spec: Database.Spec = { driver: "sqlite", filename: ":memory:" }
+ * const count = Effect.gen(function*() {
  *   const sql = yield* SqlClient.SqlClient
  *   return yield* sql`SELECT count(*) AS n FROM todos`
  * })
- * program.pipe(Effect.provide(Database.layer(spec)), Effect.provideService(Node.Node, node))
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   yield* Database.start(node, spec)
+ *   const rows = yield* count.pipe(Effect.provide(Database.layer(spec)), Effect.provideService(Node.Node, node))
+ * }))
  * ```
  * @since 0.2.0
  * @category layers

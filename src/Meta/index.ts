@@ -6,10 +6,15 @@
  *
  * @example
  * ```ts
- * import { Meta } from "rain"
+ * import { Effect } from "effect"
+ * import { Node } from "rain"
+ * import * as Meta from "rain/Meta"
  *
- * const web = yield* node.spawn(Meta.WebServer, { port: 8080, handler: "api" })
- * const { port } = yield* node.call(web, new Meta.GetAddress())
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("web@localhost")
+ *   const web = yield* node.spawn(Meta.WebServer, { port: 8080, handler: "api" })
+ *   const { port } = yield* node.call(web, new Meta.GetAddress())
+ * }))
  * ```
  * @since 0.2.0
  */
@@ -57,14 +62,22 @@ export * from "./types.js"
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
+ * import { Node, Process } from "rain"
+ * import * as Meta from "rain/Meta"
+ *
  * const Api = Process.make({
  *   name: "Api",
  *   init: () => Effect.succeed(0),
  *   handleCall: (req: Meta.WebRequest, _from, n) =>
  *     Effect.succeed(Process.reply(Meta.WebResponse.text(`${req.method} ${req.path}`), n + 1))
  * })
- * yield* node.spawn(Api, undefined, { name: "api" })
- * const web = yield* node.spawn(Meta.WebServer, { port: 0, handler: "api", requestTimeout: "10 seconds" })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("web@localhost")
+ *   yield* node.spawn(Api, undefined, { name: "api" })
+ *   const web = yield* node.spawn(Meta.WebServer, { port: 0, handler: "api", requestTimeout: "10 seconds" })
+ * }))
  * ```
  * @since 0.2.0
  * @category web
@@ -83,6 +96,10 @@ export const WebServer: Behaviour<unknown, WebServerSpec, never, GetAddress, Inv
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
+ * import { Node, Process } from "rain"
+ * import * as Meta from "rain/Meta"
+ *
  * const Echo = Process.make({
  *   name: "Echo",
  *   init: (_connection: Process.Pid) => Effect.void,
@@ -91,7 +108,11 @@ export const WebServer: Behaviour<unknown, WebServerSpec, never, GetAddress, Inv
  *     : event._tag === "rain/Meta/TcpClosed" ? ctx.stop()
  *     : Effect.void
  * })
- * const server = yield* node.spawn(Meta.TcpServer, { port: 7000, handler: Echo, framing: "line" })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("echo@localhost")
+ *   const server = yield* node.spawn(Meta.TcpServer, { port: 7000, handler: Echo, framing: "line" })
+ * }))
  * ```
  * @since 0.2.0
  * @category tcp
@@ -106,8 +127,23 @@ export const TcpServer: Behaviour<unknown, TcpServerSpec, never, GetAddress, Inv
  *
  * @example
  * ```ts
- * const conn = yield* ctx.spawnLink(Meta.TcpClient, { host: "127.0.0.1", port: 7000, handler: ctx.self, framing: "line" })
- * yield* ctx.send(conn, new Meta.TcpSend({ data: "hello" }))
+ * import { Effect } from "effect"
+ * import { Process } from "rain"
+ * import * as Meta from "rain/Meta"
+ *
+ * // a process that connects in its init, says hello, and is handed the connection's events
+ * const Client = Process.make({
+ *   name: "Client",
+ *   init: (_: void, ctx) =>
+ *     Effect.gen(function*() {
+ *       const conn = yield* ctx.spawnLink(Meta.TcpClient, {
+ *         host: "127.0.0.1", port: 7000, handler: ctx.self, framing: "line"
+ *       })
+ *       yield* ctx.send(conn, new Meta.TcpSend({ data: "hello" }))
+ *       return conn
+ *     }),
+ *   handleMessage: (_event: Meta.TcpEvent, conn) => Effect.succeed(conn)
+ * })
  * ```
  * @since 0.2.0
  * @category tcp
@@ -123,8 +159,21 @@ export const TcpClient: Behaviour<unknown, TcpClientSpec, TcpCommand, never, Inv
  *
  * @example
  * ```ts
- * const udp = yield* node.spawn(Meta.Udp, { port: 0, handler: ctx.self })
- * yield* node.send(udp, new Meta.UdpSend({ host: "127.0.0.1", port: 9999, data: "ping" }))
+ * import { Effect } from "effect"
+ * import { Process } from "rain"
+ * import * as Meta from "rain/Meta"
+ *
+ * // a process that binds a socket in its init, pings, and is handed the replies
+ * const Pinger = Process.make({
+ *   name: "Pinger",
+ *   init: (_: void, ctx) =>
+ *     Effect.gen(function*() {
+ *       const udp = yield* ctx.spawnLink(Meta.Udp, { port: 0, handler: ctx.self })
+ *       yield* ctx.send(udp, new Meta.UdpSend({ host: "127.0.0.1", port: 9999, data: "ping" }))
+ *       return udp
+ *     }),
+ *   handleMessage: (_datagram: Meta.UdpDatagram, udp) => Effect.succeed(udp)
+ * })
  * ```
  * @since 0.2.0
  * @category udp
@@ -141,9 +190,22 @@ export const Udp: Behaviour<unknown, UdpSpec, UdpSend, GetAddress, InvalidSpec |
  *
  * @example
  * ```ts
- * const port = yield* ctx.spawnLink(Meta.Port, { command: "sort", handler: ctx.self })
- * yield* ctx.send(port, new Meta.PortWrite({ data: "b\na\n" }))
- * yield* ctx.send(port, new Meta.PortCloseInput())   // PortData "a", "b", then PortExited
+ * import { Effect } from "effect"
+ * import { Process } from "rain"
+ * import * as Meta from "rain/Meta"
+ *
+ * // a process that runs `sort` in its init and is handed its output
+ * const Sorter = Process.make({
+ *   name: "Sorter",
+ *   init: (_: void, ctx) =>
+ *     Effect.gen(function*() {
+ *       const port = yield* ctx.spawnLink(Meta.Port, { command: "sort", handler: ctx.self })
+ *       yield* ctx.send(port, new Meta.PortWrite({ data: "b\na\n" }))
+ *       yield* ctx.send(port, new Meta.PortCloseInput())   // PortData "a", "b", then PortExited
+ *       return port
+ *     }),
+ *   handleMessage: (_event: Meta.PortData | Meta.PortExited, port) => Effect.succeed(port)
+ * })
  * ```
  * @since 0.2.0
  * @category port

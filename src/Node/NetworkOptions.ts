@@ -16,7 +16,9 @@ import type * as Transport from "../Transport/index.js"
  *
  * @example
  * ```ts
- * Node.start("a@127.0.0.1", {
+ * import { Node } from "rain"
+ *
+ * const node = Node.start("a@127.0.0.1", {
  *   network: { cookie: "secret", port: 0, routes: { "b@127.0.0.1": "127.0.0.1:4370" }, tickTime: "60 seconds" }
  * })
  * ```

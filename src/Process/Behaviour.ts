@@ -29,8 +29,19 @@ export type CallResult<S, A = unknown> =
  *
  * @example
  * ```ts
- * handleCall: (_req: GetCount, _from, count) => Effect.succeed(Process.reply(count, count))
- * // Process.reply("many", count) does not compile: GetCount's success is a number
+ * import { Effect, Schema } from "effect"
+ * import { Process } from "rain"
+ *
+ * class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
+ *   failure: Schema.Never, success: Schema.Number, payload: {}
+ * }) {}
+ *
+ * const Counter = Process.make({
+ *   name: "Counter",
+ *   init: (start: number) => Effect.succeed(start),
+ *   handleCall: (_req: GetCount, _from, count) => Effect.succeed(Process.reply(count, count))
+ *   // Process.reply("many", count) does not compile: GetCount's success is a number
+ * })
  * ```
  * @since 0.1.0
  * @category calls

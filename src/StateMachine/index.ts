@@ -65,7 +65,10 @@ export {
  *
  * @example
  * ```ts
+ * import type { StateMachine } from "rain"
+ *
  * type Door = { locked: { code: string; entered: string }; open: { code: string } }
+ * type DoorState = StateMachine.State<Door>   // { state: "locked", data: ... } | { state: "open", data: ... }
  * ```
  * @since 0.2.0
  * @category models
@@ -220,8 +223,26 @@ export const postpone = (): Postpone => ({ _tag: "Postpone" })
  *
  * @example
  * ```ts
- * handleMessage: (press, data) =>
- *   Effect.succeed(StateMachine.keepStateAndData([StateMachine.nextEvent<Button>({ digit: "0" })]))
+ * import { Effect } from "effect"
+ * import { StateMachine } from "rain"
+ *
+ * type Button = { readonly digit: string } | "zero"
+ *
+ * const Keypad = StateMachine.make<{ ready: { pressed: string } }, Button>()({
+ *   name: "Keypad",
+ *   init: () => Effect.succeed(StateMachine.nextState("ready", { pressed: "" })),
+ *   states: {
+ *     ready: {
+ *       handleMessage: (button, data) =>
+ *         Effect.succeed(
+ *           button === "zero"
+ *             // handled next, before any message still in the mailbox
+ *             ? StateMachine.keepStateAndData([StateMachine.nextEvent<Button>({ digit: "0" })])
+ *             : StateMachine.keepState({ pressed: data.pressed + button.digit })
+ *         )
+ *     }
+ *   }
+ * })
  * ```
  * @since 0.2.0
  * @category actions
@@ -234,7 +255,23 @@ export const nextEvent = <M>(message: M): NextEvent => ({ _tag: "NextEvent", mes
  *
  * @example
  * ```ts
- * StateMachine.nextState("open", data, [StateMachine.stateTimeout("10 seconds", "lock")])
+ * import { Effect } from "effect"
+ * import { StateMachine } from "rain"
+ *
+ * type Door = { locked: { code: string }; open: { code: string } }
+ *
+ * const Lock = StateMachine.make<Door, "unlock">()({
+ *   name: "Lock",
+ *   init: (code: string) => Effect.succeed(StateMachine.nextState("locked", { code })),
+ *   states: {
+ *     locked: {
+ *       // locks again after 10 seconds open: handleTimeout gets StateTimeout with content "lock"
+ *       handleMessage: (_unlock, data) =>
+ *         Effect.succeed(StateMachine.nextState("open", data, [StateMachine.stateTimeout("10 seconds", "lock")]))
+ *     },
+ *     open: { handleTimeout: (_timeout, data) => Effect.succeed(StateMachine.nextState("locked", data)) }
+ *   }
+ * })
  * ```
  * @since 0.2.0
  * @category actions
@@ -373,8 +410,24 @@ export type Initial<S extends States> = { readonly [J in StateName<S>]: NextStat
  *
  * @example
  * ```ts
- * handleMessage: (button, data) =>
- *   Effect.succeed(StateMachine.nextState("open", { code: data.code }, [StateMachine.stateTimeout("10 seconds")]))
+ * import { Effect } from "effect"
+ * import { StateMachine } from "rain"
+ *
+ * type Door = { locked: { code: string }; open: { code: string } }
+ *
+ * const Lock = StateMachine.make<Door, "unlock">()({
+ *   name: "Lock",
+ *   init: (code: string) => Effect.succeed(StateMachine.nextState("locked", { code })),
+ *   states: {
+ *     locked: {
+ *       handleMessage: (_unlock, data) =>
+ *         Effect.succeed(
+ *           StateMachine.nextState("open", { code: data.code }, [StateMachine.stateTimeout("10 seconds")])
+ *         )
+ *     },
+ *     open: { handleTimeout: (_timeout, data) => Effect.succeed(StateMachine.nextState("locked", data)) }
+ *   }
+ * })
  * ```
  * @since 0.2.0
  * @category transitions
@@ -518,7 +571,18 @@ export interface Definition<S extends States, A, M, Q, E, R> {
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
+ * import { StateMachine } from "rain"
+ *
  * type Door = { locked: { code: string; entered: string }; open: { code: string } }
+ * type Button = { readonly digit: string }
+ *
+ * const press = (b: Button, d: Door["locked"]) => {
+ *   const entered = (d.entered + b.digit).slice(-d.code.length)
+ *   return entered === d.code
+ *     ? StateMachine.nextState("open", { code: d.code })
+ *     : StateMachine.nextState("locked", { code: d.code, entered })
+ * }
  *
  * const Lock = StateMachine.make<Door, Button>()({
  *   name: "Lock",
