@@ -11,13 +11,14 @@ import type { Runtime, Scope } from "effect"
 import { Duration, Effect, Option } from "effect"
 import { NoConnection, NotDistributed, SpawnRefused } from "../../Process/errors.js"
 import { NodeDown } from "../../Process/Message.js"
-import type { Pid, Reference } from "../../Process/Pid.js"
+import type { Pid } from "../../Process/Pid.js"
 import type { NodeService } from "../index.js"
 import { NetworkError } from "../NetworkOptions.js"
 import type { NetworkOptions } from "../NetworkOptions.js"
 import { Distribution } from "./dist/connection.js"
 import type { Kernel } from "./kernel.js"
 import { makeLocal } from "./local.js"
+import type { SpawnRequest } from "./remote.js"
 
 /** Why a duration option cannot be used (not a duration, not finite and positive), or undefined. */
 const durationProblem = (input: Duration.DurationInput | undefined): string | undefined => {
@@ -62,11 +63,7 @@ export const spawnRemote = (
   node: string,
   behaviour: string,
   args: unknown,
-  options: {
-    readonly name?: string | undefined
-    readonly link?: Pid | undefined
-    readonly monitor?: readonly [Pid, Reference] | undefined
-  }
+  options: SpawnRequest
 ): Effect.Effect<Pid, SpawnRefused | NotDistributed> =>
   Effect.suspend((): Effect.Effect<Pid, SpawnRefused | NotDistributed> => {
     const remote = kernel.remote

@@ -13,6 +13,13 @@ import type { MailboxFull, ProcessUnknown } from "../../Process/errors.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
 import type { Alias, Name, Pid, Reference } from "../../Process/Pid.js"
 
+/** What a remote spawn may ask besides the behaviour: a name, a link and a monitor set up before the answer. */
+export interface SpawnRequest {
+  readonly name?: string | undefined
+  readonly link?: Pid | undefined
+  readonly monitor?: readonly [Pid, Reference] | undefined
+}
+
 /** The outbound half: what the kernel asks of distribution. */
 export interface Remote {
   /** Queues a message for a remote address; returns an error to give the sender, or undefined. */
@@ -47,11 +54,7 @@ export interface Remote {
     node: string,
     behaviour: string,
     args: unknown,
-    options: {
-      readonly name?: string | undefined
-      readonly link?: Pid | undefined
-      readonly monitor?: readonly [Pid, Reference] | undefined
-    }
+    options: SpawnRequest
   ): Promise<Exit.Exit<Pid, unknown>>
   /** Whether the connection to `node` is backed up (Erlang's busy distribution port). */
   busy(node: string): boolean

@@ -13,6 +13,7 @@
 import type { Priority } from "../../../Process/Behaviour.js"
 import type { ExitReason } from "../../../Process/ExitReason.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
+import type { SpawnRequest } from "../remote.js"
 
 // Frame kinds
 export const TICK = 0
@@ -74,12 +75,8 @@ export type MonitorFrame = readonly [kind: typeof MONITOR, watcher: Pid, target:
 export type DemonitorFrame = readonly [kind: typeof DEMONITOR, watcher: Pid, target: Pid | Name, ref: Reference]
 /** A monitored process went down: the `Down` for `watcher`. */
 export type DownFrame = readonly [kind: typeof DOWN, watcher: Pid, ref: Reference, target: Pid | Name, reason: ExitReason]
-/** What a SPAWN frame may ask besides the behaviour: a name, a link and a monitor set up before the answer. */
-export interface SpawnRequest {
-  readonly name?: string | undefined
-  readonly link?: Pid | undefined
-  readonly monitor?: readonly [Pid, Reference] | undefined
-}
+/** What a SPAWN frame may ask besides the behaviour (see `remote.ts`). */
+export type { SpawnRequest }
 /** Asks the receiver to spawn an allowed behaviour; answered by a `SpawnedFrame` with the same id. */
 export type SpawnFrame = readonly [kind: typeof SPAWN, id: number, behaviour: string, args: unknown, options: SpawnRequest | null]
 /** The answer to SPAWN or APP_START: the pid (or null for an application), or why not. */
