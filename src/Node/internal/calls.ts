@@ -211,8 +211,9 @@ const awaitReply = (
     const millis = toMillis(timeout ?? kernel.options.defaultCallTimeout)
     if (millis !== Infinity) {
       entry.millis = millis
-      entry.deadline = kernel.options.clock.unsafeCurrentTimeMillis() + millis
-      entry.cancelTimer = kernel.startTimer(millis, () => {
+      const now = kernel.options.clock.unsafeCurrentTimeMillis()
+      entry.deadline = now + millis
+      entry.cancelTimer = kernel.startCallTimer(now, millis, () => {
         entry.cancelTimer = undefined
         if (!forget(kernel, ref.id)) return
         resume(Effect.fail(

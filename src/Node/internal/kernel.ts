@@ -61,6 +61,7 @@ import type { ReportOptions } from "./reports.js"
 import { Reports } from "./reports.js"
 import type { KernelScheduler } from "./scheduler.js"
 import { exitSignal, linkProcs, monitorLocal, notifyExit } from "./signals.js"
+import { Deadlines } from "./deadlines.js"
 import { ClockTimers } from "./timers.js"
 
 
@@ -206,6 +207,7 @@ export class Kernel {
   }
 
   private readonly clockTimers: ClockTimers
+  private readonly deadlines = new Deadlines()
   /** The Scheduler of every fiber the node runs (handlers that suspend, timers). */
   readonly scheduler: KernelScheduler
 
@@ -724,6 +726,14 @@ export class Kernel {
 
   // ---------------------------------------------------------------------------
   // Timers: Clock time, so that TestClock drives them in tests.
+
+  /**
+   * A call's timeout: `task` at `now + millis` (`now` from the node's clock) unless cancelled.
+   * On the live clock, calls of one timeout length share a timer (see `deadlines.ts`).
+   */
+  startCallTimer(now: number, millis: number, task: () => void): () => void {
+    return this.options.liveClock ? this.deadlines.start(now, millis, task) : this.clockTimers.start(millis, task)
+  }
 
   /** Runs `task` after `millis`; returns a cancel function. */
   startTimer(millis: number, task: () => void): () => void {
