@@ -105,6 +105,26 @@ describe("crash reports", () => {
       assert.strictEqual(crashReports(yield* env.logs).length, 6)
     }))
 
+  it.scoped("a suppressed report is never formatted: a crash storm does not pay for the text it drops", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { reportsPerSecond: 2 } })
+      let rendered = 0
+      // `inspect` calls this to render the crash's last message: once per written report.
+      const message = { [Symbol.for("nodejs.util.inspect.custom")]: () => `rendered #${++rendered}` }
+      const Crashing = Process.make({
+        name: "Crashing",
+        init: () => Effect.void,
+        handleMessage: (_: typeof message) => Effect.fail("on purpose")
+      })
+      for (let i = 0; i < 20; i++) {
+        const pid = yield* env.spawn(Crashing, undefined)
+        yield* env.send(pid, message)
+        yield* env.exitReason(pid)
+      }
+      assert.strictEqual(crashReports(yield* env.logs).length, 2)
+      assert.strictEqual(rendered, 2, "only the two written reports rendered their message")
+    }))
+
   it.scoped("log.crashReports: false silences them", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make({ log: { crashReports: false } })

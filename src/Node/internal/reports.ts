@@ -61,9 +61,13 @@ export class Reports {
     )
   }
 
-  /** A report, rate-limited; dropped when reports are off. */
-  report(level: LogLevel.LogLevel, message: string, annotations: Record<string, string>): void {
-    if (!this.options.enabled) return
+  /**
+   * Whether a report may be written now (rate limit and switch), counting it as written or
+   * suppressed. Callers check it before building the report's text, so a crash storm does
+   * not pay for formatting what is suppressed.
+   */
+  admit(): boolean {
+    if (!this.options.enabled) return false
     const now = this.kernel.options.clock.unsafeCurrentTimeMillis()
     if (now - this.windowStart >= 1000) {
       this.flush()
@@ -79,10 +83,15 @@ export class Reports {
           this.flush()
         })
       }
-      return
+      return false
     }
     this.count++
-    this.log(level, message, annotations)
+    return true
+  }
+
+  /** A report, rate-limited; dropped when reports are off. */
+  report(level: LogLevel.LogLevel, message: string, annotations: Record<string, string>): void {
+    if (this.admit()) this.log(level, message, annotations)
   }
 
   /** Writes the "suppressed" line of the last window, if any report was suppressed. */
@@ -111,14 +120,14 @@ export class Reports {
    * abnormal reason): the crash report names it and says what it was handling.
    */
   crash(proc: Proc, reason: ExitReason, handling: string, message: unknown): void {
-    if (!this.options.enabled) return
+    if (!this.admit()) return
     const annotations = proc.annotations()
     const why = Reason.format(reason)
     const last = render(message)
     annotations["reason"] = why
     annotations["lastMessage"] = last
     annotations["report"] = "crash"
-    this.report(
+    this.log(
       LogLevel.Error,
       `crash report: ${proc.label()} (${proc.behaviour.name}) crashed in ${handling}\n  reason: ${why}\n  last message: ${last}`,
       annotations

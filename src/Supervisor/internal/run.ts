@@ -41,17 +41,20 @@ const describe = (error: SpawnError): string =>
 const report = (
   ctx: Ctx,
   level: LogLevel.LogLevel,
-  text: string,
-  fields: Record<string, string>
+  describe: () => readonly [text: string, fields: Record<string, string>]
 ): Effect.Effect<void> =>
-  Effect.sync(() =>
-    reportsOf(ctx.self)?.report(level, `supervisor report: ${ctx.self.toString()} ${text}`, {
+  Effect.sync(() => {
+    const reports = reportsOf(ctx.self)
+    // Admitted first: under a restart storm the suppressed reports are never formatted.
+    if (reports === undefined || !reports.admit()) return
+    const [text, fields] = describe()
+    reports.log(level, `supervisor report: ${ctx.self.toString()} ${text}`, {
       supervisor: ctx.self.toString(),
       node: ctx.node,
       report: "supervisor",
       ...fields
     })
-  )
+  })
 
 /**
  * Starts one child, linked. Children run with the supervisor's services (those of whoever
@@ -112,10 +115,10 @@ export const stopAll = (state: State, ctx: Ctx): Effect.Effect<void> =>
 
 /** Gives up: children stopped in reverse order, the supervisor ends with `shutdown`. */
 const giveUp = (state: State, ctx: Ctx, why: string): Effect.Effect<State> =>
-  report(ctx, LogLevel.Error, `giving up: ${why}; stopping its children and shutting down`, {
+  report(ctx, LogLevel.Error, () => [`giving up: ${why}; stopping its children and shutting down`, {
     errorContext: "shutdown",
     reason: why
-  }).pipe(
+  }]).pipe(
     Effect.zipRight(stopAll(state, ctx)),
     Effect.zipRight(ctx.stop(Reason.shutdown)),
     Effect.as(state)
@@ -125,7 +128,11 @@ const giveUp = (state: State, ctx: Ctx, why: string): Effect.Effect<State> =>
 const recordRestart = (state: State, ctx: Ctx): Effect.Effect<boolean> =>
   Effect.map(ctx.currentTimeMillis, (now) => {
     const period = Duration.toMillis(state.spec.period)
-    state.restarts = state.restarts.filter((t) => now - t < period)
+    // Oldest first: drop the restarts that left the period from the front (no scan of the
+    // whole history per restart: a large intensity must not make each restart slower).
+    let expired = 0
+    while (expired < state.restarts.length && now - state.restarts[expired]! >= period) expired++
+    if (expired > 0) state.restarts.splice(0, expired)
     state.restarts.push(now)
     if (state.restarts.length === 1) state.backoff = undefined
     return state.restarts.length <= state.spec.intensity
@@ -152,11 +159,11 @@ const restartGroup = (state: State, ctx: Ctx, group: ReadonlyArray<ChildState>):
       for (;;) {
         const started = yield* Effect.either(startChild(ctx, child, true))
         if (started._tag === "Right") break
-        yield* report(ctx, LogLevel.Error, `could not restart child ${child.id}: ${started.left.reason}`, {
+        yield* report(ctx, LogLevel.Error, () => [`could not restart child ${child.id}: ${started.left.reason}`, {
           errorContext: "start_error",
           child: child.id,
           reason: started.left.reason
-        })
+        }])
         if (!(yield* recordRestart(state, ctx))) return yield* giveUp(state, ctx, `restarting ${child.id} kept failing`)
       }
     }
@@ -173,12 +180,10 @@ export const childExited = (state: State, ctx: Ctx, from: Pid, reason: ExitReaso
       // Neither a child nor the parent (whose exit signal the kernel turns into terminate, as
       // gen_server does): OTP's supervisor ignores it, so that no other process can take the
       // subtree down with exit/2 (only `kill`, which cannot be trapped, still can).
-      yield* report(
-        ctx,
-        LogLevel.Warning,
+      yield* report(ctx, LogLevel.Warning, () => [
         `ignored an exit signal from ${from.toString()}, which is neither its child nor its parent (${Reason.format(reason)})`,
         { errorContext: "unexpected_exit", from: from.toString(), reason: Reason.format(reason) }
-      )
+      ])
       return state
     }
     const child = state.children[index]!
@@ -186,14 +191,12 @@ export const childExited = (state: State, ctx: Ctx, from: Pid, reason: ExitReaso
     const restart = child.spec.restart ?? "permanent"
     const restarting = restart === "permanent" || (restart === "transient" && !Reason.isClean(reason))
     if (restarting || !Reason.isClean(reason)) {
-      yield* report(
-        ctx,
-        Reason.isClean(reason) ? LogLevel.Info : LogLevel.Error,
+      yield* report(ctx, Reason.isClean(reason) ? LogLevel.Info : LogLevel.Error, () => [
         `child ${child.id} (${from.toString()}) exited: ${Reason.format(reason)}; ${
           restarting ? "restarting it" : `not restarted (${restart})`
         }`,
         { errorContext: "child_terminated", child: child.id, pid: from.toString(), reason: Reason.format(reason), restart }
-      )
+      ])
     }
     if (!restarting) {
       if (restart === "temporary" || state.spec.strategy === "simple_one_for_one") {
