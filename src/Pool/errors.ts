@@ -61,6 +61,7 @@ export class WorkerStartFailed extends Schema.TaggedError<WorkerStartFailed>("ra
   }
 ) {
   override get message(): string {
-    return `Pool ${this.pool} could not start a worker on ${this.node}: ${this.reason}. A remote node must list the worker's behaviour in its network.allowSpawn.`
+    const reason = this.reason.replace(/\.+$/, "")
+    return `Pool ${this.pool} could not start a worker on ${this.node}: ${reason}. Workers on another node need its network.allowSpawn to list their behaviour, and their args and messages to be registered classes or plain data.`
   }
 }

@@ -270,12 +270,12 @@ const restart = (
         yield* ctx.stop(Reason.shutdownWith(`pool restart intensity reached: ${why}`))
         return
       }
-      state.restarts++
       const node = state.nodes[(Math.max(home, 0) + attempt) % state.nodes.length]!
       const started = yield* Effect.either(startWorker(options, state.settings, ctx, node))
       if (started._tag === "Right") {
         state.workers[slot] = started.right
         state.homes[slot] = node
+        state.restarts++
         return
       }
       yield* Effect.logWarning(started.left.message)
