@@ -14,7 +14,9 @@
  * @internal
  */
 import type { From } from "../../Process/Message.js"
-import type { Pid } from "../../Process/Pid.js"
+import type { Name, Pid } from "../../Process/Pid.js"
+import type { MailboxFull } from "../../Process/errors.js"
+import { ProcessUnknown } from "../../Process/errors.js"
 import { trackRemoteCall } from "../../Node/internal/calls.js"
 import type { Kernel } from "../../Node/internal/kernel.js"
 import { kernels } from "../../Node/internal/kernel.js"
@@ -62,18 +64,26 @@ export const FULL = 1
 export type Outcome = typeof PLACED | typeof FULL | { readonly error: unknown }
 
 /**
- * Hands `message` (or, with `from`, the call `message` from that caller) to `worker`.
- * Hot path.
+ * Hands `message` (or, with `from`, the call `message` from that caller) to `worker`. With
+ * `handOff` false the caller's bookkeeping stays with the forwarder (a call forwarded to
+ * several routees at once: the first reply wins). Hot path.
  */
-export const forward = (kernel: Kernel, self: Proc, worker: Pid, message: unknown, from: From | undefined): Outcome => {
-  if (worker.node !== kernel.name) {
+export const forward = (
+  kernel: Kernel,
+  self: Proc,
+  worker: Pid | Name | string,
+  message: unknown,
+  from: From | undefined,
+  handOff = true
+): Outcome => {
+  if (typeof worker !== "string" && worker.node !== kernel.name) {
     const remote = kernel.remote
     if (remote === undefined) return FULL
     const error = from === undefined
       ? remote.send(self.pid, worker, message, "normal")
       : remote.call(from.to, worker, from.ref, message, false)
     if (error !== undefined) return { error }
-    if (from !== undefined) handOver(kernel, self, undefined, worker.node, from)
+    if (from !== undefined && handOff) handOver(kernel, self, undefined, worker.node, from)
     self.messagesOut++
     kernel.totalOut++
     return PLACED
@@ -81,7 +91,7 @@ export const forward = (kernel: Kernel, self: Proc, worker: Pid, message: unknow
   const proc = kernel.lookup(worker)
   if (proc === undefined || proc.status >= EXITING || proc.main.length >= proc.mailboxSize) return FULL
   kernel.enqueue(proc, from === undefined ? message : new CallEnvelope(message, from), "normal")
-  if (from !== undefined) handOver(kernel, self, proc, undefined, from)
+  if (from !== undefined && handOff) handOver(kernel, self, proc, undefined, from)
   self.messagesOut++
   kernel.totalOut++
   return PLACED
@@ -139,4 +149,12 @@ const handOver = (kernel: Kernel, self: Proc, worker: Proc | undefined, workerNo
     return
   }
   if (self.remoteCallers?.delete(from) === true && worker !== undefined) trackRemoteCall(worker, from)
+}
+
+/** Why a local routee refused a forward (`FULL`): it is gone, or its mailbox is full. */
+export const refusal = (kernel: Kernel, worker: Pid | Name | string): ProcessUnknown | MailboxFull => {
+  const proc = kernel.lookup(worker)
+  return proc === undefined || proc.status >= EXITING
+    ? new ProcessUnknown({ target: String(worker) })
+    : kernel.mailboxFull(proc)
 }
