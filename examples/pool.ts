@@ -50,7 +50,7 @@ Node.runMain("pool@localhost", { log: { crashReports: false } }, (node) =>
 
     // consistent hashing over the workers: a user's requests always reach the same one
     const workers = (yield* Pool.stats(node, pool)).workers
-    const byUser = yield* Router.make(Router.consistentHashing({ key: (req: Square) => `user-${req.n % 3}` }), workers)
+    const byUser = yield* Router.make<Square, Square>(Router.consistentHashing({ key: (req: Square) => `user-${req.n % 3}` }), workers)
     for (const n of [3, 6, 9]) yield* Console.log(`user-0: ${yield* Router.call(node, byUser, new Square({ n }))}`)
     yield* node.stop
   }))

@@ -1,29 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Schema, Scope } from "effect"
-import { Pool, Process } from "../../src/index.js"
+import { type ChildProcess, spawn } from "node:child_process"
+import { Effect, Exit, Fiber, Scope } from "effect"
+import { Pool } from "../../src/index.js"
 import { cluster } from "../fixtures/dist.js"
+import { poolNetwork, RemoteWorker, Stall, Where } from "../fixtures/pool.js"
+import * as Testing from "../testing.js"
 
-/** Answers with the node and pid of the worker that handled it. */
-class Where extends Schema.TaggedRequest<Where>("PoolTest/Where")("Where", {
-  failure: Schema.Never,
-  success: Schema.String,
-  payload: {}
-}) {}
-/** Never answered: a call in flight for as long as the test wants. */
-class Stall extends Schema.TaggedRequest<Stall>("PoolTest/Stall")("Stall", {
-  failure: Schema.Never,
-  success: Schema.String,
-  payload: {}
-}) {}
-
-const RemoteWorker = Process.make({
-  name: "RemoteWorker",
-  init: () => Effect.succeed(0),
-  handleCall: (req: Where | Stall, _from, n: number, ctx) =>
-    Effect.succeed(req._tag === "Where" ? Process.reply(`${ctx.node} ${ctx.self}`, n + 1) : Process.noReply(n))
-})
-
-const network = { allowSpawn: [RemoteWorker], messages: [Where, Stall, ...Pool.messages] }
+const network = poolNetwork
 const within = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
   Effect.timeoutFail(effect, { duration: "20 seconds", onTimeout: () => new Error(`${what} took over 20 s`) })
 
@@ -67,4 +50,62 @@ describe("Pool across nodes", () => {
       assert.deepStrictEqual(after.workers.map((p) => p.node), Array(4).fill("a@127.0.0.1"))
       for (let i = 0; i < 4; i++) assert.match(yield* Pool.call(a.node, pool, new Where()), /^a@127\.0\.0\.1 /)
     }), { timeout: 60_000 })
+
+  it.scopedLive("a worker node in another OS process killed with SIGKILL: its calls fail at once, its workers restart here", () =>
+    Effect.gen(function*() {
+      const b = "b@127.0.0.1"
+      const peer = yield* startPeer(b)
+      const a = yield* Testing.make({
+        name: "a@127.0.0.1",
+        log: { level: "Error" },
+        network: { cookie: "test-cookie", routes: { [b]: `127.0.0.1:${peer.port}` }, ...poolNetwork }
+      })
+      const pool = yield* a.spawn(
+        Pool.make({ worker: RemoteWorker, args: undefined, size: 2, nodes: [b, "a@127.0.0.1"] }),
+        undefined
+      )
+      const before = yield* Pool.stats(a.node, pool)
+      assert.deepStrictEqual(before.workers.map((p) => p.node), [b, "a@127.0.0.1"])
+      assert.match(yield* within("a call to b's worker", Pool.call(a.node, pool, new Where(), "10 seconds")), /^b@127\.0\.0\.1 /)
+      yield* Pool.call(a.node, pool, new Where())
+      // the next call goes to b's worker and stays there
+      const stalled = yield* Effect.fork(Pool.call(a.node, pool, new Stall(), "infinity"))
+      yield* Effect.sleep("200 millis")
+      yield* Effect.sync(() => peer.child.kill("SIGKILL"))
+      const failed = yield* within("the stalled call to fail", Effect.flip(Fiber.join(stalled)))
+      assert.strictEqual(failed._tag, "NoConnection")
+      let after = yield* Pool.stats(a.node, pool)
+      for (let i = 0; i < 200 && after.restarts < 1; i++) {
+        yield* Effect.sleep("50 millis")
+        after = yield* Pool.stats(a.node, pool)
+      }
+      assert.strictEqual(after.restarts, 1)
+      assert.deepStrictEqual(after.workers.map((p) => p.node), ["a@127.0.0.1", "a@127.0.0.1"])
+      for (let i = 0; i < 2; i++) assert.match(yield* Pool.call(a.node, pool, new Where()), /^a@127\.0\.0\.1 /)
+    }), { timeout: 60_000 })
 })
+
+/** Starts test/fixtures/pool-peer.ts as an OS process; resolves when it listens. */
+const startPeer = (name: string) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
+          const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/pool-peer.ts", name], {
+            stdio: ["ignore", "pipe", "inherit"]
+          })
+          const timer = setTimeout(() => reject(new Error("peer did not start in 30 s")), 30_000)
+          let out = ""
+          child.stdout!.on("data", (chunk: Buffer) => {
+            out += chunk.toString()
+            const m = /ready (\d+)/.exec(out)
+            if (m !== null) {
+              clearTimeout(timer)
+              resolve({ child, port: Number(m[1]) })
+            }
+          })
+          child.once("exit", (code) => reject(new Error(`peer exited with ${code}`)))
+        })
+    ),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )
