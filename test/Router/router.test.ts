@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Random } from "effect"
+import { Effect, Option, Random } from "effect"
 import type { Process as P } from "../../src/index.js"
 import { Process, Router } from "../../src/index.js"
 import * as Testing from "../testing.js"
@@ -142,5 +142,39 @@ describe("Router (with processes)", () => {
       assert.strictEqual((yield* env.call(router, new Router.GetRoutees())).length, 2)
       const dup = yield* Effect.flip(env.call(router, new Router.SetRoutees({ routees: [live[0]!, live[0]!] })))
       assert.strictEqual(dup._tag, "InvalidRouter")
+    }))
+
+  it.scoped("a broadcast router process: a message reaches every routee, a call is answered by the first reply; a full routee refuses a call", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pids = yield* Effect.forEach(["r0", "r1"], (me) => env.spawn(Routee, { probe: env.probe, me }))
+      const router = yield* env.spawn(Router.behaviour(yield* Router.make(Router.broadcast, pids)), undefined)
+      yield* env.send(router, { key: "all" })
+      assert.sameMembers([yield* env.receive(), yield* env.receive()] as Array<string>, ["r0 got all", "r1 got all"])
+      assert.match((yield* env.call(router, { key: "q" })) as string, /^r\d answers q/)
+      // the second reply was dropped: nothing else arrives, and the router is still there
+      yield* env.expectNoMessage()
+      // a routee with a full mailbox (size 1, busy in a call that never ends) refuses a routed call
+      const Stuck = Process.make({
+        name: "Stuck",
+        init: () => Effect.void,
+        handleCall: (_req: string) => Effect.never
+      })
+      const stuck = yield* env.spawn(Stuck, undefined, { mailboxSize: 1 })
+      const single = yield* env.spawn(Router.behaviour(yield* Router.make(Router.roundRobin, [stuck])), undefined)
+      const until = (what: string, check: (info: { status: string; mailbox: { main: number } }) => boolean) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 500; i++) {
+            if (check(Option.getOrThrow(yield* env.node.info(stuck)))) return
+            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+          }
+          return yield* Effect.dieMessage(`${what} did not happen within 2.5 s`)
+        })
+      yield* Effect.fork(env.call(single, "hang", "infinity"))
+      yield* until("the routee to take the first call", (i) => i.status === "waiting")
+      yield* Effect.fork(env.call(single, "queued", "infinity"))
+      yield* until("the second call to queue", (i) => i.mailbox.main === 1)
+      const refused = yield* Effect.flip(env.call(single, "third", "infinity"))
+      assert.strictEqual(refused._tag, "MailboxFull")
     }))
 })
