@@ -154,6 +154,22 @@ for (const [prefix, driver] of dbDrivers) {
   }
 }
 
+// --- Pool: calls through a pool of 4 workers beside direct calls to one process, same run
+if (selected("pool.call.per_s") || selected("pool.direct_call.per_s")) {
+  try {
+    const samples: Array<Record<string, number>> = []
+    for (let i = 0; i < runsFor("pool."); i++) samples.push(runChild(`${here}pool.ts`, quick ? ["--quick"] : [], 120_000) as Record<string, number>)
+    emit("pool.call.per_s", "calls/s", samples.map((s) => s.pool!))
+    emit("pool.direct_call.per_s", "calls/s", samples.map((s) => s.direct!))
+    const pool = figures.get("pool.call.per_s")!.value
+    const direct = figures.get("pool.direct_call.per_s")!.value
+    log(`pool.call.per_s: pool of 4 ${Math.round(pool)} vs direct ${Math.round(direct)} (${((pool / direct) * 100).toFixed(0)}% of direct)`)
+  } catch (error) {
+    failed = true
+    log(`FAILED pool.*: ${(error as Error).message}`)
+  }
+}
+
 // --- Erlang/OTP on the same machine
 const hasErl = (() => {
   try {
