@@ -18,7 +18,7 @@ import type { Kernel } from "../../Node/internal/kernel.js"
 import type { Proc } from "../../Node/internal/proc.js"
 import { InvalidPoolOptions, PoolBusy, WorkerStartFailed } from "../errors.js"
 import { GetStats, Resize, Stats } from "../Protocol.js"
-import { depth, forward, FULL, isAlive, PLACED, procOf, whenRoom } from "./forward.js"
+import { depth, forward, FULL, isAlive, PLACED, procOf, whenRoom } from "../../Node/internal/forward.js"
 
 /** How a pool picks a worker. */
 export type Strategy = "round-robin" | "least-busy"

@@ -17,12 +17,12 @@ import type { From } from "../../Process/Message.js"
 import type { Name, Pid } from "../../Process/Pid.js"
 import type { MailboxFull } from "../../Process/errors.js"
 import { ProcessUnknown } from "../../Process/errors.js"
-import { trackRemoteCall } from "../../Node/internal/calls.js"
-import type { Kernel } from "../../Node/internal/kernel.js"
-import { kernels } from "../../Node/internal/kernel.js"
-import { CallEnvelope } from "../../Node/internal/mailbox.js"
-import type { Proc } from "../../Node/internal/proc.js"
-import { EXITING, RUNNING, WAITING } from "../../Node/internal/proc.js"
+import { trackRemoteCall } from "./calls.js"
+import type { Kernel } from "./kernel.js"
+import { kernels } from "./kernel.js"
+import { CallEnvelope } from "./mailbox.js"
+import type { Proc } from "./proc.js"
+import { EXITING, RUNNING, WAITING } from "./proc.js"
 
 /** The kernel and process record of the process whose pid this is (a handler's `ctx.self`). */
 export const procOf = (self: Pid): { readonly kernel: Kernel; readonly proc: Proc } => {
