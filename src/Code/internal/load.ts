@@ -34,7 +34,13 @@ export const load = (file: string): Effect.Effect<Record<string, unknown>, LoadF
     const url = `${pathToFileURL(absolute).href}?rain-load=${++loads}-${Math.round(stat.mtimeMs)}`
     return Effect.tryPromise({
       try: () => import(/* @vite-ignore */ url) as Promise<Record<string, unknown>>,
-      catch: (error) =>
-        new LoadFailed({ path: absolute, detail: error instanceof Error ? error.message.split("\n")[0]! : String(error) })
+      catch: (error) => new LoadFailed({ path: absolute, detail: describe(error) })
     })
   })
+
+/** The first line of what a failed import threw (an Error from another realm, or a loader's plain object). */
+const describe = (error: unknown): string => {
+  const message = typeof error === "object" && error !== null && "message" in error ? (error as { message: unknown }).message : error
+  const text = typeof message === "string" ? message : String(message)
+  return (text.split("\n")[0] ?? "").replace(/\.+$/, "") || "the import failed"
+}

@@ -85,6 +85,7 @@ export const upgrade = (
         procs.push(proc)
       }
     }
+    const versions = changes.map((_, i) => procs.find((p) => matchers[i]!(p.behaviour))?.behaviour)
     const millis = toMillis(timeout ?? defaultTimeout)
     return Effect.flatMap(suspendAll(kernel, procs, millis), (suspension) => {
       const { suspended } = suspension
@@ -128,8 +129,10 @@ export const upgrade = (
           }
           const supervisors = rewriteSupervisors(kernel, targetOf)
           resumeAll(kernel, suspended)
-          const behaviours = changes.map((c) => {
-            const old = typeof c.from === "string" ? c.from : `${c.from.name}${versionOf(c.from)}`
+          const behaviours = changes.map((c, i) => {
+            // By name: the version the processes ran (the first one's).
+            const ran = typeof c.from === "string" ? versions[i] : c.from
+            const old = ran === undefined ? String(c.from) : `${ran.name}${versionOf(ran)}`
             return `${old} -> ${c.to.name}${versionOf(c.to)}`
           })
           return Effect.logInfo(
@@ -177,17 +180,19 @@ const migrate = (
   const annotated = proc.wrap(effect)
   return Effect.async<Migrated | NotMigrated>((resume) => {
     let done = false
-    const fiber = Runtime.runFork(runtime)(annotated)
+    // Run to an Exit, so that a failing migration is this upgrade's answer, not an unhandled fiber failure.
+    const fiber = Runtime.runFork(runtime)(Effect.exit(annotated))
     const cancelTimer = millis === Infinity ? undefined : kernel.startTimer(millis, () => {
       if (done) return
       done = true
       fiber.unsafeInterruptAsFork(FiberId.none)
       resume(Effect.succeed({ _tag: "Failure", reason: `codeChange did not finish within ${millis}ms` }))
     })
-    fiber.addObserver((exit) => {
+    fiber.addObserver((outer) => {
       if (done) return
       done = true
       cancelTimer?.()
+      const exit = outer._tag === "Success" ? outer.value : outer
       resume(Effect.succeed(
         exit._tag === "Success"
           ? { _tag: "Success", state: exit.value }
