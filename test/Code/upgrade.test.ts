@@ -179,6 +179,66 @@ describe("supervisors and applications", () => {
       assert.deepStrictEqual(yield* get(env, after), { version: 2, id: "sup", local: 0, remote: 0, byV2: 0 })
     }))
 
+  it.scoped("a supervisor nested in another is restarted with the new code too (its spec in the parent's is rewritten)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const inner = Supervisor.oneForOne().pipe(Supervisor.child({ id: "counter", behaviour: CounterV1, args: "nested" }))
+      const outer = Supervisor.oneForOne({ intensity: 5 }).pipe(
+        Supervisor.child({ id: "inner", behaviour: Supervisor.behaviour(inner), args: undefined, type: "supervisor" })
+      )
+      const top = yield* Supervisor.start(env.node, outer)
+      const innerPid = (yield* Supervisor.whichChildren(env.node, top))[0]!.pid!
+      const report = yield* env.node.upgrade("Counter", CounterV2)
+      assert.strictEqual(report.upgraded.length, 1)
+      assert.strictEqual(report.supervisors, 2, "the inner supervisor's child and the outer's spec of the inner")
+      // Kill the inner supervisor: the outer starts it again from its spec, which must name v2.
+      yield* env.monitor(innerPid)
+      yield* env.node.exit(innerPid, Process.ExitReason.kill)
+      yield* env.receive()
+      const restarted = yield* Effect.gen(function*() {
+        for (let i = 0; i < 200; i++) {
+          const pid = (yield* Supervisor.whichChildren(env.node, top))[0]!.pid
+          if (pid !== undefined && pid.toString() !== innerPid.toString()) return pid
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+        }
+        return yield* Effect.dieMessage("the inner supervisor was not restarted within 1 s")
+      })
+      const counter = (yield* Supervisor.whichChildren(env.node, restarted))[0]!.pid!
+      assert.strictEqual((yield* get(env, counter)).version, 2)
+    }))
+
+  it.scoped("upgradeApplication reaches into nested supervisors: a child added there is started", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Plain = Process.make({ name: "Plain", init: (tag: string) => Effect.succeed(tag) })
+      const tree = (counter: Process.Any<string>, extra: boolean) =>
+        Application.make({
+          name: "nested",
+          version: extra ? "2" : "1",
+          root: [{
+            id: "workers",
+            type: "supervisor",
+            args: undefined,
+            behaviour: Supervisor.behaviour(
+              [
+                Supervisor.child({ id: "counter", behaviour: counter, args: "n" }),
+                ...(extra ? [Supervisor.child({ id: "plain", behaviour: Plain, args: "p" })] : [])
+              ].reduce((spec, add) => add(spec), Supervisor.oneForOne())
+            )
+          }]
+        })
+      const root = yield* Application.start(env.node, tree(CounterV1, false))
+      const workers = (yield* Supervisor.whichChildren(env.node, root))[0]!.pid!
+      const counter = (yield* Supervisor.whichChildren(env.node, workers))[0]!.pid!
+      const report = yield* env.node.upgradeApplication(tree(CounterV2, true))
+      assert.deepStrictEqual(report.started, ["workers/plain"])
+      assert.deepStrictEqual(report.stopped, [])
+      assert.strictEqual((yield* get(env, counter)).version, 2)
+      const children = yield* Supervisor.whichChildren(env.node, workers)
+      assert.deepStrictEqual(children.map((c) => c.id), ["counter", "plain"])
+      assert.isDefined(children[1]!.pid)
+    }))
+
   it.scoped("upgradeApplication upgrades changed children, starts added ones and stops removed ones", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
