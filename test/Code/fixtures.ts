@@ -74,16 +74,26 @@ export const CounterV2 = Process.make({
   }
 })
 
-/** Sends `total` ticks (1..total) to `to`, 500 per turn so that others run between, then tells `report`. */
+/**
+ * Sends `total` ticks (1..total) to `to`, 500 per turn so that others run between, then tells
+ * `report` "<src> done". With `pauseAt`, it stops after that tick, tells `report` "<src> half"
+ * and goes on at the next "go".
+ */
 export const Producer = Process.make({
   name: "Producer",
-  init: (args: { readonly to: P.Pid; readonly src: Tick["src"]; readonly total: number; readonly report: P.Pid }) =>
-    Effect.succeed({ ...args, next: 1 }),
+  init: (args: {
+    readonly to: P.Pid
+    readonly src: Tick["src"]
+    readonly total: number
+    readonly report: P.Pid
+    readonly pauseAt?: number
+  }) => Effect.succeed({ ...args, next: 1 }),
   handleMessage: (_: "go", state, ctx) =>
     Effect.gen(function*() {
-      const end = Math.min(state.next + 500, state.total + 1)
+      const limit = state.pauseAt !== undefined && state.next <= state.pauseAt ? state.pauseAt : state.total
+      const end = Math.min(state.next + 500, limit + 1)
       for (let seq = state.next; seq < end; seq++) yield* ctx.send(state.to, { src: state.src, seq })
-      if (end > state.total) yield* ctx.send(state.report, `${state.src} done`)
+      if (end > limit) yield* ctx.send(state.report, `${state.src} ${limit === state.total ? "done" : "half"}`)
       else yield* ctx.send(ctx.self, "go")
       return { ...state, next: end }
     })

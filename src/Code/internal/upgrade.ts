@@ -10,13 +10,16 @@
  *
  * @internal
  */
-import { Duration, Effect, Exit, FiberId, Runtime } from "effect"
+import type { Fiber } from "effect"
+import { Duration, Effect, Exit, FiberId } from "effect"
 import { toMillis } from "../../Node/internal/calls.js"
 import type { Kernel } from "../../Node/internal/kernel.js"
 import type { Proc } from "../../Node/internal/proc.js"
 import { EXITING, notAnEffect, SUSPENDED } from "../../Node/internal/proc.js"
 import { suspendAll } from "../../Node/internal/suspend.js"
 import type { Behaviour } from "../../Process/Behaviour.js"
+import type { AsyncTarget } from "../../Process/internal/runLoop.js"
+import { isExit, runEffect } from "../../Process/internal/runLoop.js"
 import * as Reason from "../../Process/ExitReason.js"
 import type { Pid } from "../../Process/Pid.js"
 import * as Supervisor from "../../Supervisor/index.js"
@@ -102,9 +105,7 @@ export const upgrade = (
         return Effect.fail(new UpgradeFailed({ behaviour: label, failures: stuck, rolledBack: 0 }))
       }
       return Effect.flatMap(
-        Effect.forEach(suspended, (proc) => migrate(kernel, proc, targetOf(proc.behaviour)!, extra, millis), {
-          concurrency: "unbounded"
-        }),
+        migrateAll(kernel, suspended, targetOf, extra, millis),
         (results) => {
           const failures: Array<UpgradeFailure> = []
           for (let i = 0; i < results.length; i++) {
@@ -159,53 +160,76 @@ interface NotMigrated {
   readonly reason: string
 }
 
-/** Runs the new code's `codeChange` on a suspended process's state, on the process's runtime, within `millis`. */
-const migrate = (
+/**
+ * Runs the new code's `codeChange` on each suspended process's state, on the process's
+ * runtime: synchronously when it is synchronous (the handlers' own run loop), on a fiber
+ * otherwise; those not finished within `millis` are interrupted and count as failed.
+ * One async wait for all, so that upgrading many processes costs no fiber per process.
+ */
+const migrateAll = (
   kernel: Kernel,
-  proc: Proc,
-  to: AnyBehaviour,
+  procs: ReadonlyArray<Proc>,
+  targetOf: (b: AnyBehaviour) => AnyBehaviour | undefined,
   extra: unknown,
   millis: number
-): Effect.Effect<Migrated | NotMigrated> => {
-  const change = to.codeChange
-  if (change === undefined) return Effect.succeed({ _tag: "Success", state: proc.state })
-  let effect: Effect.Effect<unknown, unknown, unknown>
-  try {
-    effect = change(proc.behaviour.version, proc.state, extra)
-  } catch (defect) {
-    effect = Exit.die(defect)
-  }
-  if (!Effect.isEffect(effect)) effect = notAnEffect(to.name, "codeChange", effect)
-  const runtime = proc.runtime as Runtime.Runtime<unknown>
-  const annotated = proc.wrap(effect)
-  return Effect.async<Migrated | NotMigrated>((resume) => {
-    let done = false
-    // Run to an Exit, so that a failing migration is this upgrade's answer, not an unhandled fiber failure.
-    const fiber = Runtime.runFork(runtime)(Effect.exit(annotated))
-    const cancelTimer = millis === Infinity ? undefined : kernel.startTimer(millis, () => {
-      if (done) return
-      done = true
-      fiber.unsafeInterruptAsFork(FiberId.none)
-      resume(Effect.succeed({ _tag: "Failure", reason: `codeChange did not finish within ${millis}ms` }))
-    })
-    fiber.addObserver((outer) => {
-      if (done) return
-      done = true
+): Effect.Effect<Array<Migrated | NotMigrated>> =>
+  Effect.async<Array<Migrated | NotMigrated>>((resume) => {
+    const results = new Array<Migrated | NotMigrated>(procs.length)
+    const fibers = new Map<number, Fiber.RuntimeFiber<unknown, unknown>>()
+    let finished = false
+    let cancelTimer: (() => void) | undefined
+    const settle = (i: number, exit: Exit.Exit<unknown, unknown>) => {
+      results[i] = exit._tag === "Success"
+        ? { _tag: "Success", state: exit.value }
+        : { _tag: "Failure", reason: `codeChange failed: ${Reason.format(Reason.fromCause(exit.cause))}` }
+    }
+    const finish = () => {
+      if (finished) return
+      finished = true
       cancelTimer?.()
-      const exit = outer._tag === "Success" ? outer.value : outer
-      resume(Effect.succeed(
-        exit._tag === "Success"
-          ? { _tag: "Success", state: exit.value }
-          : { _tag: "Failure", reason: `codeChange failed: ${Reason.format(Reason.fromCause(exit.cause))}` }
-      ))
-    })
+      for (const [i, fiber] of fibers) {
+        fiber.unsafeInterruptAsFork(FiberId.none)
+        results[i] = { _tag: "Failure", reason: `codeChange did not finish within ${millis}ms` }
+      }
+      fibers.clear()
+      resume(Effect.succeed(results))
+    }
+    for (let i = 0; i < procs.length; i++) {
+      const proc = procs[i]!
+      const to = targetOf(proc.behaviour)!
+      const change = to.codeChange
+      if (change === undefined) {
+        results[i] = { _tag: "Success", state: proc.state }
+        continue
+      }
+      let effect: Effect.Effect<unknown, unknown, unknown>
+      try {
+        effect = change(proc.behaviour.version, proc.state, extra)
+      } catch (defect) {
+        effect = Exit.die(defect)
+      }
+      if (!Effect.isEffect(effect)) effect = notAnEffect(to.name, "codeChange", effect)
+      const index = i
+      const target: AsyncTarget = {
+        resume: (exit) => {
+          if (finished || !fibers.delete(index)) return
+          settle(index, exit)
+          if (fibers.size === 0) finish()
+        },
+        wrap: (e) => proc.wrap(e)
+      }
+      const result = runEffect(effect, proc.runtime, target)
+      if (isExit(result)) settle(i, result)
+      else fibers.set(i, result as Fiber.RuntimeFiber<unknown, unknown>)
+    }
+    if (fibers.size === 0) return finish()
+    if (millis !== Infinity) cancelTimer = kernel.startTimer(millis, finish)
     return Effect.sync(() => {
-      done = true
+      finished = true
       cancelTimer?.()
-      fiber.unsafeInterruptAsFork(FiberId.none)
+      for (const fiber of fibers.values()) fiber.unsafeInterruptAsFork(FiberId.none)
     })
   })
-}
 
 // ---------------------------------------------------------------------------
 // Supervisors learn the new code
