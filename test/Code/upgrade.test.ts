@@ -298,6 +298,25 @@ describe("Process.suspend / resume", () => {
       assert.deepStrictEqual(yield* get(env, pid), { version: 1, id: "s", local: 10, remote: 0, byV2: 0 })
     }))
 
+  it.scopedLive("a suspended child that traps exits still obeys its supervisor: terminateChild runs its terminate at once", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Trapper = Process.make({
+        name: "Trapper",
+        options: { trapExit: true },
+        init: (probe: Process.Pid) => Effect.succeed(probe),
+        terminate: (reason, probe, ctx) => Effect.ignore(ctx.send(probe, `terminated: ${reason._tag}`))
+      })
+      const spec = Supervisor.oneForOne().pipe(
+        Supervisor.child({ id: "t", behaviour: Trapper, args: env.probe, shutdown: 30_000 })
+      )
+      const sup = yield* Supervisor.start(env.node, spec)
+      const child = (yield* Supervisor.whichChildren(env.node, sup))[0]!.pid!
+      yield* Process.suspend(child)
+      yield* Supervisor.terminateChild(env.node, sup, "t").pipe(Effect.timeout("5 seconds"))
+      assert.strictEqual(yield* env.receive("1 second"), "terminated: shutdown")
+    }))
+
   it.scoped("a suspended process still dies from an exit signal; unknown pids fail with noproc", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
