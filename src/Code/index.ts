@@ -27,7 +27,7 @@
  * ```
  * @since 0.2.0
  */
-import type { Scope } from "effect"
+import type { Duration, Scope } from "effect"
 import { Effect } from "effect"
 import { Node } from "../Node/Service.js"
 import type { LoadFailed } from "./errors.js"
@@ -132,13 +132,13 @@ export interface WatchOptions {
   /** The directory of behaviour modules to watch. */
   readonly dir: string
   /** How long a file must stay unchanged before it is reloaded. Default 100 ms. */
-  readonly debounce?: import("effect").Duration.DurationInput | undefined
+  readonly debounce?: Duration.DurationInput | undefined
   /** Which files are modules. Default `.js`, `.mjs`, `.ts`, `.mts`. */
   readonly extensions?: ReadonlyArray<string> | undefined
   /** Watch subdirectories too (`fs.watch`'s `recursive`). Default false. */
   readonly recursive?: boolean | undefined
   /** The upgrade's timeout (see `UpgradeOptions`). */
-  readonly timeout?: import("effect").Duration.DurationInput | undefined
+  readonly timeout?: Duration.DurationInput | undefined
   /** Passed to `codeChange` as `extra`. */
   readonly extra?: unknown
   /** Runs after each reload (tests and tools wait on it). */

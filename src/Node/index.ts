@@ -380,6 +380,8 @@ export interface NodeService {
    * supervisors' child specs name `to` from then on. All or nothing: if a process cannot be
    * suspended or its migration fails, none is upgraded and the call fails with
    * `UpgradeFailed`. Messages that arrive meanwhile are handled afterwards by the new code.
+   * A process started on the old code while the upgrade waits for a busy one is not part of
+   * it (a warning is logged): upgrade again.
    *
    * @since 0.2.0
    */

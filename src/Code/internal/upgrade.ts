@@ -130,15 +130,28 @@ export const upgrade = (
           }
           const supervisors = rewriteSupervisors(kernel, targetOf)
           resumeAll(kernel, suspended)
+          // Started on the old code while the upgrade waited for a busy handler (a supervisor's
+          // restart, say): not part of this upgrade, so say so rather than leave them unnoticed.
+          let late = 0
+          for (const proc of kernel.procs.values()) {
+            if (proc.status < EXITING && targetOf(proc.behaviour) !== undefined && targetOf(proc.behaviour) !== proc.behaviour) late++
+          }
           const behaviours = changes.map((c, i) => {
             // By name: the version the processes ran (the first one's).
             const ran = typeof c.from === "string" ? versions[i] : c.from
             const old = ran === undefined ? String(c.from) : `${ran.name}${versionOf(ran)}`
             return `${old} -> ${c.to.name}${versionOf(c.to)}`
           })
-          return Effect.logInfo(
+          const logged = Effect.logInfo(
             `code upgrade: ${behaviours.join(", ")}: ${upgraded.length} process(es) upgraded, ${supervisors} supervisor(s) updated`
           ).pipe(
+            Effect.zipRight(
+              late === 0 ? Effect.void : Effect.logWarning(
+                `code upgrade: ${late} process(es) of ${label} started on the old code while the upgrade ran; upgrade again to move them`
+              )
+            )
+          )
+          return logged.pipe(
             Effect.annotateLogs({ node: kernel.name }),
             Effect.as<UpgradeReport>({ behaviours, upgraded, supervisors })
           )
