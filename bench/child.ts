@@ -3,11 +3,12 @@
  *
  *   node --expose-gc --import tsx bench/child.ts local.oneway.msgs_per_s [--quick]
  */
+import { codeWorkloads } from "./code.js"
 import { metaWorkloads } from "./meta.js"
 import { workloads } from "./workloads.js"
 
 const [name, ...flags] = process.argv.slice(2)
-const workload = [...workloads, ...metaWorkloads].find(([n]) => n === name)
+const workload = [...workloads, ...metaWorkloads, ...codeWorkloads].find(([n]) => n === name)
 if (workload === undefined) {
   process.stderr.write(`unknown workload ${name}\n`)
   process.exit(2)

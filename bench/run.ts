@@ -13,6 +13,7 @@
 import { execFileSync, spawnSync } from "node:child_process"
 import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
+import { codeWorkloads } from "./code.js"
 import { metaWorkloads } from "./meta.js"
 import { workloads } from "./workloads.js"
 
@@ -80,7 +81,7 @@ const runChild = (script: string, scriptArgs: ReadonlyArray<string>, timeoutMs: 
 }
 
 // --- Rain, local (and the meta processes, each beside its baselines)
-for (const [name, unit] of [...workloads, ...metaWorkloads]) {
+for (const [name, unit] of [...workloads, ...metaWorkloads, ...codeWorkloads]) {
   if (!selected(name)) continue
   try {
     const values: Array<number> = []

@@ -98,6 +98,13 @@ export * as Pool from "./Pool/index.js"
  * @category modules
  */
 export * as Router from "./Router/index.js"
+/**
+ * The `Code` module (hot code loading and upgrades; see its page).
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Code from "./Code/index.js"
 // Modules with dependencies of their own are entry points of their own, so that a program
 // that does not use them loads none of it: `import * as Database from "rain/Database"`
 // (needs @effect/sql and a driver), `import * as Meta from "rain/Meta"` (needs

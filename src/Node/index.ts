@@ -7,7 +7,7 @@
  */
 import type { Scope } from "effect"
 import { Context, Deferred, Duration, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
-import type { Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
+import type { Any, Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
 import type { ImportantSendError, SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
@@ -28,6 +28,10 @@ import { Node } from "./Service.js"
 import type { NodeDown } from "../Process/Message.js"
 import { remoteStarter, startApplications } from "./internal/applications.js"
 import type { Connections, NetworkError, NetworkOptions } from "./NetworkOptions.js"
+import type { ApplicationNotRunning, InvalidBehaviour, UpgradeFailed } from "../Code/errors.js"
+import { upgradeApplication as upgradeApp } from "../Code/internal/application.js"
+import { upgrade as upgradeBehaviours } from "../Code/internal/upgrade.js"
+import type { ApplicationUpgradeReport, UpgradeOptions, UpgradeReport } from "../Code/types.js"
 export {
   /**
    * Re-exported from the Process module (`Process.NotDistributed`).
@@ -224,7 +228,7 @@ export class InvalidNodeOption extends Schema.TaggedError<InvalidNodeOption>()("
  */
 export interface ProcessInfo {
   readonly pid: Pid
-  readonly status: "init" | "idle" | "scheduled" | "running" | "waiting" | "exiting" | "dead"
+  readonly status: "init" | "idle" | "scheduled" | "running" | "waiting" | "suspended" | "exiting" | "dead"
   readonly behaviour: string
   readonly name: string | undefined
   readonly mailbox: { readonly urgent: number; readonly system: number; readonly main: number; readonly log: number }
@@ -369,6 +373,36 @@ export interface NodeService {
   ): Effect.Effect<Pid, SpawnRefused | NotDistributed>
   /** Starts an application that `node` allows (`network.allowApplications`) there. */
   startRemoteApplication(node: string, application: string): Effect.Effect<void, SpawnRefused | NotDistributed>
+  /**
+   * Hot code upgrade (OTP's release handling for one behaviour): suspends every local
+   * process running `from` (the behaviour, or its name), migrates each one's state with
+   * `to.codeChange(from.version, state, extra)`, swaps its handlers and resumes it; the
+   * supervisors' child specs name `to` from then on. All or nothing: if a process cannot be
+   * suspended or its migration fails, none is upgraded and the call fails with
+   * `UpgradeFailed`. Messages that arrive meanwhile are handled afterwards by the new code.
+   * A process started on the old code while the upgrade waits for a busy one is not part of
+   * it (a warning is logged): upgrade again.
+   *
+   * @since 0.2.0
+   */
+  upgrade<S, A, M, Q, E, R>(
+    from: Any | string,
+    to: Behaviour<S, A, M, Q, E, R>,
+    extra?: unknown,
+    options?: UpgradeOptions
+  ): Effect.Effect<UpgradeReport, UpgradeFailed | InvalidBehaviour>
+  /**
+   * Upgrades a running application to a new spec (same name): the behaviours that changed
+   * in its tree are upgraded (as `upgrade`, all at once), then children the new spec adds
+   * are started and those it removes are stopped, and the application keeps the new spec.
+   *
+   * @since 0.2.0
+   */
+  upgradeApplication(
+    spec: Application.Spec,
+    extra?: unknown,
+    options?: UpgradeOptions
+  ): Effect.Effect<ApplicationUpgradeReport, UpgradeFailed | InvalidBehaviour | ApplicationNotRunning>
   /** The port the node listens on (0 without network, or on a transport without ports). */
   readonly port: number
   /** The transport address the node listens on (`127.0.0.1:4370`, `memory:3`; "" without network). */
@@ -618,6 +652,8 @@ const makeService = (
     }),
     stop,
     wait,
+    upgrade: (from, to, extra, options) => upgradeBehaviours(kernel, [{ from: from as Behaviour<any, any, any, any, any, any> | string, to: to as Behaviour<any, any, any, any, any, any> }], extra, options?.timeout),
+    upgradeApplication: (spec, extra, options) => upgradeApp(kernel, spec, extra, options?.timeout),
     ...networkService(kernel, dist)
   }
   attachKernel(service, kernel)
@@ -721,3 +757,42 @@ export const call = <Q, R extends Q>(
   request: R,
   timeout?: CallTimeout
 ): Effect.Effect<SuccessOf<R>, FailureOf<R> | CallError, Node> => Effect.flatMap(Node, (node) => node.call(to, request, timeout))
+
+/**
+ * Upgrades the processes of a behaviour with the node in the context (see `NodeService.upgrade`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Node, Process } from "rain"
+ *
+ * const V1 = Process.make({ name: "Counter", version: 1, init: () => Effect.succeed(0) })
+ * const V2 = Process.make({
+ *   name: "Counter", version: 2, init: () => Effect.succeed({ count: 0 }),
+ *   codeChange: (_old, count: number) => Effect.succeed({ count })
+ * })
+ * const program = Node.upgrade(V1, V2)
+ * ```
+ * @since 0.2.0
+ * @category accessors
+ */
+export const upgrade = <S, A, M, Q, E, R>(
+  from: Any | string,
+  to: Behaviour<S, A, M, Q, E, R>,
+  extra?: unknown,
+  options?: UpgradeOptions
+): Effect.Effect<UpgradeReport, UpgradeFailed | InvalidBehaviour, Node> =>
+  Effect.flatMap(Node, (node) => node.upgrade(from, to, extra, options))
+
+/**
+ * Upgrades a running application with the node in the context (see `NodeService.upgradeApplication`).
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const upgradeApplication = (
+  spec: Application.Spec,
+  extra?: unknown,
+  options?: UpgradeOptions
+): Effect.Effect<ApplicationUpgradeReport, UpgradeFailed | InvalidBehaviour | ApplicationNotRunning, Node> =>
+  Effect.flatMap(Node, (node) => node.upgradeApplication(spec, extra, options))

@@ -148,6 +148,24 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
    * @since 0.2.0
    */
   readonly describe?: ((state: S) => unknown) | undefined
+  /**
+   * The version of this code (OTP's `-vsn`), passed to the next version's `codeChange`
+   * when a live process is upgraded (`node.upgrade`). Default: undefined.
+   *
+   * @since 0.2.0
+   */
+  readonly version?: string | number | undefined
+  /**
+   * Migrates the state of a process running an older version to this one's (OTP's
+   * `code_change/3`), while the process is suspended: `oldVersion` is the old code's
+   * `version`, `extra` what `node.upgrade` was given. Without it the state is kept as is.
+   * A failure (or a timeout) cancels the whole upgrade: every process keeps its old code.
+   *
+   * @since 0.2.0
+   */
+  readonly codeChange?:
+    | ((oldVersion: string | number | undefined, state: any, extra: unknown) => Effect.Effect<S, unknown, R>)
+    | undefined
 }
 
 /**

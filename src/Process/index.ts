@@ -66,6 +66,13 @@ export type {
  */
 export * from "./errors.js"
 /**
+ * Re-exported from `./sys`: `suspend`, `resume` and `SuspendFailed` (OTP's `sys:suspend`/`sys:resume`).
+ *
+ * @since 0.2.0
+ * @category re-exports
+ */
+export * from "./sys.js"
+/**
  * Re-exported from `./ExitReason`.
  *
  * @since 0.1.0

@@ -33,7 +33,7 @@ import type { CallError, SpawnError } from "../Process/errors.js"
 import * as Reason from "../Process/ExitReason.js"
 import type { Info } from "../Process/Message.js"
 import type { Pid, Ref } from "../Process/Pid.js"
-import { makeState, type State } from "./internal/state.js"
+import { makeState, specOf, type State } from "./internal/state.js"
 import * as Run from "./internal/run.js"
 import type { ChildSpec, Options, Spec, Strategy } from "./Spec.js"
 import {
@@ -191,8 +191,8 @@ export const child = <A>(spec: ChildSpec<A>) => (self: Spec): Spec =>
  *
  * @since 0.1.0
  */
-export const behaviour = (spec: Spec): Behaviour<State, void, DelayedRestart, Request, ChildStartFailed> =>
-  Process.make({
+export const behaviour = (spec: Spec): Behaviour<State, void, DelayedRestart, Request, ChildStartFailed> => {
+  const made = Process.make({
     name: `Supervisor(${spec.strategy})`,
     options: { trapExit: true },
     init: (_: void, ctx) => Run.startAll(makeState(spec), ctx),
@@ -201,6 +201,9 @@ export const behaviour = (spec: Spec): Behaviour<State, void, DelayedRestart, Re
     handleCall: (request: Request, _from, state, ctx) => Run.request(state, ctx, request),
     terminate: (_reason, state, ctx) => Run.stopAll(state, ctx)
   })
+  specOf.set(made, spec)
+  return made
+}
 
 /**
  * Anything that can make a call: a node (`NodeService`) or a process context.

@@ -39,6 +39,7 @@ import type { CallError, SpawnError } from "../Process/errors.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Address, Pid, Ref } from "../Process/Pid.js"
 import { kernelOf } from "../Node/internal/kernel.js"
+import { EXITING } from "../Node/internal/proc.js"
 import { link, monitor } from "../Node/internal/signals.js"
 
 /**
@@ -200,7 +201,7 @@ export const make = (
       state: <S>(pid: Pid) =>
         Effect.sync(() => {
           const proc = kernel.lookup(pid)
-          return proc === undefined || proc.status >= 5 ? Option.none<S>() : Option.some(proc.state as S)
+          return proc === undefined || proc.status >= EXITING ? Option.none<S>() : Option.some(proc.state as S)
         }),
       logs: Effect.sync(() => logs.slice())
     }

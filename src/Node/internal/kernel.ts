@@ -53,6 +53,7 @@ import {
   Proc,
   RUNNING,
   SCHEDULED,
+  SUSPENDED,
   WAITING
 } from "./proc.js"
 import type { Waiter } from "./proc.js"
@@ -64,6 +65,8 @@ import { exitSignal, linkProcs, monitorLocal, notifyExit } from "./signals.js"
 import { Deadlines } from "./deadlines.js"
 import { ClockTimers } from "./timers.js"
 
+
+const noop = (): void => {}
 
 /** Options the kernel needs. */
 export interface KernelOptions {
@@ -475,6 +478,9 @@ export class Kernel {
     }
     if (inDrain) {
       proc.status = SCHEDULED
+    } else if (proc.suspendWaiters !== null) {
+      // Off the hot path: only a handler that ran on a fiber can have been asked to suspend meanwhile.
+      this.becomeSuspended(proc)
     } else if (proc.mailboxLength() > 0) {
       this.schedule(proc)
     } else {
@@ -602,7 +608,8 @@ export class Kernel {
     proc.kind = K_MESSAGE
     done(exit)
     if (proc.status >= EXITING) return
-    if (proc.mailboxLength() > 0) this.schedule(proc)
+    if (proc.suspendWaiters !== null) this.becomeSuspended(proc)
+    else if (proc.mailboxLength() > 0) this.schedule(proc)
     else {
       proc.status = IDLE
       this.armIdleTimeout(proc)
@@ -672,8 +679,68 @@ export class Kernel {
 
   enqueueSystem(proc: Proc, message: unknown): void {
     if (proc.status >= EXITING) return
+    if (proc.status === SUSPENDED && message instanceof ParentExit) {
+      // A suspended process still obeys its parent (sys's suspended loop handles the parent's
+      // 'EXIT'): it terminates now, with the state it has, so a supervisor can stop it.
+      if (!Reason.isClean(message.reason)) this.reports.crash(proc, message.reason, "an exit signal from its parent", message.from)
+      this.exitProcess(proc, message.reason)
+      return
+    }
     ;(proc.system ??= new Lane()).push(message)
     if (proc.status === IDLE) this.schedule(proc)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Suspending (sys:suspend / sys:resume): not on the hot path. A suspended process is
+  // neither IDLE nor SCHEDULED, so sends queue without scheduling it and the drain skips it.
+
+  /**
+   * Suspends a process: at once when it is idle or waiting for its turn, else once its
+   * current handler (or `init`) returns. `done(true)` when suspended, `done(false)` when it
+   * ended first. Returns a function that withdraws a request still waiting. A process that
+   * is running its own handler right now (it asked for itself) cannot wait for itself:
+   * the caller checks `status === RUNNING` first.
+   */
+  suspend(proc: Proc, done: (suspended: boolean) => void): () => void {
+    const status = proc.status
+    if (status >= EXITING) {
+      done(false)
+      return noop
+    }
+    if (status === SUSPENDED || status === IDLE || status === SCHEDULED) {
+      // A SCHEDULED process stays in the run queue: the drain skips it while it is suspended.
+      proc.status = SUSPENDED
+      done(true)
+      return noop
+    }
+    const waiters = (proc.suspendWaiters ??= [])
+    waiters.push(done)
+    return () => {
+      const current = proc.suspendWaiters
+      if (current === null) return
+      const i = current.indexOf(done)
+      if (i >= 0) current.splice(i, 1)
+      if (current.length === 0) proc.suspendWaiters = null
+    }
+  }
+
+  /** Its handler returned and someone asked it to suspend: it suspends and tells them. */
+  private becomeSuspended(proc: Proc): void {
+    const waiters = proc.suspendWaiters!
+    proc.suspendWaiters = null
+    proc.status = SUSPENDED
+    for (const waiter of waiters) waiter(true)
+  }
+
+  /** Resumes a suspended process: it takes the messages that queued meanwhile, in order. False if it was not suspended. */
+  resume(proc: Proc): boolean {
+    if (proc.status !== SUSPENDED) return false
+    if (proc.mailboxLength() > 0) this.schedule(proc)
+    else {
+      proc.status = IDLE
+      this.armIdleTimeout(proc)
+    }
+    return true
   }
 
   /**
@@ -819,6 +886,11 @@ export class Kernel {
     proc.aliases = proc.waiters = null
     proc.nodeWatches = null
     proc.state = undefined
+    if (proc.suspendWaiters !== null) {
+      const waiters = proc.suspendWaiters
+      proc.suspendWaiters = null
+      for (const waiter of waiters) waiter(false)
+    }
     for (const listener of this.exitListeners) listener(proc, reason)
   }
 

@@ -25,10 +25,15 @@ export const IDLE = 1
 export const SCHEDULED = 2
 export const RUNNING = 3
 export const WAITING = 4
-export const EXITING = 5
-export const DEAD = 6
+/**
+ * Suspended (`sys:suspend`, an upgrade): messages queue but the drain loop skips it, since it
+ * is neither IDLE (so `enqueue` does not schedule it) nor SCHEDULED: no check on the hot path.
+ */
+export const SUSPENDED = 5
+export const EXITING = 6
+export const DEAD = 7
 
-const statusNames = ["init", "idle", "scheduled", "running", "waiting", "exiting", "dead"] as const
+const statusNames = ["init", "idle", "scheduled", "running", "waiting", "suspended", "exiting", "dead"] as const
 
 /** A status as `Node.info` shows it. */
 export type StatusName = (typeof statusNames)[number]
@@ -114,6 +119,8 @@ export class Proc implements AsyncTarget {
   cancelIdle: (() => void) | undefined = undefined
   initDone: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined = undefined
   exitReason: ExitReason | undefined = undefined
+  /** Suspend requests waiting for its current handler (or `init`) to return: called with true once suspended. */
+  suspendWaiters: Array<(suspended: boolean) => void> | null = null
   /** The `ctx` of its handlers, set by `Kernel.spawn` right after construction. */
   ctx: ProcessContext = undefined as unknown as ProcessContext
 
@@ -121,7 +128,8 @@ export class Proc implements AsyncTarget {
     readonly kernel: Kernel,
     readonly id: number,
     readonly pid: Pid,
-    readonly behaviour: Behaviour<any, any, any, any, any, any>,
+    /** Replaced by a code upgrade (`Code/internal/upgrade.ts`), while the process is suspended. */
+    public behaviour: Behaviour<any, any, any, any, any, any>,
     readonly runtime: Runtime.Runtime<any>,
     mailboxSize: number
   ) {

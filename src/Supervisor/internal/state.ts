@@ -9,13 +9,15 @@ import type { ChildSpec, Spec } from "../Spec.js"
 
 export interface ChildState {
   readonly id: string
-  readonly spec: ChildSpec
+  /** Replaced by a code upgrade (`Code/internal/upgrade.ts`), so that a restart uses the new code. */
+  spec: ChildSpec
   readonly args: unknown
   pid: Pid | undefined
 }
 
 export interface State {
-  readonly spec: Spec
+  /** Replaced by a code upgrade or `upgradeApplication`. */
+  spec: Spec
   children: Array<ChildState>
   /** Clock times of the restarts inside the current period. */
   restarts: Array<number>
@@ -37,3 +39,12 @@ export const makeState = (spec: Spec): State => ({
 })
 
 export const pidKey = (pid: Pid): string => `${pid.node}/${pid.id}/${pid.creation}`
+
+/**
+ * The spec of each supervisor behaviour (`Supervisor.behaviour(spec)`), so that a code
+ * upgrade can find the children of a supervisor that is a child itself.
+ */
+export const specOf = new WeakMap<object, Spec>()
+
+/** Whether a running process's state is a supervisor's (it runs a `Supervisor.behaviour`). */
+export const isSupervisor = (behaviour: object): boolean => specOf.has(behaviour)
