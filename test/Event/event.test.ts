@@ -51,6 +51,17 @@ describe("Event on one node", () => {
       assert.isTrue((yield* env.node.info(again))._tag === "Some")
     }))
 
+  it.scopedLive("publications made just before the producer ends reach subscribers before EventDown", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { level: "None" } })
+      const producer = yield* env.spawn(Producer, { name: "numbers" })
+      yield* env.spawn(Subscriber, { event: "numbers", kind: "monitor", forward: env.probe })
+      yield* env.receiveMatching(isTagged("buffer"), "5 seconds")
+      for (const m of [1, 2, 3, "crash"] as const) yield* env.send(producer, m)
+      for (const n of [1, 2, 3]) assert.deepStrictEqual(yield* env.receive("5 seconds"), { got: n })
+      assert.deepStrictEqual(yield* env.receive("5 seconds"), { down: "error", event: "numbers" })
+    }))
+
   it.scopedLive("a linked subscriber dies with the producer's reason; one that traps exits gets Exit from the producer", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make({ log: { level: "None" } })
@@ -200,10 +211,10 @@ describe("Event across nodes (TCP on 127.0.0.1)", () => {
       yield* b.spawn(Subscriber, { event, kind: "monitor", forward: b.probe })
       yield* b.receiveMatching(isTagged("buffer"), "5 seconds")
       const linked = yield* b.spawn(Subscriber, { event, kind: "link" })
-      yield* a.send(producer, 9)
-      assert.deepStrictEqual(yield* b.receiveMatching(isTagged("got"), "5 seconds"), { got: 9 })
-      yield* a.send(producer, "crash")
-      assert.deepStrictEqual(yield* b.receiveMatching(isTagged("down"), "5 seconds"), { down: "error", event: "numbers" })
+      // in order, the last publications before the crash included
+      for (const m of [9, 10, 11, "crash"] as const) yield* a.send(producer, m)
+      for (const n of [9, 10, 11]) assert.deepStrictEqual(yield* b.receive("5 seconds"), { got: n })
+      assert.deepStrictEqual(yield* b.receive("5 seconds"), { down: "error", event: "numbers" })
       assert.strictEqual((yield* b.exitReason(linked))._tag, "error")
       // a subscription after the end is refused, and a new producer of the same name is reachable
       const gone = yield* run(b, (ctx) => Event.monitor(ctx, event))

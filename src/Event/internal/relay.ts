@@ -17,7 +17,7 @@ import * as Behaviour from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
 import * as Reason from "../../Process/ExitReason.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
-import type { From, Info } from "../../Process/Message.js"
+import type { Down, From, Info } from "../../Process/Message.js"
 import { Name, Pid } from "../../Process/Pid.js"
 import type { Reference } from "../../Process/Pid.js"
 import { spawnEffect } from "../../Node/internal/context.js"
@@ -129,7 +129,7 @@ export class Publish {
 }
 
 type Request = Register | Unregister | Subscribe | Unsubscribe
-type Message = Publish | RemoteSubscribe | RemoteUnsubscribe | RemoteSubscribed | EventMessage | EventDown
+type Message = LaterDown | Publish | RemoteSubscribe | RemoteUnsubscribe | RemoteSubscribed | EventMessage | EventDown
 
 const unregistered = Reason.shutdownWith("unregistered")
 
@@ -350,6 +350,7 @@ const handleMessage = (message: Message, state: RelayState, ctx: Context<any, an
     fanOut(state, remote.subs, message)
     return Effect.succeed(state)
   }
+  if (message instanceof LaterDown) return handleDown(message.down, state, ctx)
   return Effect.gen(function*() {
     if (message instanceof RemoteSubscribe) {
       const local = state.local.get(message.name)
@@ -403,9 +404,28 @@ const handleMessage = (message: Message, state: RelayState, ctx: Context<any, an
   })
 }
 
-const handleInfo = (info: Info, state: RelayState, ctx: Context<any, any>) =>
+/**
+ * The `Down` of a producer or of another node's relay, queued behind the messages already in
+ * the relay's mailbox: a `Down` comes in the system lane, ahead of them, but the publications a
+ * producer made before it ended (and those another relay sent before the connection went) must
+ * reach the subscribers before the `EventDown`.
+ */
+class LaterDown {
+  constructor(readonly down: Down) {}
+}
+
+const handleInfo = (info: Info, state: RelayState, ctx: Context<any, any>) => {
+  if (info._tag !== "Down") return Effect.succeed(state)
+  const watch = state.watches.get(info.ref.id)
+  if (watch !== undefined && watch._tag !== "subscriber") {
+    state.kernel.enqueue(state.self, new LaterDown(info), "normal")
+    return Effect.succeed(state)
+  }
+  return handleDown(info, state, ctx)
+}
+
+const handleDown = (info: Down, state: RelayState, ctx: Context<any, any>) =>
   Effect.gen(function*() {
-    if (info._tag !== "Down") return state
     const watch = state.watches.get(info.ref.id)
     if (watch === undefined) return state
     state.watches.delete(info.ref.id)
