@@ -71,6 +71,20 @@ export {
    * Re-exported from `./types`.
    *
    * @since 0.2.0
+   * @category messages
+   */
+  EventStart,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.2.0
+   * @category messages
+   */
+  EventStop,
+  /**
+   * Re-exported from `./types`.
+   *
+   * @since 0.2.0
    * @category errors
    */
   EventTaken,
@@ -113,6 +127,12 @@ export {
 export interface RegisterOptions {
   /** Keep the last `buffer` publications and hand them to each new subscriber (default 0: none). */
   readonly buffer?: number | undefined
+  /**
+   * Send the producer `EventStart` when the event gets its first subscriber and `EventStop` when it
+   * loses its last, on any node (Ergo's `Notify`), so that it produces only while someone listens.
+   * Default false.
+   */
+  readonly notify?: boolean | undefined
 }
 
 /**
@@ -156,7 +176,7 @@ export const register = (
     }
     return Effect.flatMap(
       relayOf(kernelFor(ctx)),
-      (relay) => ctx.call(relay, new Register(name, buffer, ctx.self) as never) as Effect.Effect<Token, EventTaken | InvalidToken | CallError>
+      (relay) => ctx.call(relay, new Register(name, buffer, options.notify === true, ctx.self) as never) as Effect.Effect<Token, EventTaken | InvalidToken | CallError>
     )
   })
 

@@ -69,6 +69,24 @@ export class EventDown extends Schema.TaggedClass<EventDown>("rain/Event/Down")(
 }) {}
 
 /**
+ * The event got its first subscriber (on any node), sent to its producer when it registered the
+ * event with `notify: true` (Ergo's `gen.MessageEventStart`): time to start producing.
+ *
+ * @since 0.2.0
+ * @category messages
+ */
+export class EventStart extends Schema.TaggedClass<EventStart>("rain/Event/Start")("EventStart", { event: EventName }) {}
+
+/**
+ * The event lost its last subscriber, sent to its producer when it registered the event with
+ * `notify: true` (Ergo's `gen.MessageEventStop`).
+ *
+ * @since 0.2.0
+ * @category messages
+ */
+export class EventStop extends Schema.TaggedClass<EventStop>("rain/Event/Stop")("EventStop", { event: EventName }) {}
+
+/**
  * `Event.register` with a name that a live event on this node already has.
  *
  * @since 0.2.0
@@ -181,6 +199,8 @@ codec.register(
   Token,
   EventMessage,
   EventDown,
+  EventStart,
+  EventStop,
   EventTaken,
   EventUnknown,
   InvalidToken,

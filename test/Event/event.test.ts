@@ -152,6 +152,28 @@ describe("Event on one node", () => {
 })
 
 describe("Event across nodes (TCP on 127.0.0.1)", () => {
+  it.scopedLive("notify: the producer hears EventStart at its first subscriber (local or remote) and EventStop after its last", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1", { messages: [...messages, ...eventMessages] })
+      const b = yield* make("b@127.0.0.1", { messages: [...messages, ...eventMessages] })
+      const isNote = (u: unknown): u is Record<string, string> => isTagged("start")(u) || isTagged("stop")(u)
+      yield* a.spawn(Producer, { name: "numbers", notify: true, forward: a.probe })
+      const local = yield* a.spawn(Subscriber, { event: "numbers", kind: "monitor" })
+      assert.deepStrictEqual(yield* a.receiveMatching(isNote, "5 seconds"), { start: "numbers" })
+      const remote = yield* b.spawn(Subscriber, { event: Event.name("numbers", "a@127.0.0.1"), kind: "monitor" })
+      yield* a.node.exit(local, Process.ExitReason.kill)
+      yield* a.expectNoMessage("300 millis") // b still listens
+      yield* b.node.exit(remote, Process.ExitReason.kill)
+      assert.deepStrictEqual(yield* a.receiveMatching(isNote, "5 seconds"), { stop: "numbers" })
+      // and again, from b alone
+      yield* b.spawn(Subscriber, { event: Event.name("numbers", "a@127.0.0.1"), kind: "monitor" })
+      assert.deepStrictEqual(yield* a.receiveMatching(isNote, "5 seconds"), { start: "numbers" })
+      yield* b.node.disconnect("a@127.0.0.1")
+      assert.deepStrictEqual(yield* a.receiveMatching(isNote, "5 seconds"), { stop: "numbers" })
+    }), 60_000)
+
+
   it.scopedLive("remote subscribers get the buffer and every publication, once per node on the wire; EventDown noconnection when the node goes", () =>
     Effect.gen(function*() {
       const { make } = yield* cluster

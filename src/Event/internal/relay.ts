@@ -30,6 +30,8 @@ import {
   EventDown,
   EventMessage,
   EventName,
+  EventStart,
+  EventStop,
   EventTaken,
   EventUnknown,
   InvalidToken,
@@ -60,6 +62,10 @@ interface LocalEvent {
   readonly subs: Map<number, Sub>
   /** Node name -> that node's relay, for the nodes with subscribers. */
   readonly remotes: Map<string, Pid>
+  /** Tell the producer when the event gets its first subscriber and loses its last (Ergo's `Notify`). */
+  readonly notify: boolean
+  /** Whether the producer was last told `EventStart` (it has subscribers). */
+  started: boolean
 }
 
 interface Pending {
@@ -109,7 +115,7 @@ export const eventKey = (event: EventName): string => `${event.name}\u0000${even
 
 /** @internal */
 export class Register {
-  constructor(readonly name: string, readonly bufferSize: number, readonly producer: Pid) {}
+  constructor(readonly name: string, readonly bufferSize: number, readonly notify: boolean, readonly producer: Pid) {}
 }
 /** @internal */
 export class Unregister {
@@ -146,6 +152,17 @@ const pushBuffer = (buffer: Array<EventMessage>, size: number, message: EventMes
   if (size === 0) return
   buffer.push(message)
   if (buffer.length > size) buffer.shift()
+}
+
+/** After a change of an event's subscribers: `EventStart`/`EventStop` to a producer that asked for them. */
+const changed = (state: RelayState, local: LocalEvent): void => {
+  if (!local.notify) return
+  const active = local.subs.size > 0 || local.remotes.size > 0
+  if (active === local.started) return
+  local.started = active
+  const producer = state.kernel.lookup(local.producer)
+  if (producer === undefined) return
+  state.kernel.enqueue(producer, active ? new EventStart({ event: local.event }, true) : new EventStop({ event: local.event }, true), "normal")
 }
 
 const notify = (state: RelayState, sub: Sub, event: EventName, producer: Pid | undefined, reason: ExitReason): void => {
@@ -238,6 +255,8 @@ const handleCall = (request: Request, from: From, state: RelayState, ctx: Contex
         producer: request.producer,
         monitor,
         bufferSize: request.bufferSize,
+        notify: request.notify,
+        started: false,
         buffer: [],
         subs: new Map(),
         remotes: new Map()
@@ -265,6 +284,7 @@ const handleCall = (request: Request, from: From, state: RelayState, ctx: Contex
         }
         if (local.subs.has(proc.pid.id)) return Behaviour.replyError(new AlreadySubscribed({ event: request.event }), state)
         local.subs.set(proc.pid.id, { proc, kind: request.kind })
+        changed(state, local)
         yield* watchSubscriber(state, ctx, proc, key)
         return Behaviour.reply(local.buffer.slice(), state)
       }
@@ -306,6 +326,7 @@ const handleCall = (request: Request, from: From, state: RelayState, ctx: Contex
       const local = state.local.get(request.event.name)
       if (local !== undefined && local.subs.get(id)?.kind === request.kind) {
         local.subs.delete(id)
+        changed(state, local)
         yield* unwatchSubscriber(state, ctx, id, key)
       }
       return Behaviour.reply(undefined, state)
@@ -361,6 +382,7 @@ const handleMessage = (message: Message, state: RelayState, ctx: Context<any, an
       }
       yield* watchRelay(state, ctx, message.relay.node)
       local.remotes.set(message.relay.node, message.relay)
+      changed(state, local)
       kernel.send(
         state.self,
         message.relay,
@@ -372,7 +394,8 @@ const handleMessage = (message: Message, state: RelayState, ctx: Context<any, an
       return state
     }
     if (message instanceof RemoteUnsubscribe) {
-      state.local.get(message.name)?.remotes.delete(message.node)
+      const local = state.local.get(message.name)
+      if (local !== undefined && local.remotes.delete(message.node)) changed(state, local)
       return state
     }
     if (message instanceof RemoteSubscribed) {
@@ -447,13 +470,14 @@ const handleDown = (info: Down, state: RelayState, ctx: Context<any, any>) =>
             continue
           }
           const name = key.slice(0, key.indexOf("\u0000"))
-          state.local.get(name)?.subs.delete(watch.id)
+          const local = state.local.get(name)
+          if (local !== undefined && local.subs.delete(watch.id)) changed(state, local)
         }
         return state
       }
       case "relay": {
         state.relays.delete(watch.node)
-        for (const local of state.local.values()) local.remotes.delete(watch.node)
+        for (const local of state.local.values()) if (local.remotes.delete(watch.node)) changed(state, local)
         const why = info.reason._tag === "noproc"
           ? "that node runs no event relay (no event was ever registered there)"
           : info.reason._tag === "noconnection"
