@@ -29,11 +29,13 @@
  * ```
  * @since 0.2.0
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import type { Context } from "../Process/Context.js"
+import * as Reason from "../Process/ExitReason.js"
 import type { CallError } from "../Process/errors.js"
 import type { Pid, Reference } from "../Process/Pid.js"
 import type { NodeService } from "../Node/index.js"
+import { Node } from "../Node/Service.js"
 import type { Kernel } from "../Node/internal/kernel.js"
 import { kernelOf, kernels } from "../Node/internal/kernel.js"
 import type { ScopeState } from "./internal/scope.js"
@@ -140,6 +142,29 @@ export const start = (node: NodeService, options?: ScopeOptions): Effect.Effect<
     if (state !== undefined) return Effect.succeed(state.self.pid)
     return Effect.orDie(node.spawn(ScopeBehaviour, { scope, nodes: node.nodes }, { name: scopeProcessName(scope) }))
   })
+
+/**
+ * A scope as a `Layer` over the node: started when the layer is built, stopped (reason
+ * `shutdown`) when it is released.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Group, Node } from "rain"
+ *
+ * const Live = Group.layer().pipe(Layer.provideMerge(Node.layer("app@localhost")))
+ * const program = Effect.flatMap(Node.Node, (node) => Group.members(node, "workers"))
+ * Effect.runPromise(Effect.provide(program, Live))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (options?: ScopeOptions): Layer.Layer<never, InvalidGroup, Node> =>
+  Layer.scopedDiscard(
+    Effect.flatMap(Node, (node) =>
+      Effect.acquireRelease(start(node, options), (pid) =>
+        Effect.zipRight(node.exit(pid, Reason.shutdown), Effect.asVoid(node.awaitExit(pid)))))
+  )
 
 const checkGroup = (group: string) =>
   group.length === 0 ? Effect.fail(new InvalidGroup({ what: "group", value: group })) : Effect.void

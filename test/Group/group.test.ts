@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
-import { Group, Process } from "../../src/index.js"
+import { Effect, Either, Exit, Layer, Option, Scope } from "effect"
+import { Group, Node, Process } from "../../src/index.js"
 import type { Process as P } from "../../src/index.js"
 import * as Testing from "../testing.js"
 import { cluster } from "../fixtures/dist.js"
@@ -103,6 +103,24 @@ describe("Group on one node", () => {
       const after = [yield* env.receiveMatching(isLeft, "5 seconds"), yield* env.receiveMatching(isLeft, "5 seconds")]
       assert.isTrue(after.every((l) => l.ref.id === scoped.ref.id))
       yield* env.expectNoMessage("200 millis")
+    }))
+})
+
+describe("Group.layer", () => {
+  it.scopedLive("starts the scope with the layer and stops it on release", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { level: "None" } })
+      const node = env.node
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(Group.layer({ scope: "layered" }), scope).pipe(Effect.provideService(Node.Node, node))
+      const pid = yield* node.whereis("rain/group/layered")
+      assert.isTrue(Option.isSome(pid))
+      yield* Group.join(node, "g", env.probe, { scope: "layered" })
+      assert.deepStrictEqual(yield* Group.members(node, "g", { scope: "layered" }), [env.probe])
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual((yield* env.exitReason(Option.getOrThrow(pid)))._tag, "shutdown")
+      const gone = yield* Effect.either(Group.members(node, "g", { scope: "layered" }))
+      assert.isTrue(Either.isLeft(gone) && gone.left._tag === "ScopeNotStarted")
     }))
 })
 
