@@ -174,10 +174,11 @@ export const register = (
     if (!(Number.isInteger(buffer) && buffer >= 0)) {
       return Effect.fail(new InvalidEventOption({ option: "buffer", value: buffer, expected: "an integer >= 0" }))
     }
-    return Effect.flatMap(
-      relayOf(kernelFor(ctx)),
-      (relay) => ctx.call(relay, new Register(name, buffer, options.notify === true, ctx.self) as never) as Effect.Effect<Token, EventTaken | InvalidToken | CallError>
-    )
+    return Effect.flatMap(relayOf(kernelFor(ctx)), (relay) =>
+      ctx.call(relay, new Register(name, buffer, options.notify === true, ctx.self) as never) as Effect.Effect<
+        Token,
+        EventTaken | InvalidToken | CallError
+      >)
   })
 
 /**
@@ -209,7 +210,8 @@ export const publish = (ctx: Context<any, any>, token: Token, message: unknown):
  * @category producing
  */
 export const unregister = (ctx: Context<any, any>, token: Token): Effect.Effect<void, InvalidToken | CallError> =>
-  Effect.flatMap(relayOf(kernelFor(ctx)), (relay) => ctx.call(relay, new Unregister(token) as never) as Effect.Effect<void, InvalidToken | CallError>)
+  Effect.flatMap(relayOf(kernelFor(ctx)), (relay) =>
+    ctx.call(relay, new Unregister(token) as never) as Effect.Effect<void, InvalidToken | CallError>)
 
 const subscribe = (ctx: Context<any, any>, event: EventName | string, kind: Kind) =>
   Effect.flatMap(
@@ -224,7 +226,8 @@ const subscribe = (ctx: Context<any, any>, event: EventName | string, kind: Kind
 const unsubscribe = (ctx: Context<any, any>, event: EventName | string, kind: Kind) =>
   Effect.flatMap(
     relayOf(kernelFor(ctx)),
-    (relay) => ctx.call(relay, new Unsubscribe(addressOf(ctx, event), ctx.self, kind) as never) as Effect.Effect<void, CallError>
+    (relay) =>
+      ctx.call(relay, new Unsubscribe(addressOf(ctx, event), ctx.self, kind) as never) as Effect.Effect<void, CallError>
   )
 
 /**
@@ -240,7 +243,8 @@ const unsubscribe = (ctx: Context<any, any>, event: EventName | string, kind: Ki
 export const monitor = (
   ctx: Context<any, any>,
   event: EventName | string
-): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | CallError> => subscribe(ctx, event, "monitor")
+): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | CallError> =>
+  subscribe(ctx, event, "monitor")
 
 /**
  * Links to an event, Ergo's `LinkEvent`: as `monitor`, but the end of the event is an exit
@@ -253,7 +257,8 @@ export const monitor = (
 export const link = (
   ctx: Context<any, any>,
   event: EventName | string
-): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | CallError> => subscribe(ctx, event, "link")
+): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | CallError> =>
+  subscribe(ctx, event, "link")
 
 /**
  * Stops monitoring an event; no `EventMessage` or `EventDown` of it arrives afterwards (except

@@ -75,7 +75,9 @@ export class EventDown extends Schema.TaggedClass<EventDown>("rain/Event/Down")(
  * @since 0.2.0
  * @category messages
  */
-export class EventStart extends Schema.TaggedClass<EventStart>("rain/Event/Start")("EventStart", { event: EventName }) {}
+export class EventStart extends Schema.TaggedClass<EventStart>("rain/Event/Start")("EventStart", {
+  event: EventName
+}) {}
 
 /**
  * The event lost its last subscriber, sent to its producer when it registered the event with
@@ -161,10 +163,10 @@ export class AlreadySubscribed extends Schema.TaggedError<AlreadySubscribed>()("
  * @since 0.2.0
  * @category internal
  */
-export class RemoteSubscribe extends Schema.TaggedClass<RemoteSubscribe>("rain/Event/RemoteSubscribe")("RemoteSubscribe", {
-  name: Schema.String,
-  relay: Pid
-}) {}
+export class RemoteSubscribe extends Schema.TaggedClass<RemoteSubscribe>("rain/Event/RemoteSubscribe")(
+  "RemoteSubscribe",
+  { name: Schema.String, relay: Pid }
+) {}
 
 /**
  * Relay to relay: the node no longer has subscribers to the event.

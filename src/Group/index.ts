@@ -235,7 +235,11 @@ export const leave = (
  * @since 0.2.0
  * @category reading
  */
-export const members = (where: Where, group: string, options?: ScopeOptions): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted> =>
+export const members = (
+  where: Where,
+  group: string,
+  options?: ScopeOptions
+): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted> =>
   Effect.map(stateOf(where, options), (state) => (state.all.get(group) ?? []).slice())
 
 /**
@@ -257,7 +261,10 @@ export const localMembers = (
  * @since 0.2.0
  * @category reading
  */
-export const whichGroups = (where: Where, options?: ScopeOptions): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted> =>
+export const whichGroups = (
+  where: Where,
+  options?: ScopeOptions
+): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted> =>
   Effect.map(stateOf(where, options), (state) => Array.from(state.all.keys()))
 
 /**
@@ -266,7 +273,10 @@ export const whichGroups = (where: Where, options?: ScopeOptions): Effect.Effect
  * @since 0.2.0
  * @category reading
  */
-export const whichLocalGroups = (where: Where, options?: ScopeOptions): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted> =>
+export const whichLocalGroups = (
+  where: Where,
+  options?: ScopeOptions
+): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted> =>
   Effect.map(stateOf(where, options), (state) => Array.from(state.local.keys()))
 
 /**
@@ -281,7 +291,10 @@ export const monitor = (
   ctx: Context<any, any>,
   group: string,
   options?: ScopeOptions
-): Effect.Effect<{ readonly ref: Reference; readonly members: ReadonlyArray<Pid> }, ScopeNotStarted | InvalidGroup | CallError> =>
+): Effect.Effect<
+  { readonly ref: Reference; readonly members: ReadonlyArray<Pid> },
+  ScopeNotStarted | InvalidGroup | CallError
+> =>
   Effect.gen(function*() {
     yield* checkGroup(group)
     const state = yield* stateOf(ctx, options)

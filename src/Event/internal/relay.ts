@@ -140,7 +140,8 @@ type Message = LaterDown | Publish | RemoteSubscribe | RemoteUnsubscribe | Remot
 const unregistered = Reason.shutdownWith("unregistered")
 
 let secrets = 0
-const newSecret = (): string => `${Date.now().toString(36)}.${(++secrets).toString(36)}.${Math.random().toString(36).slice(2)}`
+const newSecret = (): string =>
+  `${Date.now().toString(36)}.${(++secrets).toString(36)}.${Math.random().toString(36).slice(2)}`
 
 /** Drops a full subscriber's copy rather than fail the fan-out (the others still get theirs). Hot path. */
 const fanOut = (state: RelayState, subs: Map<number, Sub>, message: EventMessage): void => {
@@ -162,7 +163,8 @@ const changed = (state: RelayState, local: LocalEvent): void => {
   local.started = active
   const producer = state.kernel.lookup(local.producer)
   if (producer === undefined) return
-  state.kernel.enqueue(producer, active ? new EventStart({ event: local.event }, true) : new EventStop({ event: local.event }, true), "normal")
+  const note = active ? new EventStart({ event: local.event }, true) : new EventStop({ event: local.event }, true)
+  state.kernel.enqueue(producer, note, "normal")
 }
 
 const notify = (state: RelayState, sub: Sub, event: EventName, producer: Pid | undefined, reason: ExitReason): void => {
@@ -235,7 +237,9 @@ const endRemote = (state: RelayState, ctx: Context<any, any>, remote: RemoteEven
       yield* unwatchSubscriber(state, ctx, sub.proc.pid.id, key)
     }
     if (remote.pending !== undefined) {
-      for (const p of remote.pending) yield* ctx.replyError(p.from, new EventUnknown({ event: remote.event, reason: why }))
+      for (const p of remote.pending) {
+        yield* ctx.replyError(p.from, new EventUnknown({ event: remote.event, reason: why }))
+      }
     }
   })
 
@@ -282,7 +286,9 @@ const handleCall = (request: Request, from: From, state: RelayState, ctx: Contex
         if (local === undefined) {
           return Behaviour.replyError(new EventUnknown({ event: request.event, reason: "it is not registered" }), state)
         }
-        if (local.subs.has(proc.pid.id)) return Behaviour.replyError(new AlreadySubscribed({ event: request.event }), state)
+        if (local.subs.has(proc.pid.id)) {
+          return Behaviour.replyError(new AlreadySubscribed({ event: request.event }), state)
+        }
         local.subs.set(proc.pid.id, { proc, kind: request.kind })
         changed(state, local)
         yield* watchSubscriber(state, ctx, proc, key)
@@ -303,7 +309,10 @@ const handleCall = (request: Request, from: From, state: RelayState, ctx: Contex
       }
       if (kernel.remote === undefined) {
         return Behaviour.replyError(
-          new EventUnknown({ event: request.event, reason: "this node has no network (start it with the network option)" }),
+          new EventUnknown({
+            event: request.event,
+            reason: "this node has no network (start it with the network option)"
+          }),
           state
         )
       }
@@ -377,7 +386,8 @@ const handleMessage = (message: Message, state: RelayState, ctx: Context<any, an
       const local = state.local.get(message.name)
       const event = new EventName({ name: message.name, node: kernel.name }, true)
       if (local === undefined) {
-        kernel.send(state.self, message.relay, new RemoteSubscribed({ event, found: false, bufferSize: 0, buffer: [] }, true))
+        const refusal = new RemoteSubscribed({ event, found: false, bufferSize: 0, buffer: [] }, true)
+        kernel.send(state.self, message.relay, refusal)
         return state
       }
       yield* watchRelay(state, ctx, message.relay.node)
@@ -516,7 +526,11 @@ export const Relay = Behaviour.make<RelayState, void, Message, Request>({
     Effect.sync(() => {
       if (states.get(state.kernel) === state) states.delete(state.kernel)
     }),
-  describe: (state) => ({ events: state.local.size, subscriptions: state.remote.size, subscribers: state.subscribers.size })
+  describe: (state) => ({
+    events: state.local.size,
+    subscriptions: state.remote.size,
+    subscribers: state.subscribers.size
+  })
 })
 
 /** The kernel a process runs on. */
@@ -532,6 +546,16 @@ export const relayOf = (kernel: Kernel): Effect.Effect<Pid> =>
     const proc = kernel.names.get(relayName)
     if (proc !== undefined) return Effect.succeed(proc.pid)
     return Effect.orDie(
-      spawnEffect(kernel, Relay, undefined, { name: relayName }, kernel.options.runtime, undefined, undefined, false, kernel.nodePid)
+      spawnEffect(
+        kernel,
+        Relay,
+        undefined,
+        { name: relayName },
+        kernel.options.runtime,
+        undefined,
+        undefined,
+        false,
+        kernel.nodePid
+      )
     ) as Effect.Effect<Pid>
   })

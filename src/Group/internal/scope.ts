@@ -42,6 +42,11 @@ interface Watch {
   readonly group: string | undefined
 }
 
+type DownOf =
+  | { readonly _tag: "member"; readonly id: number }
+  | { readonly _tag: "peer"; readonly key: string }
+  | { readonly _tag: "watcher"; readonly id: number }
+
 /** A scope's state; `members` and friends read it (never write it) from other processes. */
 export interface ScopeState {
   readonly scope: string
@@ -60,7 +65,7 @@ export interface ScopeState {
   /** Watcher pid id -> its monitor and its membership monitors. */
   readonly watchers: Map<number, { readonly ref: Reference; readonly refs: Set<number> }>
   /** Monitor reference id -> what it watches (a local member, a peer scope, a watcher). */
-  readonly downs: Map<number, { readonly _tag: "member"; readonly id: number } | { readonly _tag: "peer"; readonly key: string } | { readonly _tag: "watcher"; readonly id: number }>
+  readonly downs: Map<number, DownOf>
 }
 
 const tables = new WeakMap<Kernel, Map<string, ScopeState>>()
@@ -108,10 +113,12 @@ const notify = (state: ScopeState, group: string, joined: ReadonlyArray<Pid>, le
   for (const watch of state.watches.values()) {
     if (watch.group !== undefined && watch.group !== group) continue
     if (joined.length > 0) {
-      state.kernel.enqueue(watch.watcher, new Joined({ ref: watch.ref, scope: state.scope, group, pids: joined }, true), "normal")
+      const message = new Joined({ ref: watch.ref, scope: state.scope, group, pids: joined }, true)
+      state.kernel.enqueue(watch.watcher, message, "normal")
     }
     if (left.length > 0) {
-      state.kernel.enqueue(watch.watcher, new Left({ ref: watch.ref, scope: state.scope, group, pids: left }, true), "normal")
+      const message = new Left({ ref: watch.ref, scope: state.scope, group, pids: left }, true)
+      state.kernel.enqueue(watch.watcher, message, "normal")
     }
   }
 }
