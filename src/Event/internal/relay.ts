@@ -533,10 +533,16 @@ export const Relay = Behaviour.make<RelayState, void, Message, Request>({
   })
 })
 
-/** The kernel a process runs on. */
+const kernelOfContext = new WeakMap<object, Kernel>()
+
+/** The kernel a process runs on (remembered per context: `publish` is a hot path). */
 export const kernelFor = (ctx: Context<any, any>): Kernel => {
-  const kernel = kernels.get(`${ctx.self.node}/${ctx.self.creation}`)
-  if (kernel === undefined) throw new Error("rain: Event used outside a running process")
+  let kernel = kernelOfContext.get(ctx)
+  if (kernel === undefined) {
+    kernel = kernels.get(`${ctx.self.node}/${ctx.self.creation}`)
+    if (kernel === undefined) throw new Error("rain: Event used outside a running process")
+    kernelOfContext.set(ctx, kernel)
+  }
   return kernel
 }
 
