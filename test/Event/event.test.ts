@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
 import { Event, Process } from "../../src/index.js"
 import type { Process as P } from "../../src/index.js"
 import * as Testing from "../testing.js"
@@ -126,6 +126,26 @@ describe("Event on one node", () => {
       assert.strictEqual(Either.isLeft(remote) && (remote.left as any)._tag, "EventUnknown")
       // the relay survived all of it
       assert.isDefined(yield* relayInfo(env))
+    }))
+
+  it.scopedLive("the relay's end is each event's end: subscribers hear its reason; a new relay starts on next use", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { level: "None" } })
+      const producer = yield* env.spawn(Producer, { name: "numbers" })
+      yield* env.spawn(Subscriber, { event: "numbers", kind: "monitor", forward: env.probe })
+      yield* env.receiveMatching(isTagged("buffer"), "5 seconds")
+      const relay = Option.getOrThrow(yield* env.node.whereis("rain/event"))
+      yield* env.node.exit(relay, Process.ExitReason.shutdownWith("maintenance"))
+      assert.deepStrictEqual(yield* env.receive("5 seconds"), { down: "shutdown", event: "numbers" })
+      // the old token is gone with its relay: publishing with it fails (and crashes this producer)
+      yield* env.send(producer, 1)
+      assert.strictEqual((yield* env.exitReason(producer))._tag, "error")
+      const again = yield* env.spawn(Producer, { name: "numbers" })
+      yield* env.spawn(Subscriber, { event: "numbers", kind: "monitor", forward: env.probe })
+      assert.deepStrictEqual(yield* env.receiveMatching(isTagged("buffer"), "5 seconds"), { buffer: [] })
+      yield* env.send(again, 2)
+      assert.deepStrictEqual(yield* env.receive("5 seconds"), { got: 2 })
+      assert.notStrictEqual(String(Option.getOrThrow(yield* env.node.whereis("rain/event"))), String(relay))
     }))
 
   it.scopedLive("demonitor stops publications; a dead subscriber is forgotten", () =>

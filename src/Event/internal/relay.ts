@@ -522,9 +522,19 @@ export const Relay = Behaviour.make<RelayState, void, Message, Request>({
   handleMessage,
   handleCall: handleCall as any,
   handleInfo,
-  terminate: (_reason, state) =>
+  // The relay ending (it crashed, or was told to stop) ends every event it held: their subscribers here
+  // and on other nodes hear it with the relay's reason, rather than wait for publications that never come.
+  terminate: (reason, state) =>
     Effect.sync(() => {
       if (states.get(state.kernel) === state) states.delete(state.kernel)
+      for (const local of state.local.values()) {
+        for (const sub of local.subs.values()) notify(state, sub, local.event, local.producer, reason)
+        const down = new EventDown({ event: local.event, reason }, true)
+        for (const relay of local.remotes.values()) state.kernel.send(state.self, relay, down)
+      }
+      for (const remote of state.remote.values()) {
+        for (const sub of remote.subs.values()) notify(state, sub, remote.event, remote.producer, reason)
+      }
     }),
   describe: (state) => ({
     events: state.local.size,
