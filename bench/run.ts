@@ -171,6 +171,26 @@ if (selected("pool.call.per_s") || selected("pool.direct_call.per_s")) {
   }
 }
 
+// --- Events: fan-out to 10,000 subscribers on this node and on a peer OS process, beside direct sends (bench/events.ts)
+const eventUnits: ReadonlyArray<string> = [
+  "event.fanout.local.msgs_per_s",
+  "event.fanout.local.direct_msgs_per_s",
+  "event.fanout.remote.msgs_per_s",
+  "event.fanout.remote.direct_msgs_per_s"
+]
+if (eventUnits.some(selected)) {
+  try {
+    const samples: Array<Record<string, number>> = []
+    for (let i = 0; i < (quick ? 1 : 2); i++) {
+      samples.push(runChild(`${here}events.ts`, quick ? ["--quick"] : [], 300_000) as Record<string, number>)
+    }
+    for (const name of eventUnits) if (selected(name)) emit(name, "msgs/s", samples.map((s) => s[name]!))
+  } catch (error) {
+    failed = true
+    log(`FAILED event.fanout.*: ${(error as Error).message}`)
+  }
+}
+
 // --- Erlang/OTP on the same machine
 const hasErl = (() => {
   try {

@@ -105,6 +105,20 @@ export * as Router from "./Router/index.js"
  * @category modules
  */
 export * as Code from "./Code/index.js"
+/**
+ * The `Event` module (named events with subscribers on any node; see its page).
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Event from "./Event/index.js"
+/**
+ * The `Group` module (process groups across nodes, as Erlang's `pg`; see its page).
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Group from "./Group/index.js"
 // Modules with dependencies of their own are entry points of their own, so that a program
 // that does not use them loads none of it: `import * as Database from "rain/Database"`
 // (needs @effect/sql and a driver), `import * as Meta from "rain/Meta"` (needs

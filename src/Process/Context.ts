@@ -209,7 +209,11 @@ export interface Context<M = unknown, Q = any> {
    * `Clock.currentTimeMillis`, reading it does not move the handler onto a fiber.
    */
   readonly currentTimeMillis: Effect.Effect<number>
-  /** Monitors a node: `NodeDown`/`NodeUp` arrive in `handleInfo`. */
+  /**
+   * Monitors a node: `NodeDown`/`NodeUp` arrive in `handleInfo`. `"*"` monitors every node, as
+   * `net_kernel:monitor_nodes(true)` does: each connection that comes up or goes down is reported,
+   * and nothing is reported for the nodes not connected at the time.
+   */
   monitorNode(node: string): Effect.Effect<void>
   demonitorNode(node: string): Effect.Effect<void>
 }

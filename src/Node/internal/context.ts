@@ -19,7 +19,7 @@ import { spawnRemote } from "./distribution.js"
 import { call, callImportant, replyTo, sendImportant } from "./calls.js"
 import type { Kernel } from "./kernel.js"
 import type { Proc } from "./proc.js"
-import { awaitExit, demonitor, exit, link, monitor, unlink } from "./signals.js"
+import { anyNode, awaitExit, demonitor, exit, link, monitor, unlink } from "./signals.js"
 import { sendAfter } from "./timers.js"
 
 /** The `ctx` handed to handlers; one per process, methods build small Effects. */
@@ -192,7 +192,7 @@ export class ProcessContext implements Context<any, any> {
       set.add(this.proc)
       ;(this.proc.nodeWatches ??= new Set()).add(node)
       if (kernel.remote === undefined || !kernel.remote.isConnected(node)) {
-        if (node !== kernel.name) {
+        if (node !== kernel.name && node !== anyNode) {
           kernel.enqueueSystem(this.proc, new NodeDown({ node, reason: "not connected" }, true))
         }
       }

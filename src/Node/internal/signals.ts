@@ -267,10 +267,17 @@ export const nodeDown = (kernel: Kernel, node: string, reason: string): void => 
   failRemoteCalls(kernel, node, reason)
   const watchers = kernel.nodeWatchers.get(node)
   if (watchers !== undefined) for (const proc of watchers) kernel.enqueueSystem(proc, new NodeDown({ node, reason }, true))
+  const any = kernel.nodeWatchers.get(anyNode)
+  if (any !== undefined) for (const proc of any) kernel.enqueueSystem(proc, new NodeDown({ node, reason }, true))
 }
+
+/** The key under which `monitorNode("*")` watches every node (net_kernel:monitor_nodes). */
+export const anyNode = "*"
 
 /** Connection to `node` up: its node monitors hear of it. */
 export const nodeUp = (kernel: Kernel, node: string): void => {
   const watchers = kernel.nodeWatchers.get(node)
   if (watchers !== undefined) for (const proc of watchers) kernel.enqueueSystem(proc, new NodeUp({ node }, true))
+  const any = kernel.nodeWatchers.get(anyNode)
+  if (any !== undefined) for (const proc of any) kernel.enqueueSystem(proc, new NodeUp({ node }, true))
 }
