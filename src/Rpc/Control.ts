@@ -6,7 +6,7 @@
  * challenge/response (the cookie never crosses the wire). `client` connects to a node with
  * the cookie and gives a plain `RpcClient` of the group; the `rain` command line is built on it.
  *
- * Why rpc here and not for messages: see DESIGN.md, The wire. Each rpc costs 100-250 us of
+ * Why rpc here and not for messages: see DESIGN.md, The wire. Each rpc costs 100-250 µs of
  * CPU per side, which is nothing for an administrator's request and far too much for a
  * message; remote spawn and application start between nodes stay on the data plane (they
  * set up links and monitors in the same frame), the control plane offers them to clients
@@ -271,7 +271,7 @@ export const ProcessSelector = Schema.String.pipe(Schema.minLength(1))
  * @since 0.2.0
  * @category rpcs
  */
-export class Ping extends Rpc.make("rain/Control/Ping", {
+export class Ping extends Rpc.make("Ping", {
   success: Schema.Struct({ node: Schema.String, creation: Schema.Number, time: Schema.Number })
 }) {}
 
@@ -281,7 +281,7 @@ export class Ping extends Rpc.make("rain/Control/Ping", {
  * @since 0.2.0
  * @category rpcs
  */
-export class Info extends Rpc.make("rain/Control/Info", { success: NodeInfo }) {}
+export class Info extends Rpc.make("Info", { success: NodeInfo }) {}
 
 /**
  * A page of the process table, sorted and filtered on the node (so that 100k processes cost
@@ -290,7 +290,7 @@ export class Info extends Rpc.make("rain/Control/Info", { success: NodeInfo }) {
  * @since 0.2.0
  * @category rpcs
  */
-export class Processes extends Rpc.make("rain/Control/Processes", {
+export class Processes extends Rpc.make("Processes", {
   payload: {
     offset: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
     /** 1 to 1000 (default 50). */
@@ -310,7 +310,7 @@ export class Processes extends Rpc.make("rain/Control/Processes", {
  * @since 0.2.0
  * @category rpcs
  */
-export class Process extends Rpc.make("rain/Control/Process", {
+export class Process extends Rpc.make("Process", {
   payload: { process: ProcessSelector, stateLimit: Schema.optional(Schema.Int.pipe(Schema.between(16, 1_000_000))) },
   success: ProcessDetail,
   error: ProcessNotFound
@@ -322,7 +322,7 @@ export class Process extends Rpc.make("rain/Control/Process", {
  * @since 0.2.0
  * @category rpcs
  */
-export class Tree extends Rpc.make("rain/Control/Tree", { success: Schema.Array(ApplicationTree) }) {}
+export class Tree extends Rpc.make("Tree", { success: Schema.Array(ApplicationTree) }) {}
 
 /**
  * The applications on the node (`Application.which`), without trees.
@@ -330,7 +330,7 @@ export class Tree extends Rpc.make("rain/Control/Tree", { success: Schema.Array(
  * @since 0.2.0
  * @category rpcs
  */
-export class WhichApplications extends Rpc.make("rain/Control/WhichApplications", {
+export class WhichApplications extends Rpc.make("WhichApplications", {
   success: Schema.Array(ApplicationTree)
 }) {}
 
@@ -341,7 +341,7 @@ export class WhichApplications extends Rpc.make("rain/Control/WhichApplications"
  * @since 0.2.0
  * @category rpcs
  */
-export class StartApplication extends Rpc.make("rain/Control/StartApplication", {
+export class StartApplication extends Rpc.make("StartApplication", {
   payload: { name: Schema.String, mode: Schema.optional(Schema.Literal("temporary", "transient", "permanent")) },
   success: Schema.String,
   error: OperationFailed
@@ -353,7 +353,7 @@ export class StartApplication extends Rpc.make("rain/Control/StartApplication", 
  * @since 0.2.0
  * @category rpcs
  */
-export class StopApplication extends Rpc.make("rain/Control/StopApplication", {
+export class StopApplication extends Rpc.make("StopApplication", {
   payload: { name: Schema.String },
   error: OperationFailed
 }) {}
@@ -365,7 +365,7 @@ export class StopApplication extends Rpc.make("rain/Control/StopApplication", {
  * @since 0.2.0
  * @category rpcs
  */
-export class Spawn extends Rpc.make("rain/Control/Spawn", {
+export class Spawn extends Rpc.make("Spawn", {
   payload: { behaviour: Schema.String, args: Schema.optional(Schema.Unknown), name: Schema.optional(Schema.String) },
   success: Schema.String,
   error: OperationFailed
@@ -379,7 +379,7 @@ export class Spawn extends Rpc.make("rain/Control/Spawn", {
  * @since 0.2.0
  * @category rpcs
  */
-export class Exit extends Rpc.make("rain/Control/Exit", {
+export class Exit extends Rpc.make("Exit", {
   payload: { process: ProcessSelector, reason: Schema.optional(Schema.String) },
   error: ProcessNotFound
 }) {}
@@ -391,13 +391,14 @@ export class Exit extends Rpc.make("rain/Control/Exit", {
  * @since 0.2.0
  * @category rpcs
  */
-export class Send extends Rpc.make("rain/Control/Send", {
+export class Send extends Rpc.make("Send", {
   payload: { process: ProcessSelector, message: Schema.Unknown },
   error: Schema.Union(ProcessNotFound, OperationFailed)
 }) {}
 
 /**
- * The control plane's operations.
+ * The control plane's operations. Their tags are short (`client.Processes(...)`): they name
+ * rpcs of this group on its own connection, not classes in the node's wire registry.
  *
  * @since 0.2.0
  * @category rpcs

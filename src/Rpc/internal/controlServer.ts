@@ -230,8 +230,8 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
   const notFound = (process: string) => new ProcessNotFound({ node: kernel.name, process })
   const failed = (operation: string, reason: string) => new OperationFailed({ node: kernel.name, operation, reason })
   return Rpcs.of({
-    "rain/Control/Ping": () => Effect.sync(() => ({ node: kernel.name, creation: kernel.creation, time: kernel.now() })),
-    "rain/Control/Info": () =>
+    Ping: () => Effect.sync(() => ({ node: kernel.name, creation: kernel.creation, time: kernel.now() })),
+    Info: () =>
       Effect.gen(function*() {
         const metrics = yield* node.metrics
         const connections = yield* node.connections
@@ -252,7 +252,7 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
           spawnable: Array.from(spawnable.keys())
         })
       }),
-    "rain/Control/Processes": (request) =>
+    Processes: (request) =>
       Effect.sync(() => {
         const sort = request.sort ?? "pid"
         const offset = request.offset ?? 0
@@ -274,7 +274,7 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
           processes: rows.slice(offset, offset + limit).map((r) => rowOf(kernel, r.proc, sort === "memory" ? r.memory : undefined))
         })
       }),
-    "rain/Control/Process": (request) =>
+    Process: (request) =>
       Effect.suspend((): Effect.Effect<ProcessDetail, ProcessNotFound> => {
         const proc = select(kernel, request.process)
         if (proc === undefined) return Effect.fail(notFound(request.process))
@@ -303,9 +303,9 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
           })
         )
       }),
-    "rain/Control/Tree": () => applications(node, kernel, true),
-    "rain/Control/WhichApplications": () => applications(node, kernel, false),
-    "rain/Control/StartApplication": (request) =>
+    Tree: () => applications(node, kernel, true),
+    WhichApplications: () => applications(node, kernel, false),
+    StartApplication: (request) =>
       Effect.suspend(() => {
         const spec = dist.options.allowApplications?.find((a) => a.name === request.name)
         return Application.start(node, spec ?? request.name, request.mode).pipe(
@@ -320,11 +320,11 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
           )
         )
       }),
-    "rain/Control/StopApplication": (request) =>
+    StopApplication: (request) =>
       Application.stop(node, request.name).pipe(
         Effect.mapError(() => failed(`stop application ${request.name}`, "no application of that name is loaded on the node"))
       ),
-    "rain/Control/Spawn": (request) =>
+    Spawn: (request) =>
       Effect.suspend((): Effect.Effect<string, OperationFailed> => {
         const behaviour = spawnable.get(request.behaviour)
         if (behaviour === undefined) {
@@ -339,7 +339,7 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
           Effect.mapError((e) => failed(`spawn ${request.behaviour}`, e.message))
         ) as Effect.Effect<string, OperationFailed>
       }),
-    "rain/Control/Exit": (request) =>
+    Exit: (request) =>
       Effect.suspend((): Effect.Effect<void, ProcessNotFound> => {
         const proc = select(kernel, request.process)
         if (proc === undefined) return Effect.fail(notFound(request.process))
@@ -351,7 +351,7 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
           )
         )
       }),
-    "rain/Control/Send": (request) =>
+    Send: (request) =>
       Effect.suspend((): Effect.Effect<void, ProcessNotFound | OperationFailed> => {
         const proc = select(kernel, request.process)
         if (proc === undefined) return Effect.fail(notFound(request.process))
