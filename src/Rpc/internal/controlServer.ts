@@ -280,9 +280,16 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
         if (proc === undefined) return Effect.fail(notFound(request.process))
         const limit = request.stateLimit ?? 4096
         const state = statusName(proc) === "init" ? { text: "<initialising>", truncated: false } : render(proc.state, limit)
-        const described = proc.behaviour.describe === undefined || statusName(proc) === "init"
-          ? undefined
-          : render(proc.behaviour.describe(proc.state), limit).text
+        const describe = proc.behaviour.describe
+        let described: string | undefined = undefined
+        if (describe !== undefined && statusName(proc) !== "init") {
+          // A behaviour's describe is user code: its failure is told, not thrown at the rpc server.
+          try {
+            described = render(describe(proc.state), limit).text
+          } catch (e) {
+            described = `<describe failed: ${e instanceof Error ? e.message : String(e)}>`
+          }
+        }
         return Effect.succeed(
           new ProcessDetail({
             row: rowOf(kernel, proc),
