@@ -4,6 +4,7 @@
  *   npm run bench                                  # every workload, JSON lines on stdout
  *   npm run bench -- --only local,spawn --quick    # a subset, short pass
  *   npm run bench:compare                          # also the Erlang workloads (needs erl)
+ *   npm run bench -- --only control --quick        # the control plane beside node.call
  *
  * Each run of a workload happens in a fresh Node.js process (so that one workload's heap
  * does not weigh on the next); a figure is the median of the runs. Human tables go to
@@ -188,6 +189,21 @@ if (eventUnits.some(selected)) {
   } catch (error) {
     failed = true
     log(`FAILED event.fanout.*: ${(error as Error).message}`)
+  }
+}
+
+// --- Control plane: an @effect/rpc Ping beside a node.call on the data plane, same run
+if (selected("control.ping.per_s") || selected("control.node_call.per_s")) {
+  try {
+    const samples: Array<Record<string, number>> = []
+    for (let i = 0; i < runsFor("control."); i++) {
+      samples.push(runChild(`${here}control.ts`, quick ? ["--quick"] : [], 120_000) as Record<string, number>)
+    }
+    emit("control.ping.per_s", "calls/s", samples.map((s) => s["ping"]!))
+    emit("control.node_call.per_s", "calls/s", samples.map((s) => s["call"]!))
+  } catch (error) {
+    failed = true
+    log(`FAILED control.*: ${(error as Error).message}`)
   }
 }
 

@@ -4,6 +4,7 @@
  * process for the sake of a one-command demo; they still talk over TCP on 127.0.0.1.
  *
  *   npx tsx examples/multinode.ts
+ *   npx tsx examples/multinode.ts --serve   # node2 keeps running: look at it with `npx rain ps`
  */
 import { Effect, Schema } from "effect"
 import type { Process as P } from "rain"
@@ -63,5 +64,11 @@ Node.runMain("node2@127.0.0.1", {
     const pid = yield* node1.spawnRemote("node2@127.0.0.1", "remote_worker", "worker_args")
     yield* node1.send(pid, new Hello({ text: "work!", from: node1.name }))
     yield* Effect.sleep("100 millis")
+    if (process.argv.includes("--serve")) {
+      // Every node with network serves the control plane on its own port (rain/Rpc Control).
+      const args = `ps --node ${node2.name}:${node2.port} --cookie secret-cookie`
+      console.log(`look inside node2: npx rain ${args}  (in Rain's repository: npm run rain -- ${args}); Ctrl-C stops it`)
+      return
+    }
     yield* node2.stop
   }))

@@ -27,6 +27,7 @@ import { runMain as internalRunMain } from "./internal/runMain.js"
 import { Node } from "./Service.js"
 import type { NodeDown } from "../Process/Message.js"
 import { remoteStarter, startApplications } from "./internal/applications.js"
+import { serve as serveControl } from "../Rpc/internal/controlServer.js"
 import type { Connections, NetworkError, NetworkOptions } from "./NetworkOptions.js"
 import type { ApplicationNotRunning, InvalidBehaviour, UpgradeFailed } from "../Code/errors.js"
 import { upgradeApplication as upgradeApp } from "../Code/internal/application.js"
@@ -564,7 +565,10 @@ export const start = (
       ? undefined
       : yield* startDistribution(kernel, options.network, runtime, options.process?.maxMessageSize ?? 64 * 1024 * 1024)
     const service = makeService(kernel, runtime, stop, Deferred.await(stopped), dist)
-    if (dist !== undefined) dist.startApplication = remoteStarter(service, runtime)
+    if (dist !== undefined) {
+      dist.startApplication = remoteStarter(service, runtime)
+      dist.control = yield* serveControl(service, kernel, dist)
+    }
     if (options.applications !== undefined && options.applications.length > 0) {
       yield* startApplications(service, options.applications).pipe(Effect.tapError(() => stop))
     }

@@ -158,7 +158,10 @@ const restartGroup = (state: State, ctx: Ctx, group: ReadonlyArray<ChildState>):
       if (child.pid !== undefined || !state.children.includes(child)) continue
       for (;;) {
         const started = yield* Effect.either(startChild(ctx, child, true))
-        if (started._tag === "Right") break
+        if (started._tag === "Right") {
+          child.restarts = (child.restarts ?? 0) + 1
+          break
+        }
         yield* report(ctx, LogLevel.Error, () => [`could not restart child ${child.id}: ${started.left.reason}`, {
           errorContext: "start_error",
           child: child.id,

@@ -13,6 +13,8 @@ export interface ChildState {
   spec: ChildSpec
   readonly args: unknown
   pid: Pid | undefined
+  /** Times this child was restarted (for the control plane's tree; undefined: never). */
+  restarts?: number
 }
 
 export interface State {

@@ -89,6 +89,8 @@ export class Distribution implements Remote {
   address = ""
   /** Starts an allowed application another node asked for (installed by `Node.start`, see `applications.ts`). */
   startApplication: ((spec: ApplicationSpec) => Promise<string | undefined>) | undefined = undefined
+  /** Serves a control client's connection (installed by `Node.start`, see `Rpc/internal/controlServer.ts`). */
+  control: ((duplex: Transport.Duplex) => void) | undefined = undefined
 
   constructor(
     readonly local: Local,

@@ -10,6 +10,7 @@
  */
 import type { Either, Fiber, Scope } from "effect"
 import { Duration, Effect, FiberId, Runtime } from "effect"
+import { sniff } from "../../../Rpc/internal/controlSocket.js"
 import * as Transport from "../../../Transport/index.js"
 import { Conn } from "./conn.js"
 import type { Distribution } from "./connection.js"
@@ -139,14 +140,22 @@ export class Peers {
   /** Starts listening on the transport and ticking; the scope closes the listener. */
   listen(): Effect.Effect<Transport.Listener, Transport.TransportError, Scope.Scope> {
     return Effect.tap(
-      this.dist.transport.listen((duplex) => {
-        if (this.stopped) return duplex.close(new Error("node stopping"))
-        const attempt = new Attempt()
-        this.runHandshake(
-          attempt,
-          Transport.handshake(duplex, "acceptor", this.handshakeOptions((info) => this.acceptIncoming(info, attempt))),
-          (result) => this.incomingDone(attempt, result)
-        )
+      this.dist.transport.listen((accepted) => {
+        if (this.stopped) return accepted.close(new Error("node stopping"))
+        // A control client (rain/Rpc Control) and a node share the listener: the first bytes tell them apart.
+        sniff(accepted, (duplex) => {
+          if (this.stopped) return duplex.close(new Error("node stopping"))
+          const attempt = new Attempt()
+          this.runHandshake(
+            attempt,
+            Transport.handshake(duplex, "acceptor", this.handshakeOptions((info) => this.acceptIncoming(info, attempt))),
+            (result) => this.incomingDone(attempt, result)
+          )
+        }, (duplex) => {
+          const control = this.dist.control
+          if (this.stopped || control === undefined) return duplex.close(new Error("no control plane"))
+          control(duplex)
+        }, (why) => this.dist.log(`refused a connection: ${why}`))
       }),
       () => Effect.sync(() => this.tick())
     )
