@@ -41,6 +41,8 @@ export class NodeStats {
    * twice. Off, a call pays one boolean read.
    */
   timeCalls = false
+  /** Telemetry publishers running for this node (`timeCalls` while there is one). */
+  publishers = 0
   /** Latencies in milliseconds of the calls completed since the last `takeLatencies`, newest overwrite oldest. */
   private readonly latencies = new Float64Array(LATENCY_SLOTS)
   private latencyCount = 0
