@@ -128,7 +128,7 @@ const checkInterval = (options: PublishOptions | undefined): Effect.Effect<Durat
  *
  * @example
  * ```ts
- * import { Effect, Metric } from "effect"
+ * import { Effect } from "effect"
  * import { Node } from "rain"
  * import * as Telemetry from "rain/Telemetry"
  *
