@@ -180,5 +180,15 @@ describe("Telemetry.publish, stopping", () => {
       )
       // The probe and Echo, though the hour never passed: the closing publication counted Echo.
       assert.strictEqual(yield* count(Telemetry.metrics.spawns, name), 2)
+      // A second (and a third, concurrent) publisher of the same node does not count anything twice.
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          yield* Telemetry.publish(env.node, { interval: "1 second" })
+          yield* Telemetry.publish(env.node, { interval: "1 second" })
+          yield* env.spawn(Echo, undefined)
+          yield* TestClock.adjust("1 second")
+        })
+      )
+      assert.strictEqual(yield* count(Telemetry.metrics.spawns, name), 3)
     }))
 })

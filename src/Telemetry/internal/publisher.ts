@@ -80,6 +80,8 @@ class Deltas {
   }
 }
 
+const deltasOf = new WeakMap<Kernel, Deltas>()
+
 const names = new WeakMap<object, string>()
 for (const [name, metric] of Object.entries(metrics)) names.set(metric, name)
 const metricName = (metric: object): string => names.get(metric) ?? "?"
@@ -141,7 +143,9 @@ const publishOnce = (kernel: Kernel, deltas: Deltas): void => {
 export const publish = (node: NodeService, interval: Duration.Duration): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
     const kernel = kernelOf(node)
-    const deltas = new Deltas(label("node", kernel.name))
+    // One set of last-published values per node: two publishers of a node must not count twice.
+    const deltas = deltasOf.get(kernel) ?? new Deltas(label("node", kernel.name))
+    deltasOf.set(kernel, deltas)
     const stats = kernel.stats
     yield* Effect.acquireRelease(
       Effect.sync(() => {
