@@ -2,6 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, Schema } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { Node, Process } from "rain"
 import * as Telemetry from "rain/Telemetry"
 
@@ -89,6 +91,41 @@ describe("tracing: true", () => {
       assert.deepStrictEqual(spans.map((s) => s.name), ["request"])
     }).pipe(Effect.provide(Telemetry.layerTracing({ exporter })))
   }, { timeout: 30_000 })
+
+  it.scopedLive("spans reach an OTLP/HTTP collector (a loopback server standing in for one)", () =>
+    Effect.gen(function*() {
+      const received: Array<{ readonly path: string; readonly type: string; readonly body: Buffer }> = []
+      const collector = yield* Effect.acquireRelease(
+        Effect.async<import("node:http").Server>((resume) => {
+          const server = createServer((request, response) => {
+            const chunks: Array<Buffer> = []
+            request.on("data", (chunk: Buffer) => chunks.push(chunk))
+            request.on("end", () => {
+              received.push({ path: request.url ?? "", type: request.headers["content-type"] ?? "", body: Buffer.concat(chunks) })
+              response.statusCode = 200
+              response.end()
+            })
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`
+      // The layer's scope ends with this block: the tracer provider shuts down and flushes its batch.
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const node = yield* Node.start("otlp@localhost", { tracing: true, log: { level: "Warning" } })
+          const echo = yield* node.spawn(Echo, undefined)
+          assert.strictEqual(yield* node.call(echo, new Ping()), "pong")
+        })
+      ).pipe(Effect.provide(Telemetry.layerTracing({ serviceName: "rain-otlp-test", otlp: { url } })))
+      assert.isAtLeast(received.length, 1)
+      const all = Buffer.concat(received.map((r) => r.body)).toString("latin1")
+      assert.strictEqual(received[0]!.path, "/v1/traces")
+      assert.include(all, "rain.call")
+      assert.include(all, "rain.handleCall")
+      assert.include(all, "rain-otlp-test")
+    }), { timeout: 30_000 })
 
   it.effect("a bad OTLP url or processor fails with InvalidTelemetryOption", () =>
     Effect.gen(function*() {
