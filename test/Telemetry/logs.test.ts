@@ -67,6 +67,17 @@ describe("node logging honours the user's Logger and level", () => {
       assert.deepStrictEqual(parsed.map((l) => l.message), ["info from init", "warning from init"])
     }))
 
+  it.effect("format json replaces the pretty logger Node.runMain installs in place of the default", () =>
+    Effect.gen(function*() {
+      const out = yield* consoleRecorder
+      yield* startChatty({ log: { format: "json" } }).pipe(
+        Effect.provide(Logger.add(Logger.prettyLoggerDefault)),
+        Effect.withConsole(out.console)
+      )
+      const parsed = out.written.map((line) => JSON.parse(line) as { message: unknown })
+      assert.deepStrictEqual(parsed.map((l) => l.message), ["info from init", "warning from init"])
+    }))
+
   it.effect("a user's Logger.withMinimumLogLevel is honoured; an explicit log.level wins over it", () =>
     Effect.gen(function*() {
       const debug = recorder()

@@ -5,9 +5,9 @@
  *
  * - `level` only when given: a user's `Logger.withMinimumLogLevel` around `Node.start` is
  *   the default.
- * - `format` replaces Effect's default logger only while it is installed: a user's own
- *   `Logger` (Effect's default replaced or removed) wins, and no second logger appears
- *   beside it.
+ * - `format` replaces Effect's default logger (or the pretty one `Node.runMain` installs)
+ *   only while it is installed: a user's own `Logger` (the default replaced or removed)
+ *   wins, and no second logger appears beside it.
  * - `output` (a stream or a file) is an explicit destination: it replaces the default
  *   logger, or is added beside a user's own.
  *
@@ -24,6 +24,12 @@ export interface LogSetup {
   readonly format?: "text" | "json" | "logfmt" | "pretty" | undefined
   readonly output?: "stdout" | "stderr" | { readonly file: string } | undefined
 }
+
+/**
+ * The loggers that are nobody's choice: Effect's default, and the pretty logger that
+ * `Node.runMain` (as `NodeRuntime.runMain`) puts in its place. The node's format replaces them.
+ */
+const defaults: ReadonlyArray<Logger.Logger<unknown, void>> = [Logger.defaultLogger, Logger.prettyLoggerDefault]
 
 /** Why a `log` option cannot be used: the option, its value, and what it must be. */
 export interface LogOptionError {
@@ -116,10 +122,11 @@ export const withNodeLogging = <A, E, R>(
     let result: Effect.Effect<A, E, R> = effect
     if (logger !== undefined) {
       const loggers = yield* FiberRef.get(FiberRef.currentLoggers)
-      const hasDefault = HashSet.has(loggers, Logger.defaultLogger)
+      const builtIn = defaults.filter((l) => HashSet.has(loggers, l))
       const explicitOutput = options.output !== undefined && options.output !== "stdout"
-      if (hasDefault) {
-        result = Effect.locally(result, FiberRef.currentLoggers, HashSet.add(HashSet.remove(loggers, Logger.defaultLogger), logger))
+      if (builtIn.length > 0) {
+        const rest = builtIn.reduce((set, l) => HashSet.remove(set, l), loggers)
+        result = Effect.locally(result, FiberRef.currentLoggers, HashSet.add(rest, logger))
       } else if (explicitOutput) {
         result = Effect.locally(result, FiberRef.currentLoggers, HashSet.add(loggers, logger))
       }
