@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Metric, Schema, TestClock } from "effect"
+import { Effect, Fiber, Metric, Schema, TestClock } from "effect"
 import { Node, Process, Supervisor, Testing } from "rain"
 import * as Telemetry from "rain/Telemetry"
 
@@ -68,6 +68,10 @@ describe("Telemetry.publish", () => {
       yield* env.node.trySend(stuck, "queued")
       const refused = yield* Effect.flip(env.node.trySend(stuck, "refused"))
       assert.strictEqual(refused._tag, "MailboxFull")
+      // node.send waits for room instead (backpressure): not a refusal.
+      const waiting = yield* Effect.fork(env.node.send(stuck, "waits"))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(waiting)
       // A send to a dead local pid is dropped silently, and counted.
       yield* env.node.trySend(crasher, "too late")
 

@@ -740,13 +740,16 @@ export class Kernel {
       }
       const error = this.send(undefined, to, message, priority)
       if (error === undefined) return this.remoteBackpressure(to) ?? Effect.void
+      // Not a refusal after all: this sender waits (the stats counted one in `send`).
       if (error._tag === "MemoryLimit") {
+        this.stats.refusedMemory--
         return Effect.async<void>((resume) => {
           const cancel = this.memory!.whenBelow(() => resume(Effect.void))
           return Effect.sync(cancel)
         }).pipe(Effect.zipRight(this.sendWait(to, message, priority)))
       }
       if (error._tag !== "MailboxFull") return Effect.fail(error)
+      this.stats.refusedMailboxFull--
       return this.waitForRoom(this.lookup(to)!, message)
     })
   }
