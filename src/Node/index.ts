@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Context, Deferred, Duration, Effect, FiberRef, Layer, Logger, LogLevel, Option, Runtime, Schema } from "effect"
+import { Context, Deferred, Duration, Effect, FiberRef, Layer, LogLevel, Option, Runtime, Schema } from "effect"
 import type { Any, Behaviour, CallTimeout, FailureOf, Priority, SpawnOptions, SuccessOf } from "../Process/Behaviour.js"
 import type { ImportantSendError, SendError } from "../Process/Context.js"
 import type { AlreadyRegistered, CallError, NameTaken, SpawnError } from "../Process/errors.js"
@@ -19,6 +19,8 @@ import { spawnEffect } from "./internal/context.js"
 import type { Distribution } from "./internal/dist/connection.js"
 import { networkService, startDistribution } from "./internal/distribution.js"
 import { attachKernel, Kernel } from "./internal/kernel.js"
+import { withNodeLogging } from "./internal/logging.js"
+import { BYTES_PER_PROCESS, mailboxBytes } from "./internal/memory.js"
 import type { Proc } from "./internal/proc.js"
 import { statusName } from "./internal/proc.js"
 import { KernelScheduler } from "./internal/scheduler.js"
@@ -125,10 +127,29 @@ export interface NodeOptions {
     readonly callTimeout?: CallTimeout | undefined
   } | undefined
   readonly log?: {
-    /** Minimum level (default "Info"). */
+    /**
+     * Minimum level of the node's processes. Default: the level of the Effect that starts
+     * the node (Effect's default is "Info"), so a `Logger.withMinimumLogLevel` around
+     * `Node.start` is honoured.
+     */
     readonly level?: LogLevel.Literal | undefined
-    /** "text" (default), "json", "logfmt" or "pretty". */
+    /**
+     * "text" (default), "json", "logfmt" or "pretty". It replaces Effect's default logger;
+     * a `Logger` of your own (the default replaced or removed) is kept as it is, alone.
+     */
     readonly format?: "text" | "json" | "logfmt" | "pretty" | undefined
+    /**
+     * Where the lines go (the seed's `Log.Output`): "stdout" (default, the console),
+     * "stderr", or `{ file }`, appended to and closed when the node stops. An output other
+     * than stdout is written even beside a `Logger` of your own.
+     *
+     * @example
+     * ```ts
+     * Node.start("app@localhost", { log: { format: "json", output: { file: "/var/log/app.log" } } })
+     * ```
+     * @since 0.2.0
+     */
+    readonly output?: "stdout" | "stderr" | { readonly file: string } | undefined
     /**
      * Crash reports (a process that fails: pid, name, behaviour, reason, the message it was
      * handling) and supervisor reports (restarts, giving up), as OTP's logger writes them.
@@ -171,6 +192,16 @@ export interface NodeOptions {
   } | undefined
   /** The incarnation number; a fresh random one by default. */
   readonly creation?: number | undefined
+  /**
+   * Each `call` becomes a span through the Effect `Tracer` in the node's environment (for
+   * example `rain/Telemetry`'s `layerTracing`), and its trace context (trace id, span id,
+   * sampled) travels with the request, also to other nodes: the callee's handler runs
+   * under a child span, so one trace shows a request crossing nodes. Default false: an
+   * untraced call pays nothing for it.
+   *
+   * @since 0.2.0
+   */
+  readonly tracing?: boolean | undefined
   /**
    * Applications to start with the node, in dependency order (see `Application`);
    * they stop in reverse order before the node's other processes.
@@ -260,9 +291,27 @@ export interface Metrics {
   readonly registeredNames: number
   readonly messagesIn: number
   readonly messagesOut: number
-  /** Messages handled per second since the node started. */
+  /**
+   * Messages handled per second over about the last second: since the node's newest
+   * message-count sample at least 1 s old (samples are taken at most once a second, when
+   * the node works or this is read), or since the start for a younger node.
+   */
   readonly messageRate: number
+  /**
+   * Messages handled per second over about the last 10 seconds (10-11 s), as `messageRate`.
+   *
+   * @since 0.2.0
+   */
+  readonly messageRate10s: number
+  /** The OS process's used V8 heap in bytes (all nodes and everything else in it); see `memoryBreakdown`. */
   readonly memoryUsage: number
+  /**
+   * Memory split as well as a node can tell it: its processes (count times an estimated
+   * idle size), its mailboxes (estimated), and the whole OS process's heap and rss.
+   *
+   * @since 0.2.0
+   */
+  readonly memoryBreakdown: MemoryBreakdown
   readonly uptimeMillis: number
   /**
    * Messages from other nodes this node dropped, by cause: refused by a full mailbox
@@ -284,6 +333,27 @@ export interface Metrics {
     readonly shedding: boolean
     readonly mailboxBytes: number
   } | undefined
+}
+
+/**
+ * A node's memory, split as well as it can tell (see {@link Metrics}). The first two are
+ * this node's estimates; `heapUsed` and `rss` are the whole OS process's, shared by every
+ * node and library in it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface MemoryBreakdown {
+  /** Live processes times `bytesPerProcess`. */
+  readonly processesBytes: number
+  /** The heap an idle process takes, as `npm run bench` measures it (`spawn.bytes_per_process`); state is extra. */
+  readonly bytesPerProcess: number
+  /** Messages queued in this node's mailboxes times a rough 64 bytes each. */
+  readonly mailboxBytes: number
+  /** The OS process's used V8 heap (`process.memoryUsage().heapUsed`). */
+  readonly heapUsed: number
+  /** The OS process's resident set size (`process.memoryUsage().rss`). */
+  readonly rss: number
 }
 
 /**
@@ -422,19 +492,6 @@ export {
 
 const nodeNamePattern = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+$/
 
-const loggerFor = (format: "text" | "json" | "logfmt" | "pretty" | undefined): Layer.Layer<never> => {
-  switch (format) {
-    case "json":
-      return Logger.json
-    case "logfmt":
-      return Logger.logFmt
-    case "pretty":
-      return Logger.pretty
-    default:
-      return Layer.empty
-  }
-}
-
 const liveClock = Effect.runSync(Effect.clock)
 
 /**
@@ -521,14 +578,20 @@ export const start = (
     if (!(Number.isInteger(reportsPerSecond) && reportsPerSecond > 0)) {
       return yield* new InvalidNodeOption({ option: "log.reportsPerSecond", value: reportsPerSecond, expected: "a positive integer" })
     }
-    const level = LogLevel.fromLiteral(options.log?.level ?? "Info")
+    const level = options.log?.level
+    if (level !== undefined && !LogLevel.allLevels.some((l) => l._tag === level)) {
+      return yield* new InvalidNodeOption({
+        option: "log.level",
+        value: level,
+        expected: LogLevel.allLevels.map((l) => `"${l._tag}"`).join(", ")
+      })
+    }
     const clock = yield* Effect.clock
     let wake = () => {}
     const scheduler = new KernelScheduler(() => wake())
     const runtime = Runtime.setFiberRef(
-      (yield* Effect.runtime<never>().pipe(
-        Effect.provide(loggerFor(options.log?.format)),
-        Logger.withMinimumLogLevel(level)
+      (yield* withNodeLogging(Effect.runtime<never>(), options.log).pipe(
+        Effect.mapError((e) => new InvalidNodeOption(e))
       )) as Runtime.Runtime<any>,
       FiberRef.currentScheduler,
       scheduler
@@ -545,6 +608,7 @@ export const start = (
       liveClock: clock === liveClock,
       clock,
       reports: { enabled: options.log?.crashReports ?? true, perSecond: reportsPerSecond },
+      tracing: options.tracing === true,
       maxMemory: maxMemory === undefined ? undefined : { bytes: maxMemory, intervalMillis: memoryCheckMillis }
     })
     wake = kernel.wake
@@ -637,13 +701,23 @@ const makeService = (
     processes: Effect.sync(() => Array.from(kernel.procs.values(), (proc) => infoOf(kernel, proc))),
     metrics: Effect.sync(() => {
       const uptimeMillis = kernel.now() - kernel.startedAt
+      const now = performance.now()
+      const os = process.memoryUsage()
       return {
         processCount: kernel.procs.size,
         registeredNames: kernel.names.size,
         messagesIn: kernel.totalIn,
         messagesOut: kernel.totalOut,
-        messageRate: uptimeMillis > 0 ? (kernel.totalIn * 1000) / uptimeMillis : 0,
-        memoryUsage: process.memoryUsage().heapUsed,
+        messageRate: kernel.stats.rate(1, now, kernel.totalIn),
+        messageRate10s: kernel.stats.rate(10, now, kernel.totalIn),
+        memoryUsage: os.heapUsed,
+        memoryBreakdown: {
+          processesBytes: kernel.procs.size * BYTES_PER_PROCESS,
+          bytesPerProcess: BYTES_PER_PROCESS,
+          mailboxBytes: mailboxBytes(kernel),
+          heapUsed: os.heapUsed,
+          rss: os.rss
+        },
         uptimeMillis,
         droppedMessages: dist?.drops.snapshot() ?? { mailboxFull: 0, undecodable: 0 },
         memory: kernel.memory === undefined ? undefined : {

@@ -17,7 +17,8 @@ import { From } from "../../Process/Message.js"
 import { Alias, unsafeMake } from "../../Process/Pid.js"
 import type { Address, Name, Pid, Reference } from "../../Process/Pid.js"
 import type { Kernel } from "./kernel.js"
-import { CallEnvelope } from "./mailbox.js"
+import type { TraceContext } from "./mailbox.js"
+import { CallEnvelope, TracedCallEnvelope } from "./mailbox.js"
 import type { Proc } from "./proc.js"
 import { EXITING } from "./proc.js"
 
@@ -36,6 +37,8 @@ export interface PendingCall {
   /** Clock time after which a reply is late (Infinity without a timeout). */
   deadline: number
   millis: number
+  /** `performance.now()` when the call started, while telemetry times calls (`stats.timeCalls`); else 0. */
+  started: number
 }
 
 /** What `awaitReply` waits for: a call's reply, an important call's reply, an important message's receipt. */
@@ -106,6 +109,58 @@ export const call = (
   timeout: CallTimeout | undefined,
   waiting: Waiting = CALL
 ): Effect.Effect<any, any> =>
+  kernel.options.tracing
+    ? tracedCall(kernel, from, to, request, timeout, waiting)
+    : untracedCall(kernel, from, to, request, timeout, waiting, undefined)
+
+/**
+ * A call on a node with `tracing: true`: a client span through the Effect `Tracer` of the
+ * caller's runtime, whose context travels with the request (locally in the envelope,
+ * remotely in the CALL frame), so that the callee's handler runs under a child span.
+ */
+const tracedCall = (
+  kernel: Kernel,
+  from: Proc | undefined,
+  to: Address<any, any>,
+  request: unknown,
+  timeout: CallTimeout | undefined,
+  waiting: Waiting
+): Effect.Effect<any, any> =>
+  Effect.useSpan(
+    "rain.call",
+    {
+      kind: "client",
+      attributes: {
+        "rain.node": kernel.name,
+        "rain.target": typeof to === "string" ? to : to.toString(),
+        "rain.request": requestType(request),
+        ...(from === undefined ? {} : { "rain.pid": from.pid.toString() })
+      }
+    },
+    (span) =>
+      Effect.withParentSpan(
+        untracedCall(kernel, from, to, request, timeout, waiting, [span.traceId, span.spanId, span.sampled]),
+        span
+      )
+  )
+
+/** The type of a request, for a span attribute: its `_tag`, or its class name. */
+export const requestType = (request: unknown): string =>
+  request !== null && typeof request === "object"
+    ? typeof (request as { _tag?: unknown })._tag === "string"
+      ? (request as { _tag: string })._tag
+      : request.constructor?.name ?? "Object"
+    : typeof request
+
+const untracedCall = (
+  kernel: Kernel,
+  from: Proc | undefined,
+  to: Address<any, any>,
+  request: unknown,
+  timeout: CallTimeout | undefined,
+  waiting: Waiting,
+  trace: TraceContext | undefined
+): Effect.Effect<any, any> =>
   Effect.suspend(() => {
     countOut(kernel, from)
     const proc = kernel.lookup(to)
@@ -119,7 +174,7 @@ export const call = (
     } else if (proc.main.length >= proc.mailboxSize) {
       return Effect.fail(kernel.mailboxFull(proc))
     }
-    return awaitReply(kernel, from, to, proc, request, timeout, waiting)
+    return awaitReply(kernel, from, to, proc, request, timeout, waiting, "normal", trace)
   })
 
 /**
@@ -174,7 +229,8 @@ const awaitReply = (
   request: unknown,
   timeout: CallTimeout | undefined,
   waiting: Waiting,
-  priority: Priority = "normal"
+  priority: Priority = "normal",
+  trace?: TraceContext
 ): Effect.Effect<any, any> =>
   Effect.async<any, any>((resume) => {
     const ref = kernel.makeRef()
@@ -189,15 +245,17 @@ const awaitReply = (
       important: waiting === CALL_IMPORTANT,
       acked: false,
       deadline: Infinity,
-      millis: Infinity
+      millis: Infinity,
+      started: kernel.stats.timeCalls ? performance.now() : 0
     }
+    kernel.stats.calls++
     const replyTo = from === undefined ? unsafeMake(Alias, kernel.name, ref.id, kernel.creation) : from.pid
     kernel.pending.set(ref.id, entry)
     if (proc === undefined) {
       entry.remoteNode = (to as Pid | Name).node
       const error = waiting === SEND_IMPORTANT
         ? kernel.remote!.sendImportant(replyTo, to as Pid | Alias | Name, ref, request, priority)
-        : kernel.remote!.call(replyTo, to as Pid | Name, ref, request, waiting === CALL_IMPORTANT)
+        : kernel.remote!.call(replyTo, to as Pid | Name, ref, request, waiting === CALL_IMPORTANT, trace)
       if (error !== undefined) {
         kernel.pending.delete(ref.id)
         return resume(Effect.fail(error))
@@ -206,7 +264,12 @@ const awaitReply = (
       entry.target = proc
       entry.acked = true
       proc.callers++
-      kernel.enqueue(proc, new CallEnvelope(request, makeFrom(replyTo, ref)), "normal")
+      const reply = makeFrom(replyTo, ref)
+      kernel.enqueue(
+        proc,
+        trace === undefined ? new CallEnvelope(request, reply) : new TracedCallEnvelope(request, reply, trace),
+        "normal"
+      )
     }
     const millis = toMillis(timeout ?? kernel.options.defaultCallTimeout)
     if (millis !== Infinity) {
@@ -216,6 +279,7 @@ const awaitReply = (
       entry.cancelTimer = kernel.startCallTimer(now, millis, () => {
         entry.cancelTimer = undefined
         if (!forget(kernel, ref.id)) return
+        kernel.stats.callsTimedOut++
         resume(Effect.fail(
           entry.important ? new Timeout({ target: label, millis, delivered: entry.acked }) : new Timeout({ target: label, millis })
         ))
@@ -285,7 +349,9 @@ export const completeCall = (kernel: Kernel, ref: Reference, exit: Exit.Exit<unk
   const entry = kernel.pending.get(ref.id)
   if (entry === undefined) return
   forget(kernel, ref.id)
+  if (entry.started > 0) kernel.stats.latency(performance.now() - entry.started)
   if (entry.deadline !== Infinity && kernel.options.clock.unsafeCurrentTimeMillis() >= entry.deadline) {
+    kernel.stats.callsTimedOut++
     entry.resume(Effect.fail(new Timeout({ target: entry.targetLabel, millis: entry.millis })))
     return
   }

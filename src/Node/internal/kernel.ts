@@ -16,7 +16,7 @@
  * @internal
  */
 import type { Clock, Fiber } from "effect"
-import { Cause, Effect, Exit, FiberId, Runtime } from "effect"
+import { Cause, Effect, Exit, FiberId, Runtime, Tracer } from "effect"
 import type { Behaviour, CallResult, CallTimeout, Priority, SpawnOptions } from "../../Process/Behaviour.js"
 import type { SendError } from "../../Process/Context.js"
 import {
@@ -36,8 +36,8 @@ import type { Address } from "../../Process/Pid.js"
 import { isExit, runEffect } from "../../Process/internal/runLoop.js"
 import type { PendingCall } from "./calls.js"
 import { ProcessContext } from "./context.js"
-import { dropCallsOf, quickError, replyTo, toMillis } from "./calls.js"
-import { CallEnvelope, Lane, ParentExit } from "./mailbox.js"
+import { dropCallsOf, quickError, replyTo, requestType, toMillis } from "./calls.js"
+import { CallEnvelope, Lane, ParentExit, TracedCallEnvelope } from "./mailbox.js"
 import { MemoryGuard, restartSpawn } from "./memory.js"
 import {
   DEAD,
@@ -63,6 +63,7 @@ import { Reports } from "./reports.js"
 import type { KernelScheduler } from "./scheduler.js"
 import { exitSignal, linkProcs, monitorLocal, notifyExit } from "./signals.js"
 import { Deadlines } from "./deadlines.js"
+import { NodeStats } from "./stats.js"
 import { ClockTimers } from "./timers.js"
 
 
@@ -81,8 +82,34 @@ export interface KernelOptions {
   readonly liveClock: boolean
   readonly clock: Clock.Clock
   readonly reports: ReportOptions
+  /** `tracing: true`: each call is a span, and its context travels with the request (see `calls.ts`). */
+  readonly tracing: boolean
   /** `limits.maxMemory` in bytes and its sampling interval; undefined without a limit. */
   readonly maxMemory: { readonly bytes: number; readonly intervalMillis: number } | undefined
+}
+
+/**
+ * The handler of a traced call runs under a server span whose parent is the caller's span
+ * (on this node or another): one trace shows the request crossing nodes. Only for calls
+ * that carry a trace context, so an untraced call pays one `instanceof`.
+ */
+const serverSpan = (
+  effect: Effect.Effect<unknown, unknown, unknown>,
+  envelope: TracedCallEnvelope,
+  proc: Proc
+): Effect.Effect<unknown, unknown, unknown> => {
+  const [traceId, spanId, sampled] = envelope.trace
+  return Effect.withSpan(effect, "rain.handleCall", {
+    kind: "server",
+    parent: Tracer.externalSpan({ traceId, spanId, sampled }),
+    attributes: {
+      "rain.node": proc.kernel.name,
+      "rain.pid": proc.pid.toString(),
+      "rain.behaviour": proc.behaviour.name,
+      "rain.request": requestType(envelope.request),
+      ...(proc.name === undefined ? {} : { "rain.name": proc.name })
+    }
+  })
 }
 
 /** The kernel behind each node service (see `kernelOf`). */
@@ -141,6 +168,8 @@ export class Kernel {
   totalIn = 0
   totalOut = 0
   readonly startedAt: number
+  /** Counters beyond messages in and out, read by `node.metrics()` and `rain/Telemetry` (see `stats.ts`). */
+  readonly stats: NodeStats
   /** Link exit signals waiting for delivery, three slots each: target, from, reason. */
   private readonly signals: Array<any> = []
   private signalHead = 0
@@ -162,6 +191,7 @@ export class Kernel {
     this.memory = options.maxMemory === undefined
       ? undefined
       : new MemoryGuard(this, options.maxMemory.bytes, options.maxMemory.intervalMillis)
+    this.stats = new NodeStats(performance.now())
     kernels.set(`${this.name}/${this.creation}`, this)
     this.memory?.start()
   }
@@ -225,6 +255,8 @@ export class Kernel {
     if (this.draining) return
     this.draining = true
     const started = performance.now()
+    // The message rate's sample, at most once a second: one comparison per drain, no timer.
+    if (started >= this.stats.nextTick) this.stats.tick(started, this.totalIn)
     let handled = 0
     const tasks = this.scheduler
     try {
@@ -382,6 +414,7 @@ export class Kernel {
         proc.kind = K_CALL
         proc.from = message.from
         effect = b.handleCall(message.request, message.from, proc.state, proc.ctx)
+        if (message instanceof TracedCallEnvelope) effect = serverSpan(effect, message, proc)
       } else {
         if (b.handleMessage === undefined) {
           this.reports.unhandledMessage(proc, message, "handleMessage")
@@ -518,6 +551,7 @@ export class Kernel {
   ): void {
     if (this.stopped) return done(Exit.fail(new NodeStopped({ node: this.name })))
     if (this.memoryHigh && (options === undefined || !(restartSpawn in options))) {
+      this.stats.refusedMemory++
       return done(Exit.fail(this.memory!.refusal()))
     }
     if (this.procs.size >= this.options.maxProcesses) {
@@ -538,6 +572,7 @@ export class Kernel {
     if (options?.trapExit ?? behaviour.options?.trapExit) proc.trapExit = true
     if (options?.importantDelivery ?? behaviour.options?.importantDelivery) proc.important = true
     this.procs.set(id, proc)
+    this.stats.spawns++
     if (name !== undefined) {
       proc.name = name
       this.names.set(name, proc)
@@ -628,9 +663,14 @@ export class Kernel {
     const proc = this.lookup(to)
     if (proc === undefined) {
       if (this.isRemote(to)) return this.sendRemote(from, to, message, priority)
+      this.stats.droppedNoProcess++
       return undefined
     }
-    if (this.memoryHigh) return proc.status >= EXITING ? undefined : this.memory!.refusal()
+    if (this.memoryHigh) {
+      if (proc.status >= EXITING) return undefined
+      this.stats.refusedMemory++
+      return this.memory!.refusal()
+    }
     return this.enqueue(proc, message, priority)
   }
 
@@ -669,6 +709,7 @@ export class Kernel {
    * and never starves the full process it is about.
    */
   mailboxFull(proc: Proc): MailboxFull {
+    this.stats.refusedMailboxFull++
     let error = this.refusals.get(proc)
     if (error === undefined) {
       error = quickError(() => new MailboxFull({ target: proc.label(), size: proc.mailboxSize }, true))
@@ -768,13 +809,16 @@ export class Kernel {
       }
       const error = this.send(undefined, to, message, priority)
       if (error === undefined) return this.remoteBackpressure(to) ?? Effect.void
+      // Not a refusal after all: this sender waits (the stats counted one in `send`).
       if (error._tag === "MemoryLimit") {
+        this.stats.refusedMemory--
         return Effect.async<void>((resume) => {
           const cancel = this.memory!.whenBelow(() => resume(Effect.void))
           return Effect.sync(cancel)
         }).pipe(Effect.zipRight(this.sendWait(to, message, priority)))
       }
       if (error._tag !== "MailboxFull") return Effect.fail(error)
+      this.stats.refusedMailboxFull--
       return this.waitForRoom(this.lookup(to)!, message)
     })
   }
@@ -870,6 +914,7 @@ export class Kernel {
     if (proc.status === DEAD) return
     proc.status = DEAD
     proc.exitReason = reason
+    this.stats.exited(reason)
     this.procs.delete(proc.id)
     if (proc.name !== undefined && this.names.get(proc.name) === proc) this.names.delete(proc.name)
     if (proc.aliases !== null) for (const id of proc.aliases) this.aliases.delete(id)

@@ -12,7 +12,8 @@ import { MailboxFull, ProcessUnknown } from "../../Process/errors.js"
 import type { Alias, Name, Pid, Reference } from "../../Process/Pid.js"
 import { acknowledge, completeCall, makeFrom, trackRemoteCall } from "./calls.js"
 import type { Kernel } from "./kernel.js"
-import { CallEnvelope } from "./mailbox.js"
+import type { TraceContext } from "./mailbox.js"
+import { CallEnvelope, TracedCallEnvelope } from "./mailbox.js"
 import { EXITING } from "./proc.js"
 import type { Local } from "./remote.js"
 import {
@@ -38,11 +39,12 @@ export const makeLocal = (kernel: Kernel): Local => {
       const error = kernel.deliver(to, message, priority)
       return error instanceof MailboxFull ? error : undefined
     },
-    call: (from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown) => {
+    call: (from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown, trace?: TraceContext) => {
       const proc = kernel.lookup(to)
       if (proc === undefined || proc.status >= EXITING) return new ProcessUnknown({ target: to.toString() })
       const replyTo = makeFrom(from, ref)
-      const error = kernel.enqueue(proc, new CallEnvelope(request, replyTo), "normal")
+      const envelope = trace === undefined ? new CallEnvelope(request, replyTo) : new TracedCallEnvelope(request, replyTo, trace)
+      const error = kernel.enqueue(proc, envelope, "normal")
       if (error instanceof MailboxFull) return error
       trackRemoteCall(proc, replyTo)
       return undefined

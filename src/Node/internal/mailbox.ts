@@ -50,6 +50,26 @@ export class CallEnvelope {
 }
 
 /**
+ * The trace context of a traced call (`tracing: true`): W3C trace id, the caller's span id,
+ * and whether it is sampled. It travels in CALL frames (see `frames.ts`).
+ */
+export type TraceContext = readonly [traceId: string, spanId: string, sampled: boolean]
+
+/**
+ * A call that carries its caller's trace context: the callee's handler runs under a child
+ * span. A subclass, so that an untraced call's envelope has no field for it.
+ */
+export class TracedCallEnvelope extends CallEnvelope {
+  constructor(
+    request: unknown,
+    from: import("../../Process/Message.js").From,
+    readonly trace: TraceContext
+  ) {
+    super(request, from)
+  }
+}
+
+/**
  * An exit signal from a process's parent, to a process that traps exits: the kernel ends
  * the process through `terminate` when it reaches this in the system lane (gen_server's
  * `{'EXIT', Parent, Reason}`), after the handler it is running.

@@ -32,6 +32,20 @@ export const restartSpawn: unique symbol = Symbol.for("rain/Supervisor/restart")
 /** A rough size of one queued message (the envelope and a small payload), for the mailbox estimate. */
 const bytesPerMessage = 64
 
+/**
+ * The heap of one idle process, as `npm run bench` measures it (`spawn.bytes_per_process`:
+ * heap delta over 100k idle processes after a full GC; 537 B in bench/README.md). Its
+ * state and queued messages are extra. For `node.metrics().memoryBreakdown`.
+ */
+export const BYTES_PER_PROCESS = 540
+
+/** The node's estimate of the bytes its mailboxes hold (messages queued times `bytesPerMessage`). */
+export const mailboxBytes = (kernel: Kernel): number => {
+  let messages = 0
+  for (const proc of kernel.procs.values()) messages += proc.mailboxLength()
+  return messages * bytesPerMessage
+}
+
 /** How many processes the warning names. */
 const named = 5
 

@@ -12,6 +12,7 @@ import type { Behaviour, Priority, SpawnOptions } from "../../Process/Behaviour.
 import type { MailboxFull, ProcessUnknown } from "../../Process/errors.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
 import type { Alias, Name, Pid, Reference } from "../../Process/Pid.js"
+import type { TraceContext } from "./mailbox.js"
 
 /** What a remote spawn may ask besides the behaviour: a name, a link and a monitor set up before the answer. */
 export interface SpawnRequest {
@@ -28,7 +29,14 @@ export interface Remote {
    * Queues a call; the reply (or failure) comes back through `Local.reply(ref, exit)`. An
    * `important` call is acknowledged as soon as it is in the callee's mailbox (`Local.ack`).
    */
-  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown, important?: boolean): unknown | undefined
+  call(
+    from: Pid | Alias,
+    to: Pid | Name,
+    ref: Reference,
+    request: unknown,
+    important?: boolean,
+    trace?: TraceContext
+  ): unknown | undefined
   /**
    * Queues an important message (Ergo's SendImportant): the receiving node answers through
    * `Local.reply(ref, exit)` once the message is in the target's mailbox, or with why not.
@@ -82,7 +90,13 @@ export interface Local {
    * Delivers a call from another node; the reply leaves through `Remote.reply`. Returns the
    * error to answer at once (no such process, full mailbox), or undefined once enqueued.
    */
-  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown): ProcessUnknown | MailboxFull | undefined
+  call(
+    from: Pid | Alias,
+    to: Pid | Name,
+    ref: Reference,
+    request: unknown,
+    trace?: TraceContext
+  ): ProcessUnknown | MailboxFull | undefined
   /**
    * Delivers an important message from another node: the error to answer with (no such
    * process, full mailbox), or undefined once it is in the mailbox.

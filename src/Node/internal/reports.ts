@@ -153,3 +153,15 @@ export class Reports {
 
 /** The reports of the node a pid lives on (for supervisors, which hold only their context). */
 export const reportsOf = (pid: Pid): Reports | undefined => kernels.get(`${pid.node}/${pid.creation}`)?.reports
+
+/**
+ * Counts a supervisor's restart in its node's stats (`rain/Telemetry`'s restarts by
+ * supervisor), under its registered name, or its behaviour's name when it has none (a pid
+ * would give every incarnation of a restarted supervisor its own series).
+ */
+export const countRestart = (supervisor: Pid): void => {
+  const kernel = kernels.get(`${supervisor.node}/${supervisor.creation}`)
+  if (kernel === undefined) return
+  const proc = kernel.lookup(supervisor)
+  kernel.stats.restarted(proc === undefined ? supervisor.toString() : (proc.name ?? proc.behaviour.name))
+}

@@ -6,7 +6,7 @@
  */
 import { Duration, Effect, LogLevel, Option, ScheduleDecision, ScheduleIntervals } from "effect"
 import { restartSpawn } from "../../Node/internal/memory.js"
-import { reportsOf } from "../../Node/internal/reports.js"
+import { countRestart, reportsOf } from "../../Node/internal/reports.js"
 import type { CallResult, SpawnOptions, SuccessOf } from "../../Process/Behaviour.js"
 import { reply, replyError } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
@@ -135,7 +135,9 @@ const recordRestart = (state: State, ctx: Ctx): Effect.Effect<boolean> =>
     if (expired > 0) state.restarts.splice(0, expired)
     state.restarts.push(now)
     if (state.restarts.length === 1) state.backoff = undefined
-    return state.restarts.length <= state.spec.intensity
+    const allowed = state.restarts.length <= state.spec.intensity
+    if (allowed) countRestart(ctx.self)
+    return allowed
   })
 
 /** The next delay of the backoff schedule, 0 without one. */

@@ -33,6 +33,7 @@ import type { ExitReason } from "../../../Process/ExitReason.js"
 import type { Alias, Name, Pid, Reference } from "../../../Process/Pid.js"
 import * as Transport from "../../../Transport/index.js"
 import type { NetworkOptions } from "../../NetworkOptions.js"
+import type { TraceContext } from "../mailbox.js"
 import type { Local, Remote } from "../remote.js"
 import type { Frame, SpawnRequest } from "./frames.js"
 import { Drops } from "./drops.js"
@@ -192,10 +193,19 @@ export class Distribution implements Remote {
     return undefined
   }
 
-  call(from: Pid | Alias, to: Pid | Name, ref: Reference, request: unknown, important?: boolean): unknown | undefined {
+  call(
+    from: Pid | Alias,
+    to: Pid | Name,
+    ref: Reference,
+    request: unknown,
+    important?: boolean,
+    trace?: TraceContext
+  ): unknown | undefined {
     const frame = this.check(
       to.node,
-      important === true
+      trace !== undefined
+        ? [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request, important === true, trace]
+        : important === true
         ? [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request, true]
         : [CALL, wireAddress(from), wireAddress(to), wireRef(ref), request],
       4

@@ -34,6 +34,7 @@ import {
   SPAWN,
   SPAWNED,
   TICK,
+  traceOf,
   UNLINK
 } from "./frames.js"
 
@@ -111,7 +112,8 @@ const dispatch = (dist: Distribution, conn: Conn, f: Frame): void => {
       const request = f[4]
       // the caller fails at once with the receiver's reason, rather than by its timeout
       if (request instanceof Undecodable) return dist.reply(ref, Exit.fail(request.toError()))
-      const error = local.call(from, to, ref, request)
+      // A traced call's context is its 7th element; anything else there is ignored (untraced).
+      const error = local.call(from, to, ref, request, f.length > 6 ? traceOf(f[6]) : undefined)
       if (error !== undefined) dist.reply(ref, Exit.fail(error))
       else if (f.length > 5 && f[5] === true) dist.peers.enqueue(ref.node, [ACK, f[3]], false)
       return

@@ -13,6 +13,7 @@
 import type { Priority } from "../../../Process/Behaviour.js"
 import type { ExitReason } from "../../../Process/ExitReason.js"
 import { Alias, Name, Pid, Reference, unsafeMake } from "../../../Process/Pid.js"
+import type { TraceContext } from "../mailbox.js"
 import type { SpawnRequest } from "../remote.js"
 
 // Frame kinds
@@ -45,11 +46,22 @@ export type WireExit = ReadonlyArray<unknown>
 export type SendFrame = readonly [kind: typeof SEND, from: WireAddress | null, to: WireAddress, payload: unknown, lane: number]
 /**
  * A call; the reply comes back as a `ReplyFrame` with the same reference. An `important`
- * call is also acknowledged (`AckFrame`) once it is in the callee's mailbox.
+ * call is also acknowledged (`AckFrame`) once it is in the callee's mailbox. A traced call
+ * (`tracing: true` on the caller's node) carries its trace context last; an untraced one
+ * has no such element, so it pays nothing for tracing on the wire.
  */
 export type CallFrame =
   | readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown]
   | readonly [kind: typeof CALL, from: WireAddress, to: WireAddress, ref: WireRef, request: unknown, important: true]
+  | readonly [
+    kind: typeof CALL,
+    from: WireAddress,
+    to: WireAddress,
+    ref: WireRef,
+    request: unknown,
+    important: boolean,
+    trace: TraceContext
+  ]
 /** A message whose receipt is answered with a `ReplyFrame` (void, or why it was not delivered). */
 export type SendImportantFrame = readonly [
   kind: typeof SEND_IMPORTANT,
@@ -138,3 +150,16 @@ export const wireRef = (ref: Reference): WireRef => [ref.node, ref.id, ref.creat
 
 /** The reference of a CALL/REPLY frame. */
 export const fromWireRef = (w: WireRef): Reference => unsafeMake(Reference, w[0], w[1], w[2])
+
+const traceId = /^[0-9a-f]{32}$/
+const spanId = /^[0-9a-f]{16}$/
+
+/**
+ * The trace context of a CALL frame, checked (it comes from the peer): W3C ids in lower
+ * hex. Anything else is undefined, and the call runs untraced rather than failing.
+ */
+export const traceOf = (w: unknown): TraceContext | undefined =>
+  Array.isArray(w) && w.length === 3 && typeof w[0] === "string" && traceId.test(w[0]) &&
+    typeof w[1] === "string" && spanId.test(w[1]) && typeof w[2] === "boolean"
+    ? (w as unknown as TraceContext)
+    : undefined

@@ -30,6 +30,20 @@ class Attempt {
   }
 }
 
+/**
+ * Traffic with one peer over every connection this node has had with it (for
+ * `rain/Telemetry`): closed connections' figures are added up here, the live one's read
+ * when asked.
+ */
+export interface PeerTraffic {
+  framesIn: number
+  framesOut: number
+  bytesIn: number
+  bytesOut: number
+  /** Connections that came up with this peer; more than one means it reconnected. */
+  connects: number
+}
+
 /** What this node knows about another node. */
 class Peer {
   state: "idle" | "pending" | "up" = "idle"
@@ -52,6 +66,11 @@ export class Peers {
   private cancelTicker: (() => void) | undefined = undefined
   /** Called when a connection is lost or cannot be made (for `node.monitorNode`). */
   readonly downListeners = new Set<(node: string, reason: string) => void>()
+  /** Traffic of the closed connections, by peer (see `traffic`). */
+  private readonly closedTraffic = new Map<string, PeerTraffic>()
+  private readonly counted = new WeakSet<Conn>()
+  /** Handshakes (either direction) that failed, by `HandshakeRejected` reason (`transport` for a transport error). */
+  readonly handshakeFailures = new Map<string, number>()
 
   constructor(private readonly dist: Distribution) {}
 
@@ -128,6 +147,32 @@ export class Peers {
       })
     }
     return out
+  }
+
+  /** Traffic by peer over every connection so far, the live ones included. */
+  traffic(): Map<string, PeerTraffic> {
+    const out = new Map<string, PeerTraffic>()
+    for (const [name, t] of this.closedTraffic) out.set(name, { ...t })
+    for (const peer of this.peers.values()) {
+      const conn = peer.conn
+      if (conn === undefined || this.counted.has(conn)) continue
+      const t = out.get(peer.name) ?? { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, connects: 0 }
+      t.framesIn += conn.framesIn
+      t.framesOut += conn.framesOut
+      t.bytesIn += conn.session.bytesIn
+      t.bytesOut += conn.session.bytesOut
+      out.set(peer.name, t)
+    }
+    return out
+  }
+
+  private totalsOf(name: string): PeerTraffic {
+    let t = this.closedTraffic.get(name)
+    if (t === undefined) {
+      t = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, connects: 0 }
+      this.closedTraffic.set(name, t)
+    }
+    return t
   }
 
   isConnected(node: string): boolean {
@@ -229,6 +274,12 @@ export class Peers {
     fiber.addObserver((exit) => {
       this.handshakes.delete(attempt)
       attempt.fiber = undefined
+      if (exit._tag === "Success" && exit.value._tag === "Left") {
+        const error = exit.value.left as { readonly _tag?: string; readonly reason?: string }
+        // A lost tie-break (both nodes dialled at once) is how the protocol works, not a failure.
+        const reason = error._tag === "HandshakeRejected" ? (error.reason ?? "unknown") : "transport"
+        if (reason !== "simultaneous") this.handshakeFailures.set(reason, (this.handshakeFailures.get(reason) ?? 0) + 1)
+      }
       if (exit._tag === "Success" && !this.stopped) onDone(exit.value)
       else if (exit._tag === "Success" && exit.value._tag === "Right") Effect.runSync(exit.value.right.close)
     })
@@ -419,6 +470,7 @@ export class Peers {
     peer.state = "up"
     peer.conn = conn
     peer.creation = conn.peerCreation
+    this.totalsOf(peer.name).connects++
     const queue = peer.queue
     peer.queue = []
     for (const frame of queue) conn.write(frame)
@@ -428,6 +480,14 @@ export class Peers {
 
   /** A connection closed (by either side, or lost). */
   closed(conn: Conn, reason: string): void {
+    if (!this.counted.has(conn)) {
+      this.counted.add(conn)
+      const t = this.totalsOf(conn.peerName)
+      t.framesIn += conn.framesIn
+      t.framesOut += conn.framesOut
+      t.bytesIn += conn.session.bytesIn
+      t.bytesOut += conn.session.bytesOut
+    }
     const peer = this.peers.get(conn.peerName)
     if (peer === undefined || peer.conn !== conn) return
     peer.conn = undefined
