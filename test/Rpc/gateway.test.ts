@@ -290,4 +290,48 @@ describe("Gateway", () => {
       const again = yield* node.spawn(Gateway.Server, { port, expose: { counter: [GetCount] } })
       assert.strictEqual((yield* node.call(again, new Gateway.GetEndpoints())).http, endpoints.http)
     }))
+
+  it.scopedLive("stopping or killing the gateway with clients connected completes, frees ports, ends calls", () =>
+    Effect.gen(function*() {
+      const node = yield* Node.start("gateway@localhost")
+      const { endpoints, gateway } = yield* startGateway(node, { socketPort: 0, callTimeout: "30 seconds" })
+      const ws = yield* webSocketClient(CounterRpcs, endpoints.webSocket!)
+      const raw = yield* socketClient(CounterRpcs, endpoints.socket!.port)
+      assert.strictEqual(yield* ws.Increment({ by: 1 }), 1)
+      assert.strictEqual(yield* raw.Increment({ by: 1 }), 2)
+      const hanging = yield* Effect.fork(Effect.exit(ws.Hang({})))
+      const counter = Option.getOrThrow(yield* node.whereis("counter"))
+      yield* eventually(
+        Effect.map(detail(node, counter), (state) => (state as CounterState).waiting === 1),
+        "the Hang call to reach the counter"
+      )
+      yield* node.exit(gateway, Process.ExitReason.shutdown)
+      const reason = yield* node.awaitExit(gateway).pipe(
+        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the gateway did not stop") })
+      )
+      assert.strictEqual(reason._tag, "shutdown")
+      // the call in flight ends (the client's socket closed) instead of hanging for 30 s
+      const ended = yield* Fiber.join(hanging).pipe(
+        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the client hung") })
+      )
+      assert.isTrue(Exit.isFailure(ended))
+      // both ports are free: a new gateway binds them, and is killed with a client connected
+      const port = Number(new URL(endpoints.http!).port)
+      const again = yield* node.spawn(Gateway.Server, {
+        port,
+        socketPort: endpoints.socket!.port,
+        expose: { counter: [Increment, GetCount, Hang] }
+      })
+      const ws2 = yield* webSocketClient(CounterRpcs, endpoints.webSocket!)
+      assert.strictEqual(yield* ws2.GetCount({}), 2)
+      yield* node.exit(again, Process.ExitReason.kill)
+      yield* node.awaitExit(again)
+      yield* eventually(
+        Effect.map(
+          Effect.exit(node.spawn(Gateway.Server, { port, expose: { counter: [GetCount] } })),
+          Exit.isSuccess
+        ),
+        "the port to be released after kill"
+      )
+    }))
 })

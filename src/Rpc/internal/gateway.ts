@@ -17,8 +17,9 @@ import type { Headers } from "@effect/platform"
 import { Context as EffectContext, Duration, Effect, Exit, Option, Redacted, Scope } from "effect"
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
+import type { Duplex } from "node:stream"
 import { InvalidSpec, ListenFailed, SocketAddress } from "../../Meta/types.js"
-import { formatAddress, inScope, ownedScope } from "../../Meta/internal/resource.js"
+import { formatAddress, inScope } from "../../Meta/internal/resource.js"
 import type { Behaviour } from "../../Process/Behaviour.js"
 import { reply } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
@@ -33,10 +34,11 @@ interface Counters {
 
 interface State {
   readonly scope: Scope.CloseableScope
+  /** Cuts every open connection of the HTTP server (WebSocket ones included). */
+  readonly cut: () => void
   readonly endpoints: Endpoints
   readonly exposed: Record<string, ReadonlyArray<string>>
   readonly counters: Counters
-  readonly server: Http.Server | undefined
 }
 
 const AUTH_HEADER = "authorization"
@@ -165,16 +167,29 @@ const init = (spec: GatewaySpec, ctx: Context<any, any>): Effect.Effect<State, I
       )
     }
 
-    const scope = yield* ownedScope(ctx)
-    let server: Http.Server | undefined
+    // Connections are cut before the scope closes, on stop and on kill alike: the platform's
+    // WebSocket server waits in its close for every client to leave, and a client left
+    // connected would hold the process in `terminate` (or the port) for as long as it stays.
+    let cut = () => {}
+    const scope = yield* Scope.make()
+    yield* Effect.forkDaemon(
+      Effect.flatMap(ctx.awaitExit(ctx.self), () =>
+        Effect.zipRight(Effect.sync(() => cut()), Scope.close(scope, Exit.void)))
+    )
+    // every connection of the HTTP server, WebSocket ones included (node forgets those once upgraded)
+    const sockets = new Set<Duplex>()
     let http: string | undefined
     let webSocket: string | undefined
     let socket: SocketAddress | undefined
 
     if (spec.port !== undefined) {
       const port = spec.port
-      server = Http.createServer({ keepAliveTimeout: 5_000 })
-      const platform = yield* inScope(scope, NodeHttpServer.make(() => server!, { host, port })).pipe(
+      const server = Http.createServer({ keepAliveTimeout: 5_000 })
+      server.on("connection", (connection) => {
+        sockets.add(connection)
+        connection.once("close", () => sockets.delete(connection))
+      })
+      const platform = yield* inScope(scope, NodeHttpServer.make(() => server, { host, port })).pipe(
         Effect.mapError((error) =>
           new ListenFailed({
             kind: "Gateway",
@@ -199,6 +214,11 @@ const init = (spec: GatewaySpec, ctx: Context<any, any>): Effect.Effect<State, I
         }).pipe(Effect.provide(context))
       ) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, never>
       yield* inScope(scope, platform.serve(app))
+      cut = () => {
+        server.closeIdleConnections()
+        server.closeAllConnections()
+        for (const connection of sockets) connection.destroy()
+      }
       const bound = platform.address._tag === "TcpAddress" ? platform.address.port : port
       const at = formatAddress(host, bound)
       http = `http://${at}${path}`
@@ -235,23 +255,17 @@ const init = (spec: GatewaySpec, ctx: Context<any, any>): Effect.Effect<State, I
     for (const [tag, name] of owners) (exposed[name] ??= []).push(tag)
     const state: State = {
       scope,
+      cut: () => cut(),
       endpoints: new Endpoints({ http, webSocket, socket }),
       exposed,
-      counters,
-      server
+      counters
     }
     return state
   })
 
-/** Stops accepting, cuts open connections (WebSocket clients get their socket closed), releases the ports. */
+/** Cuts open connections (rpcs in flight end with them) and releases the ports. */
 const shutdown = (state: State): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    if (state.server !== undefined) {
-      state.server.closeIdleConnections()
-      state.server.closeAllConnections()
-    }
-    yield* Scope.close(state.scope, Exit.void)
-  })
+  Effect.zipRight(Effect.sync(() => state.cut()), Scope.close(state.scope, Exit.void))
 
 /** @internal */
 export const Server: Behaviour<State, GatewaySpec, never, any, InvalidSpec | ListenFailed> = {
