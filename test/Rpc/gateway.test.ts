@@ -33,6 +33,20 @@ class Hang extends Schema.TaggedRequest<Hang>()("Hang", {
   payload: {}
 }) {}
 
+/** The counter crashes on it (its handler fails): let it crash. */
+class Crash extends Schema.TaggedRequest<Crash>()("Crash", {
+  failure: Schema.Never,
+  success: Schema.Number,
+  payload: {}
+}) {}
+
+/** The counter answers it with a value that is not its success type (a cast a user might write). */
+class Lie extends Schema.TaggedRequest<Lie>()("Lie", {
+  failure: Schema.Never,
+  success: Schema.Number,
+  payload: {}
+}) {}
+
 class Ping extends Schema.TaggedRequest<Ping>()("Ping", {
   failure: Schema.Never,
   success: Schema.String,
@@ -49,7 +63,7 @@ interface CounterState {
 const Counter = Process.make({
   name: "Counter",
   init: () => Effect.succeed<CounterState>({ count: 0, waiting: 0 }),
-  handleCall: (request: Increment | GetCount | Hang, _from, state) => {
+  handleCall: (request: Increment | GetCount | Hang | Crash | Lie, _from, state) => {
     switch (request._tag) {
       case "Increment": {
         const next = state.count + request.by
@@ -64,6 +78,10 @@ const Counter = Process.make({
       case "Hang":
         state.waiting++
         return Effect.succeed(Process.noReply(state))
+      case "Crash":
+        return Effect.fail(new Error("boom"))
+      case "Lie":
+        return Effect.succeed(Process.reply("many" as unknown as number, state))
     }
   },
   describe: (state) => state
@@ -154,6 +172,13 @@ describe("Gateway", () => {
         Effect.catchTags({ CounterOverflow: (e) => Effect.succeed(-e.limit), Timeout: () => Effect.succeed(0) })
       )
       assert.strictEqual(handled, -LIMIT)
+      // other paths and methods get a 404 that says where rpc is served
+      const stray = yield* Effect.promise(() =>
+        fetch(endpoints.http!.replace(/\/rpc$/, "/other"), { signal: AbortSignal.timeout(5000) })
+          .then(async (response) => ({ status: response.status, body: await response.text() }))
+      )
+      assert.strictEqual(stray.status, 404)
+      assert.include(stray.body, "POST /rpc (HTTP) and GET /rpc (WebSocket)")
       const info = (yield* detail(node, gateway)) as Gateway.GatewayInfo
       assert.strictEqual(info.calls, 5)
       assert.strictEqual(info.failures, 2)
@@ -220,6 +245,21 @@ describe("Gateway", () => {
       assert.include((unknown as P.ProcessUnknown).message, "counter")
       // the gateway itself lives on
       assert.isTrue(Option.isSome(yield* node.info(gateway)))
+    }))
+
+  it.scopedLive("a crash on the request is ProcessExited (error) at the client; a reply of the wrong type, a defect", () =>
+    Effect.gen(function*() {
+      const node = yield* Node.start("gateway@localhost")
+      yield* node.spawn(Counter, undefined, { name: "counter" })
+      const gateway = yield* node.spawn(Gateway.Server, { port: 0, expose: { counter: [GetCount, Crash, Lie] } })
+      const { http } = yield* node.call(gateway, new Gateway.GetEndpoints())
+      const client = yield* httpClient(Gateway.group([GetCount, Crash, Lie]), http!)
+      const lie = yield* Effect.exit(client.Lie({}))
+      assert.isTrue(Exit.isFailure(lie) && Option.isNone(Cause.failureOption(lie.cause)), "a defect, not a typed failure")
+      const crashed = yield* failureOf(client.Crash({}))
+      assert.strictEqual(crashed._tag, "ProcessExited")
+      assert.strictEqual((crashed as P.ProcessExited).reason._tag, "error")
+      assert.strictEqual((yield* failureOf(client.GetCount({})))._tag, "ProcessUnknown")
     }))
 
   it.scopedLive("a name that was never registered fails with ProcessUnknown, not a hung client", () =>
