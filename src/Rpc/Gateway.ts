@@ -174,11 +174,16 @@ export const group = <const Requests extends ReadonlyArray<Rpc.AnyTaggedRequestS
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { RpcClient } from "@effect/rpc"
+ * import { Effect, Schema } from "effect"
  * import { Gateway } from "rain/Rpc"
  *
- * declare const call: Effect.Effect<number>
- * const authorized = call.pipe(Gateway.withToken("s3cret"))
+ * class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
+ *   failure: Schema.Never, success: Schema.Number, payload: {}
+ * }) {}
+ *
+ * const count = Effect.flatMap(RpcClient.make(Gateway.group([GetCount])), (client) => client.GetCount({}))
+ * const authorized = count.pipe(Gateway.withToken("s3cret"))
  * ```
  * @since 0.2.0
  * @category authentication
