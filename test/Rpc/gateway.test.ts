@@ -3,7 +3,7 @@ import { NodeSocket } from "@effect/platform-node"
 import { RpcClient, RpcSerialization } from "@effect/rpc"
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Redacted, Schema } from "effect"
 import type { Process as P } from "../../src/index.js"
 import { Node, Process } from "../../src/index.js"
 import * as Meta from "../../src/Meta/index.js"
@@ -198,7 +198,7 @@ describe("Gateway", () => {
       assert.instanceOf(overflow, CounterOverflow)
     }))
 
-  it.scopedLive("over a raw socket (socketPort)", () =>
+  it.scopedLive("over a raw socket (socketPort), in ndjson and in msgpack", () =>
     Effect.gen(function*() {
       const node = yield* Node.start("gateway@localhost")
       const { endpoints } = yield* startGateway(node, { port: undefined, socketPort: 0 })
@@ -207,6 +207,25 @@ describe("Gateway", () => {
       const client = yield* socketClient(CounterRpcs, endpoints.socket!.port)
       assert.strictEqual(yield* client.Increment({ by: 2 }), 2)
       assert.strictEqual(yield* client.GetCount({}), 2)
+      const binary = yield* node.spawn(Gateway.Server, {
+        socketPort: 0,
+        serialization: "msgpack",
+        expose: { counter: [Increment, GetCount] }
+      })
+      const { socket } = yield* node.call(binary, new Gateway.GetEndpoints())
+      const msgpack = yield* clientWith(
+        Gateway.group([Increment, GetCount]),
+        RpcClient.layerProtocolSocket().pipe(
+          Layer.provide([
+            NodeSocket.layerNet({ host: "127.0.0.1", port: socket!.port }),
+            RpcSerialization.layerMsgPack
+          ]),
+          Layer.orDie
+        )
+      )
+      assert.strictEqual(yield* msgpack.Increment({ by: 3 }), 5)
+      const overflow = yield* failureOf(msgpack.Increment({ by: 100 }))
+      assert.instanceOf(overflow, CounterOverflow)
     }))
 
   it.scopedLive("a call past callTimeout fails with a typed Timeout, over HTTP and WebSocket", () =>
@@ -247,7 +266,7 @@ describe("Gateway", () => {
       assert.isTrue(Option.isSome(yield* node.info(gateway)))
     }))
 
-  it.scopedLive("a crash on the request is ProcessExited (error) at the client; a reply of the wrong type, a defect", () =>
+  it.scopedLive("a crash on the request is ProcessExited (error); a reply of the wrong type is a defect", () =>
     Effect.gen(function*() {
       const node = yield* Node.start("gateway@localhost")
       yield* node.spawn(Counter, undefined, { name: "counter" })
@@ -255,7 +274,10 @@ describe("Gateway", () => {
       const { http } = yield* node.call(gateway, new Gateway.GetEndpoints())
       const client = yield* httpClient(Gateway.group([GetCount, Crash, Lie]), http!)
       const lie = yield* Effect.exit(client.Lie({}))
-      assert.isTrue(Exit.isFailure(lie) && Option.isNone(Cause.failureOption(lie.cause)), "a defect, not a typed failure")
+      assert.isTrue(
+        Exit.isFailure(lie) && Option.isNone(Cause.failureOption(lie.cause)),
+        "a defect, not a typed failure"
+      )
       const crashed = yield* failureOf(client.Crash({}))
       assert.strictEqual(crashed._tag, "ProcessExited")
       assert.strictEqual((crashed as P.ProcessExited).reason._tag, "error")
@@ -277,7 +299,7 @@ describe("Gateway", () => {
   it.scopedLive("auth: a missing or wrong token is Unauthorized (typed), the right one passes (HTTP, WebSocket)", () =>
     Effect.gen(function*() {
       const node = yield* Node.start("gateway@localhost")
-      const { endpoints, gateway } = yield* startGateway(node, { auth: { token: "s3cret" } })
+      const { endpoints, gateway } = yield* startGateway(node, { auth: { token: Redacted.make("s3cret") } })
       const Authed = CounterRpcs.middleware(Gateway.Authentication)
       const clients = [yield* httpClient(Authed, endpoints.http!), yield* webSocketClient(Authed, endpoints.webSocket!)]
       for (const client of clients) {
