@@ -323,7 +323,7 @@ describe("Gateway", () => {
       assert.strictEqual(info.unauthorized, 6)
     }))
 
-  it.scopedLive("a bad spec fails spawn with InvalidSpec saying what to fix; stopping releases the port", () =>
+  it.scopedLive("a bad spec (InvalidSpec) or a taken port (ListenFailed) fails spawn; stopping releases the port", () =>
     Effect.gen(function*() {
       const node = yield* Node.start("gateway@localhost")
       const spawnError = (spec: unknown): Effect.Effect<unknown, unknown> =>
@@ -346,6 +346,12 @@ describe("Gateway", () => {
 
       const { endpoints, gateway } = yield* startGateway(node)
       const port = Number(new URL(endpoints.http!).port)
+      // a port in use: ListenFailed names the address
+      const taken = yield* spawnError({ port, expose: { a: [GetCount] } })
+      assert.instanceOf(taken, Meta.ListenFailed)
+      assert.strictEqual((taken as Meta.ListenFailed).address, `127.0.0.1:${port}`)
+      const socketTaken = yield* spawnError({ port: 0, socketPort: port, expose: { a: [GetCount] } })
+      assert.instanceOf(socketTaken, Meta.ListenFailed)
       yield* node.exit(gateway, Process.ExitReason.shutdown)
       yield* node.awaitExit(gateway)
       // the port is free again: another gateway binds it
