@@ -30,7 +30,10 @@ const runs = quick ? 1 : 3
  * (a database run alternates its sides over several rounds itself).
  */
 const runsFor = (name: string) =>
-  quick ? 1 : name === "spawn.1m.seconds" || name.startsWith("db.") ? 1 : name.startsWith("remote.") ? 2 : runs
+  quick ? 1
+  : name === "spawn.1m.seconds" || name.startsWith("db.") || name.startsWith("gateway.") ? 1
+  : name.startsWith("remote.") ? 2
+  : runs
 const here = fileURLToPath(new URL(".", import.meta.url))
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -204,6 +207,28 @@ if (selected("control.ping.per_s") || selected("control.node_call.per_s")) {
   } catch (error) {
     failed = true
     log(`FAILED control.*: ${(error as Error).message}`)
+  }
+}
+
+// --- Gateway: a process called through Gateway.Server over HTTP and WebSocket beside a direct node.call, same run
+if (selected("gateway.")) {
+  try {
+    const samples: Array<Record<string, number>> = []
+    for (let i = 0; i < runsFor("gateway."); i++) {
+      samples.push(runChild(`${here}gateway.ts`, quick ? ["--quick"] : [], 300_000) as Record<string, number>)
+    }
+    const values = (key: string) => samples.map((s) => Number(s[key]))
+    emit("gateway.http.calls_per_s", "calls/s", values("http"))
+    emit("gateway.ws.calls_per_s", "calls/s", values("ws"))
+    emit("gateway.direct.calls_per_s", "calls/s", values("direct"))
+    const direct = figures.get("gateway.direct.calls_per_s")!.value
+    log(
+      `gateway.*: http ${Math.round(figures.get("gateway.http.calls_per_s")!.value)}, ` +
+        `ws ${Math.round(figures.get("gateway.ws.calls_per_s")!.value)}, direct node.call ${Math.round(direct)} calls/s`
+    )
+  } catch (error) {
+    failed = true
+    log(`FAILED gateway.*: ${(error as Error).message}`)
   }
 }
 
