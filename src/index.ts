@@ -84,6 +84,13 @@ export * as StateMachine from "./StateMachine/index.js"
  * @category modules
  */
 export * as Cron from "./Cron/index.js"
+/**
+ * The `Cluster` module (nodes in worker threads; see its page).
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Cluster from "./Cluster/index.js"
 // Modules with dependencies of their own are entry points of their own, so that a program
 // that does not use them loads none of it: `import * as Database from "rain/Database"`
 // (needs @effect/sql and a driver), `import * as Meta from "rain/Meta"` (needs
