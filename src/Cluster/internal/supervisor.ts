@@ -48,6 +48,8 @@ export interface MemberState {
   port: number
   /** Why the thread last ended, or why its node failed to start. */
   lastError: string | undefined
+  /** What the running thread reported before it ended (its node's start failure, an uncaught error). */
+  threadError: string | undefined
   worker: Worker | undefined
   dropControl: (() => void) | undefined
   restartTimes: Array<number>
@@ -79,6 +81,7 @@ export class ClusterSupervisor {
         address: "",
         port: 0,
         lastError: undefined,
+        threadError: undefined,
         worker: undefined,
         dropControl: undefined,
         restartTimes: []
@@ -141,7 +144,7 @@ export class ClusterSupervisor {
       this.fromWorker(m, msg)
     })
     worker.on("error", (e) => {
-      if (m.worker === worker) m.lastError = `uncaught in the thread: ${e instanceof Error ? e.stack ?? e.message : String(e)}`
+      if (m.worker === worker) m.threadError = `uncaught in the thread: ${e instanceof Error ? e.stack ?? e.message : String(e)}`
     })
     worker.on("exit", (code) => {
       if (m.worker !== worker) return
@@ -179,7 +182,7 @@ export class ClusterSupervisor {
         return
       }
       case "failed": {
-        m.lastError = msg.detail
+        m.threadError = msg.detail
         return
       }
       case "stopped": {
@@ -201,7 +204,8 @@ export class ClusterSupervisor {
       return
     }
     m.status = "down"
-    const reason = m.lastError ?? `the thread exited with code ${code}`
+    const reason = m.threadError ?? `the thread exited with code ${code}`
+    m.threadError = undefined
     m.lastError = reason
     this.changed()
     if (this.phase === "starting") {
@@ -224,7 +228,6 @@ export class ClusterSupervisor {
     m.restartTimes.push(now)
     m.restarts++
     m.creation = (m.creation + 1) >>> 0
-    m.lastError = undefined
     this.spawn(m)
     this.changed()
   }
@@ -264,6 +267,7 @@ export class ClusterSupervisor {
       })
     }))
     this.broker.close()
+    for (const m of this.members.values()) m.status = "stopped"
     this.phase = "stopped"
     this.changed()
     for (const cb of this.onEnd.splice(0)) cb(this.gaveUp)
