@@ -111,7 +111,8 @@ export interface Options {
   /** How long a node may take to stop before its thread is terminated (default 5 seconds). */
   readonly stopTimeout?: Duration.DurationInput | undefined
   /**
-   * `execArgv` of the threads (default: the main thread's). When Rain runs from its
+   * `execArgv` of the threads (default: Node inherits the main thread's, without the
+   * per-process flags a worker refuses, such as `--expose-gc`). When Rain runs from its
    * TypeScript sources (tests, `tsx`), its threads register tsx themselves to load them and
    * `.ts` modules.
    */
@@ -374,7 +375,7 @@ export const start = (
       stopTimeoutMillis: stopMillis,
       entry,
       tsx,
-      execArgv: options.execArgv ?? process.execArgv
+      execArgv: options.execArgv
     }
     const supervisor = yield* Effect.acquireRelease(
       Effect.async<ClusterSupervisor, ClusterStartFailed>((resume) => {

@@ -34,7 +34,8 @@ export interface Settings {
    * `--import` in a worker's `execArgv` to its entry.
    */
   readonly tsx: string | undefined
-  readonly execArgv: ReadonlyArray<string>
+  /** Undefined: Node's default (the main thread's options a worker accepts). */
+  readonly execArgv: ReadonlyArray<string> | undefined
 }
 
 /** One node of the cluster as the main thread sees it. */
@@ -132,7 +133,7 @@ export class ClusterSupervisor {
       eval: s.tsx !== undefined,
       workerData: data,
       transferList: [port],
-      execArgv: [...s.execArgv],
+      ...(s.execArgv === undefined ? {} : { execArgv: [...s.execArgv] }),
       name: m.node
     })
     m.worker = worker

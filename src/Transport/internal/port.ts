@@ -37,12 +37,12 @@ export const fromMessagePort = (port: MessagePort, remoteAddress: string): Duple
   let closeHandler: ((error: unknown) => void) | undefined
   let dataHandler: ((chunk: Uint8Array) => void) | undefined
   let early: Array<Uint8Array> | undefined = []
-  const finish = (error: unknown) => {
+  const finish = (error: unknown, closePort = true) => {
     if (closed) return
     closed = true
     closeError = error
     port.off("message", onMessage)
-    port.close()
+    if (closePort) port.close()
     const h = closeHandler
     closeHandler = undefined
     if (h !== undefined) h(error)
@@ -89,9 +89,14 @@ export const fromMessagePort = (port: MessagePort, remoteAddress: string): Duple
     },
     close: (error) => {
       if (closed) return
-      // Messages already posted are delivered before this one, so the peer reads them all.
-      if (error === undefined) port.postMessage(CLOSE)
-      finish(error)
+      if (error !== undefined) return finish(error)
+      // Closing the port at once may overtake messages still in flight (the peer would see the
+      // close before our last frames, e.g. a handshake refusal): say CLOSE after them and let
+      // the peer, once it has read everything, close the channel; a peer that never reads it
+      // gets the port closed after a while anyway.
+      port.postMessage(CLOSE)
+      finish(undefined, false)
+      setTimeout(() => port.close(), 2000).unref()
     }
   }
 }
