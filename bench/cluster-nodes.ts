@@ -4,7 +4,9 @@
  * the call that started it with the elapsed milliseconds.
  */
 import { Effect, Schema } from "effect"
-import { Application, Cluster, Process } from "../src/index.js"
+import * as Application from "../src/Application/index.js"
+import * as Cluster from "../src/Cluster/index.js"
+import * as Process from "../src/Process/index.js"
 
 export class Tick extends Schema.TaggedClass<Tick>()("bench/Cluster/Tick", {}) {}
 export class Done extends Schema.TaggedClass<Done>()("bench/Cluster/Done", {}) {}

@@ -1,6 +1,8 @@
 /** A cluster module whose application fails to start: the cluster must not start. */
 import { Effect } from "effect"
-import { Application, Cluster, Process } from "../../src/index.js"
+import * as Application from "../../src/Application/index.js"
+import * as Cluster from "../../src/Cluster/index.js"
+import * as Process from "../../src/Process/index.js"
 
 const Broken = Process.make({
   name: "Broken",

@@ -5,7 +5,9 @@
  * signals, and a process that crashes its whole thread.
  */
 import { Effect, Schema } from "effect"
-import { Application, Cluster, Process } from "../../src/index.js"
+import * as Application from "../../src/Application/index.js"
+import * as Cluster from "../../src/Cluster/index.js"
+import * as Process from "../../src/Process/index.js"
 
 /** Answers with the text and the node that answered. */
 export class Echo extends Schema.TaggedRequest<Echo>()("test/Cluster/Echo", {

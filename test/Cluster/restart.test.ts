@@ -59,24 +59,22 @@ describe("Cluster threads that end", () => {
       assert.strictEqual(fresh.creation, after.creation)
     }).pipe(Effect.timeout("58 seconds")))
 
-  it.scopedLive("a crash inside a thread restarts it; past the restart intensity the cluster stops with ClusterGaveUp", () =>
+  it.scopedLive("a crash inside a thread is reported; past the restart intensity the cluster stops with ClusterGaveUp", () =>
     Effect.gen(function*() {
-      const cluster = yield* Cluster.start({ module, size: 1, restart: { maxRestarts: 1, within: "1 minute" } })
+      // no restart allowed: the first end is one too many (the restart itself is the test above)
+      const cluster = yield* Cluster.start({ module, size: 1, restart: { maxRestarts: 0, within: "1 minute" } })
       const main = yield* Node.start("main@cluster", { network: cluster.network("main@cluster") })
       const crasher = yield* main.spawnRemote("node1@cluster", "ThreadCrasher", undefined)
       yield* main.send(crasher, "crash")
-      const restarted = yield* cluster.awaitMember("node1@cluster", (m) => m.status === "up" && m.restarts === 1).pipe(
-        Effect.timeoutFail({ duration: "40 seconds", onTimeout: () => "node1 did not come back" })
+      const gaveUp = yield* Effect.flip(cluster.wait).pipe(
+        Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "the cluster did not give up" })
       )
-      assert.strictEqual(restarted.restarts, 1)
-      assert.include(restarted.lastError, "the thread crashes", "the member says why its thread ended")
-      // the second end within the window is one too many
-      yield* cluster.kill("node1@cluster")
-      const gaveUp = yield* Effect.flip(cluster.wait).pipe(Effect.timeout("10 seconds"))
       assert.strictEqual(gaveUp._tag, "ClusterGaveUp")
-      assert.strictEqual(gaveUp.node, "node1@cluster")
+      assert.strictEqual(gaveUp._tag === "ClusterGaveUp" ? gaveUp.node : "", "node1@cluster")
+      assert.include(gaveUp.message, "the thread crashes", "it says why the thread ended")
       assert.include(gaveUp.message, "raise restart.maxRestarts")
       const members = yield* cluster.members
       assert.deepStrictEqual(members.map((m) => m.status), ["stopped"])
+      assert.include(members[0]!.lastError, "the thread crashes")
     }).pipe(Effect.timeout("58 seconds")))
 })
