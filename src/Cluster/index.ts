@@ -17,17 +17,14 @@
  *
  * @example
  * ```ts
- * // nodes.ts
- * import { Cluster } from "rain"
- * export default Cluster.define({ applications: [MyApp], allowSpawn: [Worker], messages: [Job] })
- *
- * // main.ts
  * import { Effect } from "effect"
  * import { Cluster, Node } from "rain"
+ *
+ * // nodes.ts has `export default Cluster.define({ applications, allowSpawn, messages })`
  * const program = Effect.scoped(Effect.gen(function*() {
- *   const cluster = yield* Cluster.start({ module: new URL("./nodes.ts", import.meta.url) })
+ *   const cluster = yield* Cluster.start({ module: "./nodes.ts" })
  *   const main = yield* Node.start("main@cluster", { network: cluster.network("main@cluster") })
- *   const pid = yield* main.spawnRemote(cluster.nodes[0]!, "Worker", {})
+ *   const pid = yield* main.spawnRemote(cluster.nodes[0]!, "Worker", { job: 1 })
  * }))
  * ```
  * @since 0.2.0
@@ -300,7 +297,7 @@ const toMember = (m: {
  * import { Cluster } from "rain"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
- *   const cluster = yield* Cluster.start({ module: new URL("./nodes.ts", import.meta.url), size: 2 })
+ *   const cluster = yield* Cluster.start({ module: "./nodes.ts", size: 2 })
  *   console.log(cluster.nodes) // ["node1@cluster", "node2@cluster"]
  * }))
  * ```
