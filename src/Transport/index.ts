@@ -388,13 +388,13 @@ export interface WorkerOptions {
  * @example
  * ```ts
  * import { Transport } from "rain"
- * import { workerData } from "node:worker_threads"
+ * import { MessageChannel } from "node:worker_threads"
  *
- * const transport = Transport.worker({
- *   broker: workerData.broker,
- *   address: "thread:a@cluster",
- *   fallback: Transport.tcp()
- * })
+ * // In a cluster thread the broker's port comes in `workerData` (`Cluster` does this);
+ * // here one end of a fresh channel stands in for it.
+ * const { port1: broker } = new MessageChannel()
+ * const transport = Transport.worker({ broker, address: "thread:a@cluster", fallback: Transport.tcp() })
+ * broker.close()
  * ```
  * @since 0.2.0
  * @category transports

@@ -25,6 +25,13 @@ describe("Cluster", () => {
       const relay = yield* main.node.spawnRemote("node1@cluster", "RelayServer", undefined)
       const relayed = yield* main.node.call(relay, new Relay({ node: "node2@cluster", text: "x" }), "5 seconds")
       assert.strictEqual(relayed, "x@node2@cluster via node1@cluster")
+      // the main thread's node connects to a member by name (on first use, or now); a name that is no
+      // member is an error that lists the members
+      yield* main.node.connect("node2@cluster")
+      assert.sameMembers([...(yield* main.node.nodes)], ["node1@cluster", "node2@cluster"])
+      const unknown = yield* Effect.flip(cluster.kill("node9@cluster"))
+      assert.strictEqual(unknown._tag, "UnknownClusterNode")
+      assert.include(unknown.message, "node1@cluster, node2@cluster")
     }).pipe(Effect.timeout("50 seconds")))
 
   it.scopedLive("thread nodes also listen and connect over TCP, to and from nodes elsewhere", () =>
