@@ -202,7 +202,10 @@ const erlangRuns: Array<readonly [name: string, unit: string, suffix: string, en
   ),
   ...workloads.filter(([n]) => n.startsWith("local.") || n.startsWith("supervisor.")).map(([name, unit]) =>
     [name, unit, ".smp", { ERL_ZFLAGS: `+S ${cpus().length}` }] as const
-  )
+  ),
+  // one pair per scheduler: beside Rain's one pair per thread node (cluster.aggregate)
+  ["cluster.aggregate.msgs_per_s", "msgs/s", "", {}] as const,
+  ["cluster.aggregate.msgs_per_s", "msgs/s", ".smp", { ERL_ZFLAGS: `+S ${cpus().length}` }] as const
 ]
 if (compare && hasErl) {
   for (const [name, unit, suffix, env] of erlangRuns) {
