@@ -328,6 +328,16 @@ export const start = (
         expected: "an integer >= 0"
       })
     }
+    const nodeOptions = options.nodeOptions ?? {}
+    try {
+      structuredClone(nodeOptions)
+    } catch (e) {
+      return yield* new InvalidClusterOption({
+        option: "nodeOptions",
+        value: String(e instanceof Error ? e.message : e),
+        expected: "plain data (numbers, strings, booleans) that a structured clone can carry to the threads"
+      })
+    }
     const withinMillis = yield* millis("restart.within", options.restart?.within, "5 seconds")
     const startMillis = yield* millis("startTimeout", options.startTimeout, "30 seconds")
     const stopMillis = yield* millis("stopTimeout", options.stopTimeout, "5 seconds")
@@ -361,7 +371,7 @@ export const start = (
       nodes,
       module: moduleUrl,
       cookie,
-      nodeOptions: options.nodeOptions ?? {},
+      nodeOptions,
       tcp,
       routes: net?.routes ?? {},
       compression: net?.compression ?? false,

@@ -15,6 +15,9 @@ describe("Cluster options and start failures", () => {
       assert.include(within.message, "restart.within")
       const restarts = yield* Effect.flip(Cluster.start({ module, restart: { maxRestarts: -1 } }))
       assert.include(restarts.message, "maxRestarts")
+      const clone = yield* Effect.flip(Cluster.start({ module, nodeOptions: { log: (() => "no") as any } }))
+      assert.include(clone.message, "nodeOptions")
+      assert.include(clone.message, "structured clone")
     }))
 
   it.scopedLive("a module without a Cluster.define default export, or one that cannot be imported, fails the start", () =>
