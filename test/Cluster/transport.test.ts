@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import * as Transport from "../../src/Transport/index.js"
-import { Broker } from "../../src/Transport/internal/port.js"
+import { MessageChannel } from "node:worker_threads"
+import { Broker, fromMessagePort } from "../../src/Transport/internal/port.js"
 import { collect, cookie, listen, send, take } from "../Transport/helpers.js"
 
 /** A broker in this thread and a transport on one of its control ports (both ends in one thread work alike). */
@@ -101,5 +102,25 @@ describe("Transport.worker", () => {
       })
       yield* take(sessions, "the thread session")
       assert.strictEqual(overThread.peer.name, "b@localhost")
+    }))
+
+  it.scopedLive("backpressure: a sender far ahead of its reader is busy until the reader acknowledges", () =>
+    Effect.gen(function*() {
+      const { port1, port2 } = new MessageChannel()
+      const sender = fromMessagePort(port1, "thread:reader")
+      const reader = fromMessagePort(port2, "thread:sender")
+      yield* Effect.addFinalizer(() => Effect.sync(() => (sender.close(), reader.close())))
+      let read = 0
+      reader.onData((chunk) => {
+        read += chunk.byteLength
+      })
+      // 6 MiB written in one synchronous run: nothing has been read yet, so the sender is over its limit
+      for (let i = 0; i < 6; i++) sender.write(new Uint8Array(1024 * 1024))
+      assert.isTrue(sender.busy!(), "6 MiB unacknowledged makes the sender busy")
+      yield* Effect.async<void>((resume) => sender.onDrain!(() => resume(Effect.void))).pipe(
+        Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "the sender never drained" })
+      )
+      assert.isFalse(sender.busy!())
+      assert.isAtLeast(read, 2 * 1024 * 1024, "it drained because the reader read and acknowledged")
     }))
 })

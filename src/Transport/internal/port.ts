@@ -9,7 +9,8 @@
  * straight from thread to thread; the broker sees none of them.
  *
  * Hot path: `write` (one `postMessage` per session flush, i.e. per batch of frames, with the
- * `ArrayBuffer` transferred rather than copied) and the `message` listener.
+ * `ArrayBuffer` transferred rather than copied) and the `message` listener; the receiver
+ * acknowledges every MiB it reads so that a sender far ahead is held back (`busy`).
  *
  * @internal
  */
@@ -24,6 +25,14 @@ export const THREAD_PREFIX = "thread:"
 
 /** A message on a port that says the sender closed its end on purpose (an `ArrayBuffer` is data). */
 const CLOSE = "close"
+/**
+ * Backpressure: a `MessagePort` queues without limit, so the receiver acknowledges what it has
+ * read (a number message, the bytes) every `ACK_BYTES`, and a sender with more than
+ * `BUSY_BYTES` unacknowledged is busy (the session holds its frames, as with a full socket).
+ * `BUSY_BYTES > ACK_BYTES`, so a busy sender always gets an acknowledgement.
+ */
+const ACK_BYTES = 1024 * 1024
+const BUSY_BYTES = 4 * 1024 * 1024
 
 /**
  * A duplex over one end of a `MessageChannel`. The peer's end closing (its thread ended,
@@ -37,6 +46,16 @@ export const fromMessagePort = (port: MessagePort, remoteAddress: string): Duple
   let closeHandler: ((error: unknown) => void) | undefined
   let dataHandler: ((chunk: Uint8Array) => void) | undefined
   let early: Array<Uint8Array> | undefined = []
+  let unacked = 0
+  let inFlight = 0
+  let drainHandler: (() => void) | undefined
+  const received = (bytes: number) => {
+    unacked += bytes
+    if (unacked >= ACK_BYTES && !closed) {
+      port.postMessage(unacked)
+      unacked = 0
+    }
+  }
   const finish = (error: unknown, closePort = true) => {
     if (closed) return
     closed = true
@@ -51,8 +70,17 @@ export const fromMessagePort = (port: MessagePort, remoteAddress: string): Duple
     if (closed) return
     if (m instanceof ArrayBuffer) {
       const chunk = new Uint8Array(m)
-      if (dataHandler !== undefined) dataHandler(chunk)
-      else early!.push(chunk)
+      if (dataHandler !== undefined) {
+        dataHandler(chunk)
+        received(m.byteLength)
+      } else early!.push(chunk)
+    } else if (typeof m === "number") {
+      inFlight -= m
+      if (inFlight <= BUSY_BYTES && drainHandler !== undefined) {
+        const h = drainHandler
+        drainHandler = undefined
+        h()
+      }
     } else if (m === CLOSE) finish(undefined)
     else finish(new Error(`unexpected message on a thread connection: ${typeof m}`))
   }
@@ -74,14 +102,23 @@ export const fromMessagePort = (port: MessagePort, remoteAddress: string): Duple
         copy.set(chunk)
         ab = copy.buffer
       }
+      inFlight += ab.byteLength
       port.postMessage(ab, [ab])
     },
     ownsWrites: true,
+    busy: () => inFlight > BUSY_BYTES,
+    onDrain: (handler) => {
+      if (inFlight <= BUSY_BYTES) handler()
+      else drainHandler = handler
+    },
     onData: (handler) => {
       dataHandler = handler
       const queued = early!
       early = undefined
-      for (let i = 0; i < queued.length && !closed; i++) handler(queued[i]!) // i < queued.length
+      for (let i = 0; i < queued.length && !closed; i++) {
+        handler(queued[i]!) // i < queued.length
+        received(queued[i]!.byteLength)
+      }
     },
     onClose: (handler) => {
       if (closed) handler(closeError)
