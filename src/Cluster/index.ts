@@ -102,6 +102,12 @@ export interface Options {
   readonly restart?: {
     readonly maxRestarts?: number | undefined
     readonly within?: Duration.DurationInput | undefined
+    /**
+     * Keep one spare thread, loaded and idle, that takes over the next node that ends, so
+     * that a restart costs a node start rather than a thread start (loading the module and
+     * Rain again); default true. Costs one idle isolate.
+     */
+    readonly spare?: boolean | undefined
   } | undefined
   /** How long the threads may take to start and mesh (default 30 seconds). */
   readonly startTimeout?: Duration.DurationInput | undefined
@@ -380,6 +386,7 @@ export const start = (
       maxRestarts,
       withinMillis,
       stopTimeoutMillis: stopMillis,
+      spare: options.restart?.spare ?? true,
       entry,
       tsx,
       execArgv: options.execArgv

@@ -27,7 +27,13 @@ export interface CloneableNodeOptions {
   } | undefined
 }
 
-/** `workerData` of a cluster thread. */
+/** `workerData` of a cluster thread: it starts loading the module at once, before it is given a node. */
+export interface ThreadData {
+  /** The module's URL (`file:///...`). */
+  readonly module: string
+}
+
+/** What a thread is given to run a node (`assign`), with `broker` in the transfer list. */
 export interface WorkerData {
   readonly node: string
   readonly creation: number
@@ -47,6 +53,8 @@ export interface WorkerData {
 
 /** Main thread -> cluster thread. */
 export type ToWorker =
+  /** Run this node (a thread may wait, loaded, as a spare until it is told to). */
+  | { readonly t: "assign"; readonly data: WorkerData }
   /** Connect to these nodes (the others of the cluster), then say `ready`. */
   | { readonly t: "mesh"; readonly nodes: ReadonlyArray<string> }
   /** Stop the node (its processes, newest first, with reason `shutdown`), then say `stopped`. */

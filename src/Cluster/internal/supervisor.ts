@@ -11,7 +11,7 @@
  */
 import { Worker } from "node:worker_threads"
 import { Broker } from "../../Transport/internal/port.js"
-import type { CloneableNodeOptions, FromWorker, ToWorker, WorkerData } from "./protocol.js"
+import type { CloneableNodeOptions, FromWorker, ThreadData, ToWorker, WorkerData } from "./protocol.js"
 
 /** What `Cluster.start` resolved from its options. */
 export interface Settings {
@@ -27,6 +27,8 @@ export interface Settings {
   readonly maxRestarts: number
   readonly withinMillis: number
   readonly stopTimeoutMillis: number
+  /** Keep a loaded thread waiting to take over a node that ends. */
+  readonly spare: boolean
   readonly entry: URL
   /**
    * The URL of tsx's ESM API when the entry is TypeScript (Rain runs from its sources): the
@@ -69,6 +71,8 @@ export class ClusterSupervisor {
   private onStart: ((error: { node: string; reason: string } | undefined) => void) | undefined
   private onEnd: Array<(gaveUp: { node: string; reason: string } | undefined) => void> = []
   gaveUp: { node: string; reason: string } | undefined = undefined
+  /** A thread that has loaded the module and waits to be given a node (see `Settings.spare`). */
+  private spare: Worker | undefined = undefined
 
   constructor(readonly settings: Settings, baseCreation: number) {
     for (let i = 0; i < settings.nodes.length; i++) {
@@ -113,6 +117,30 @@ export class ClusterSupervisor {
     m.worker?.postMessage(message)
   }
 
+  /** A new thread: it starts loading the module, and waits to be told which node to be. */
+  private thread(name: string): Worker {
+    const s = this.settings
+    return new Worker(s.tsx === undefined ? s.entry : bootstrap(s.tsx, s.entry), {
+      eval: s.tsx !== undefined,
+      workerData: { module: s.module } satisfies ThreadData,
+      ...(s.execArgv === undefined ? {} : { execArgv: [...s.execArgv] }),
+      name
+    })
+  }
+
+  /** Starts a spare thread (while the cluster runs and none is waiting). */
+  private replenish(): void {
+    if (!this.settings.spare || this.spare !== undefined || this.phase !== "running") return
+    const spare = this.thread("spare")
+    this.spare = spare
+    // A spare that ends before it is used is not replaced: restarts start threads of their own.
+    spare.once("exit", () => {
+      if (this.spare === spare) this.spare = undefined
+    })
+    spare.on("error", () => {})
+    spare.unref()
+  }
+
   private spawn(m: MemberState): void {
     const { port, drop } = this.broker.endpoint()
     const s = this.settings
@@ -129,13 +157,11 @@ export class ClusterSupervisor {
       tickMillis: s.tickMillis,
       connectTimeoutMillis: s.connectTimeoutMillis
     }
-    const worker = new Worker(s.tsx === undefined ? s.entry : bootstrap(s.tsx, s.entry), {
-      eval: s.tsx !== undefined,
-      workerData: data,
-      transferList: [port],
-      ...(s.execArgv === undefined ? {} : { execArgv: [...s.execArgv] }),
-      name: m.node
-    })
+    let worker = this.spare
+    this.spare = undefined
+    if (worker === undefined) worker = this.thread(m.node)
+    else worker.ref()
+    worker.postMessage({ t: "assign", data } satisfies ToWorker, [port])
     m.worker = worker
     m.dropControl = drop
     m.threadId = worker.threadId
@@ -178,6 +204,7 @@ export class ClusterSupervisor {
           this.phase = "running"
           const done = this.onStart
           this.onStart = undefined
+          this.replenish()
           done?.(undefined)
         }
         return
@@ -230,6 +257,7 @@ export class ClusterSupervisor {
     m.restarts++
     m.creation = (m.creation + 1) >>> 0
     this.spawn(m)
+    this.replenish()
     this.changed()
   }
 
@@ -252,6 +280,9 @@ export class ClusterSupervisor {
       return new Promise((resolve) => this.ended(() => resolve()))
     }
     this.phase = "stopping"
+    const spare = this.spare
+    this.spare = undefined
+    if (spare !== undefined) await spare.terminate()
     await Promise.all(Array.from(this.members.values()).map((m) => {
       const worker = m.worker
       if (worker === undefined) return Promise.resolve()

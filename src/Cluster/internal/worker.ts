@@ -1,7 +1,9 @@
 /**
- * The entry of a cluster thread: starts one node with what the cluster's module exports,
- * on the worker transport (and TCP when asked), meshes with the other threads when the
- * main thread says so, and stops the node when told to.
+ * The entry of a cluster thread: loads the cluster's module at once, then (told which node
+ * to be, `assign`) starts that node with what the module exports, on the worker transport
+ * (and TCP when asked), meshes with the other threads when the main thread says so, and
+ * stops the node when told to. A spare thread is one that has loaded and waits for its
+ * `assign`, so that a restart costs a node start rather than a thread start.
  *
  * A failure before the node is up is reported (`failed`) and ends the thread; the main
  * thread decides what follows (a start error, or a restart).
@@ -12,12 +14,14 @@ import { Cause, Duration, Effect, Exit, Scope } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
 import * as Node from "../../Node/index.js"
 import * as Transport from "../../Transport/index.js"
-import type { FromWorker, ToWorker, WorkerData } from "./protocol.js"
+import type { FromWorker, ThreadData, ToWorker, WorkerData } from "./protocol.js"
 import { load } from "./spec.js"
 import { routesFor } from "./routes.js"
 
-const data = workerData as WorkerData
+const thread = workerData as ThreadData
 const port = parentPort!
+// Started now: a spare thread is loaded by the time it is needed.
+const loading = load(thread.module)
 const tell = (m: FromWorker) => port.postMessage(m)
 
 const fail = (detail: string) => {
@@ -30,12 +34,16 @@ const members = new Set<string>()
 /** What the main thread said before the node was up (a stop during start-up). */
 let handler: (m: ToWorker) => void = (m) => {
   if (m.t === "stop") process.exit(0)
+  else if (m.t === "assign") {
+    const data = m.data
+    main(data).catch((e) => fail(`thread of ${data.node} crashed while starting: ${String(e)}`))
+  }
 }
 // Listening from the start also keeps the thread alive while the node starts (the broker's port is unref'd).
 port.on("message", (m: ToWorker) => handler(m))
 
-const main = async () => {
-  const loaded = await load(data.module)
+const main = async (data: WorkerData) => {
+  const loaded = await loading
   if ("error" in loaded) return fail(loaded.error)
   const spec = loaded.spec
   const scope = Effect.runSync(Scope.make())
@@ -98,4 +106,3 @@ const main = async () => {
   tell({ t: "listening", address: node.address, port: node.port })
 }
 
-main().catch((e) => fail(`thread of ${data.node} crashed while starting: ${String(e)}`))
