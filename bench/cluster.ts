@@ -27,7 +27,9 @@ const program = Effect.scoped(Effect.gen(function*() {
     module: new URL("./cluster-nodes.ts", import.meta.url),
     size: Math.max(2, cores),
     nodeOptions: { log: { level: "Warning" } },
-    startTimeout: "2 minutes"
+    startTimeout: "2 minutes",
+    // no spare thread loading beside the measurement
+    restart: { spare: false }
   })
   const main = yield* Node.start("bench@cluster", { network: cluster.network("bench@cluster") })
   const [node1, node2] = cluster.nodes as [string, string]
