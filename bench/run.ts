@@ -130,6 +130,30 @@ for (const [name, unit] of Object.entries(remoteUnits)) {
   }
 }
 
+// --- Rain, cluster: nodes in worker threads of one OS process (bench/cluster.ts)
+const clusterUnits: Record<string, string> = {
+  "cluster.oneway.msgs_per_s": "msgs/s",
+  "cluster.call.seq_per_s": "calls/s",
+  "cluster.single.msgs_per_s": "msgs/s",
+  "cluster.aggregate.msgs_per_s": "msgs/s",
+  "cluster.aggregate.speedup": "x"
+}
+if (Object.keys(clusterUnits).some(selected)) {
+  try {
+    const samples: Array<Record<string, number>> = []
+    for (let i = 0; i < runsFor("cluster."); i++) {
+      samples.push(runChild(`${here}cluster.ts`, quick ? ["--quick"] : [], 300_000) as Record<string, number>)
+    }
+    for (const [name, unit] of Object.entries(clusterUnits)) {
+      if (selected(name)) emit(name, unit, samples.map((s) => s[name]!))
+    }
+    log(`cluster: ${samples[0]!["cluster.aggregate.pairs"]} pairs, one per core, vs one node: see cluster.aggregate.speedup`)
+  } catch (error) {
+    failed = true
+    log(`FAILED cluster.*: ${(error as Error).message}`)
+  }
+}
+
 // --- Database: a primary-key select through a pool process beside a bare @effect/sql client, same run
 const dbDrivers: Array<readonly [prefix: string, driver: string]> = [["db.sqlite.", "sqlite"], ["db.pg.", "pg"]]
 for (const [prefix, driver] of dbDrivers) {
@@ -256,7 +280,10 @@ const erlangRuns: Array<readonly [name: string, unit: string, suffix: string, en
   ),
   ...workloads.filter(([n]) => n.startsWith("local.") || n.startsWith("supervisor.")).map(([name, unit]) =>
     [name, unit, ".smp", { ERL_ZFLAGS: `+S ${cpus().length}` }] as const
-  )
+  ),
+  // one pair per scheduler: beside Rain's one pair per thread node (cluster.aggregate)
+  ["cluster.aggregate.msgs_per_s", "msgs/s", "", {}] as const,
+  ["cluster.aggregate.msgs_per_s", "msgs/s", ".smp", { ERL_ZFLAGS: `+S ${cpus().length}` }] as const
 ]
 if (compare && hasErl) {
   for (const [name, unit, suffix, env] of erlangRuns) {

@@ -119,6 +119,13 @@ export * as Event from "./Event/index.js"
  * @category modules
  */
 export * as Group from "./Group/index.js"
+/**
+ * The `Cluster` module (nodes in worker threads; see its page).
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Cluster from "./Cluster/index.js"
 // Modules with dependencies of their own are entry points of their own, so that a program
 // that does not use them loads none of it: `import * as Database from "rain/Database"`
 // (needs @effect/sql and a driver), `import * as Meta from "rain/Meta"` (needs

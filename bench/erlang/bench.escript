@@ -57,6 +57,16 @@ run("spawn.1m.seconds", Q) ->
     (T1 - T0) / 1.0e6;
 run("local.oneway.msgs_per_s", Q) -> flow(1, n(Q, 200000, 1000000));
 run("local.fanin.msgs_per_s", Q) -> flow(100, n(Q, 200000, 1000000));
+%% Rain's cluster.aggregate: one sender -> receiver pair per scheduler, all at once; total over the wall time.
+run("cluster.aggregate.msgs_per_s", Q) ->
+    N = n(Q, 200000, 1000000),
+    P = erlang:system_info(schedulers_online),
+    Self = self(),
+    T0 = now_us(),
+    [spawn(fun() -> Self ! {pair, flow(1, N)} end) || _ <- lists:seq(1, P)],
+    [receive {pair, _} -> ok after 120000 -> exit(pair_timeout) end || _ <- lists:seq(1, P)],
+    T1 = now_us(),
+    (P * N) / ((T1 - T0) / 1.0e6);
 run("local.pingpong.rt_per_s", Q) ->
     N = n(Q, 50000, 200000),
     Pong = spawn(fun pong/0),

@@ -21,7 +21,9 @@
 import { Effect, FiberSet, Queue, Scope } from "effect"
 import * as net from "node:net"
 import * as tls from "node:tls"
+import type { MessagePort } from "node:worker_threads"
 import { type Duplex, fromNodeSocket, memoryPair } from "./internal/duplex.js"
+import { BrokerClient, THREAD_PREFIX } from "./internal/port.js"
 import * as internal from "./internal/session.js"
 import {
   HandshakeRejected,
@@ -354,6 +356,92 @@ export const memory = (): Transport => ({
       return Effect.succeed(client)
     })
 })
+
+/**
+ * Options of the worker-thread transport.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface WorkerOptions {
+  /**
+   * A control port to the broker that pairs threads (the main thread's); `Cluster` hands one
+   * to each of its threads, and `cluster.network(name)` builds this transport for the main thread.
+   */
+  readonly broker: MessagePort
+  /** This node's thread address, `thread:<node name>`. */
+  readonly address: string
+  /**
+   * The transport for every other address (`Transport.tcp()` to reach nodes outside the
+   * process); it listens beside the thread address, and its address is the listener's.
+   */
+  readonly fallback?: Transport | undefined
+}
+
+/**
+ * Worker threads of one OS process, over `MessagePort`s: a connection is a
+ * `MessageChannel` the broker hands out, each batch of frames one `postMessage` with its
+ * `ArrayBuffer` transferred (no copy). The handshake (cookie proof) runs over it as over
+ * TCP. A thread that ends closes its connections with an error, as a reset socket does.
+ * Addresses not starting with `thread:` go to `fallback`.
+ *
+ * @example
+ * ```ts
+ * import { Transport } from "rain"
+ * import { MessageChannel } from "node:worker_threads"
+ *
+ * // In a cluster thread the broker's port comes in `workerData` (`Cluster` does this);
+ * // here one end of a fresh channel stands in for it.
+ * const { port1: broker } = new MessageChannel()
+ * const transport = Transport.worker({ broker, address: "thread:a@cluster", fallback: Transport.tcp() })
+ * broker.close()
+ * ```
+ * @since 0.2.0
+ * @category transports
+ */
+export const worker = (options: WorkerOptions): Transport => {
+  const badAddress = options.address.startsWith(THREAD_PREFIX) && options.address.length > THREAD_PREFIX.length
+    ? undefined
+    : new TransportError({
+      operation: "listen",
+      address: options.address,
+      detail: `Transport.worker's address must be "${THREAD_PREFIX}<node name>"`
+    })
+  const client = BrokerClient.of(options.broker)
+  const fallback = options.fallback
+  const from = options.address.slice(THREAD_PREFIX.length)
+  return {
+    _tag: "worker",
+    listen: (onConnection) =>
+      badAddress !== undefined ? Effect.fail(badAddress) : Effect.zipRight(
+        client.listen(options.address, onConnection),
+        fallback === undefined
+          ? Effect.succeed<Listener>({ address: options.address, port: 0 })
+          : fallback.listen(onConnection)
+      ),
+    connect: (address) =>
+      address.startsWith(THREAD_PREFIX)
+        ? client.connect(address, from)
+        : fallback === undefined
+        ? Effect.fail(
+          new TransportError({
+            operation: "connect",
+            address,
+            detail: "not a thread address and Transport.worker was given no fallback transport (e.g. Transport.tcp())"
+          })
+        )
+        : fallback.connect(address)
+  }
+}
+
+/**
+ * The thread addresses listening now, as the broker of `broker` announced them
+ * (`thread:<node name>`). Used to route to the nodes of a cluster as they come and go.
+ *
+ * @since 0.2.0
+ * @category transports
+ */
+export const workerDirectory = (broker: MessagePort): ReadonlySet<string> => BrokerClient.of(broker).directory
 
 /**
  * Runs the handshake over an open duplex, as the side that opened it (`initiator`) or

@@ -37,6 +37,12 @@ export interface Duplex {
   readonly busy?: () => boolean
   /** Calls the handler once, when the bytes held by a busy duplex have been sent. */
   readonly onDrain?: (handler: () => void) => void
+  /**
+   * True when `write` takes ownership of a chunk's whole `ArrayBuffer` (a `MessagePort`
+   * transfers it): the session then writes each batch into a buffer of its own rather than
+   * a slice of Node's shared pool, so that it can be handed over without a copy.
+   */
+  readonly ownsWrites?: boolean
 }
 
 /** Bytes a socket may hold unsent before the session stops writing to it. */

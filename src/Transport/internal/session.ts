@@ -342,7 +342,8 @@ export class Connection implements Session {
       return
     }
     if (n === 0) return
-    const buf = Buffer.allocUnsafe(this.outBytes)
+    // A pooled buffer is a slice of a shared ArrayBuffer: a duplex that transfers would copy it.
+    const buf = this.duplex.ownsWrites === true ? Buffer.allocUnsafeSlow(this.outBytes) : Buffer.allocUnsafe(this.outBytes)
     let off = 0
     for (let i = 0; i < n; i++) {
       // outQ and outFlags are pushed and reset together, so both have n entries

@@ -1,0 +1,1 @@
+export const notASpec = 1
