@@ -132,8 +132,8 @@ const startGateway = (node: Node.NodeService, spec: Partial<Gateway.GatewaySpec>
 const detail = (node: Node.NodeService, pid: P.Pid) =>
   Effect.map(node.info(pid), (info) => Option.getOrThrow(info).detail)
 
-/** Polls until `check` holds (every 10 ms, at most `ms`). */
-const eventually = (check: Effect.Effect<boolean>, what: string, ms = 5000) =>
+/** Polls until `check` holds (every 10 ms, at most `ms`: generous, for a loaded machine). */
+const eventually = (check: Effect.Effect<boolean>, what: string, ms = 20_000) =>
   Effect.gen(function*() {
     const deadline = Date.now() + ms
     while (!(yield* check)) {

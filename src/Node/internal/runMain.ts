@@ -28,12 +28,6 @@ const usePrettyLogger = (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime): F
 
 /** Runs `effect` as the OS process's main program (see the header). */
 export const runMain = <A, E>(effect: Effect.Effect<A, E>): void => {
-  const fiber = Effect.runFork(
-    Effect.tapErrorCause(effect, (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(cause)),
-    { updateRefs: usePrettyLogger }
-  )
-  // a timer keeps the event loop alive while the program waits on something that does not (a node's `wait`)
-  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
   let receivedSignal = false
   const onSignal = () => {
     receivedSignal = true
@@ -41,6 +35,18 @@ export const runMain = <A, E>(effect: Effect.Effect<A, E>): void => {
     process.removeListener("SIGTERM", onSignal)
     fiber.unsafeInterruptAsFork(fiber.id())
   }
+  // Listening before the program runs: its first steps run synchronously inside `runFork`
+  // (a node starting, processes spawning), and a signal that arrives meanwhile must stop it
+  // cleanly, not take the default action (death, no `terminate`). Node delivers signals
+  // from the event loop, so `onSignal` runs after `runFork` returned and `fiber` is defined.
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  const fiber = Effect.runFork(
+    Effect.tapErrorCause(effect, (cause) => Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(cause)),
+    { updateRefs: usePrettyLogger }
+  )
+  // a timer keeps the event loop alive while the program waits on something that does not (a node's `wait`)
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
   fiber.addObserver((exit) => {
     if (!receivedSignal) {
       process.removeListener("SIGINT", onSignal)
@@ -50,6 +56,4 @@ export const runMain = <A, E>(effect: Effect.Effect<A, E>): void => {
     const code = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0
     if (receivedSignal || code !== 0) process.exit(code)
   })
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
 }
