@@ -1,8 +1,10 @@
 /**
  * Rain: Erlang/OTP-style actors for TypeScript on Effect.
  *
- * The database connector is its own entry point, `rain/Database`, since it needs
- * `@effect/sql` and a driver.
+ * Modules with dependencies of their own are entry points of their own: `rain/Database`
+ * (`@effect/sql` and a driver), `rain/Meta` (`@effect/platform-node`), `rain/Rpc` (the control
+ * plane's client and the gateway; `@effect/platform-node` for the gateway) and `rain/Telemetry`
+ * (`@effect/opentelemetry` and OpenTelemetry's packages).
  *
  * @since 0.1.0
  */
@@ -129,4 +131,5 @@ export * as Cluster from "./Cluster/index.js"
 // Modules with dependencies of their own are entry points of their own, so that a program
 // that does not use them loads none of it: `import * as Database from "rain/Database"`
 // (needs @effect/sql and a driver), `import * as Meta from "rain/Meta"` (needs
-// @effect/platform and @effect/platform-node).
+// @effect/platform and @effect/platform-node), `import { Control, Gateway } from "rain/Rpc"`,
+// `import * as Telemetry from "rain/Telemetry"`.

@@ -284,6 +284,24 @@ export const whichLocalGroups = (
  * then `GroupJoined`/`GroupLeft` messages with that reference arrive in `handleMessage` for each
  * change, until `demonitor` or the end of the process.
  *
+ * @example
+ * ```ts
+ * import { Effect, Equal } from "effect"
+ * import { Group, Process } from "rain"
+ *
+ * // keeps the members of "workers", on every node, up to date
+ * const Dispatcher = Process.make({
+ *   name: "Dispatcher",
+ *   init: (_: void, ctx) => Effect.map(Group.monitor(ctx, "workers"), ({ members }) => members),
+ *   handleMessage: (change: Group.Joined | Group.Left, members) =>
+ *     Effect.succeed(
+ *       change._tag === "GroupJoined"
+ *         ? [...members, ...change.pids]
+ *         : members.filter((pid) => !change.pids.some((gone) => Equal.equals(gone, pid)))
+ *     )
+ * })
+ * ```
+ *
  * @since 0.2.0
  * @category monitoring
  */

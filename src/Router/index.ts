@@ -189,6 +189,25 @@ export interface Caller {
  * Sends a message to its routees. A broadcast tries every routee and then fails with the
  * first refusal, if any (a full mailbox); sending to a dead routee is silent, as `send` is.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Node, Process, Router } from "rain"
+ *
+ * const Shard = Process.make({
+ *   name: "Shard",
+ *   init: () => Effect.succeed(new Map<string, number>()),
+ *   handleMessage: (put: { readonly key: string; readonly value: number }, data) =>
+ *     Effect.sync(() => data.set(put.key, put.value))
+ * })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const shards = yield* Effect.forEach([1, 2, 3], () => node.spawn(Shard, undefined))
+ *   const router = yield* Router.make(Router.consistentHashing({ key: (put: { readonly key: string }) => put.key }), shards)
+ *   yield* Router.send(node, router, { key: "ada", value: 1 }) // "ada" always reaches the same shard
+ * }))
+ * ```
  * @since 0.2.0
  * @category routing
  */
@@ -208,6 +227,30 @@ export const send = <M, Q>(sender: Sender, router: Router<M, Q>, message: M): Ef
  * Calls a routee and waits for its reply. A broadcast router calls every routee at once and
  * succeeds with the first reply (Akka's scatter-gather), failing only if all of them fail.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Node, Process, Router } from "rain"
+ *
+ * class Quote extends Schema.TaggedRequest<Quote>()("Quote", {
+ *   failure: Schema.Never,
+ *   success: Schema.Number,
+ *   payload: { item: Schema.String }
+ * }) {}
+ *
+ * const Supplier = Process.make({
+ *   name: "Supplier",
+ *   init: (price: number) => Effect.succeed(price),
+ *   handleCall: (_: Quote, _from, price) => Effect.succeed(Process.reply(price, price))
+ * })
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const node = yield* Node.start("app@localhost")
+ *   const suppliers = yield* Effect.forEach([10, 12], (price) => node.spawn(Supplier, price))
+ *   const everyone = yield* Router.make(Router.broadcast, suppliers)
+ *   const first = yield* Router.call(node, everyone, new Quote({ item: "tea" }), "1 second") // the fastest answer
+ * }))
+ * ```
  * @since 0.2.0
  * @category routing
  */

@@ -452,6 +452,19 @@ export type Client = RpcClient.RpcClient<RpcGroup.Rpcs<typeof Rpcs>, RpcClientEr
  * Connects to a node's control plane and proves the cookie: a scoped `RpcClient` of `Rpcs`.
  * An unreachable node or a wrong cookie fails here, with `ControlConnectFailed`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Control } from "rain/Rpc"
+ *
+ * // the five processes with the longest mailboxes on a running node
+ * const busiest = Effect.scoped(Effect.gen(function*() {
+ *   const admin = yield* Control.client({ host: "127.0.0.1", port: 4370, cookie: "secret", node: "app@127.0.0.1" })
+ *   const { processes } = yield* admin.Processes({ sort: "mailbox", limit: 5 })
+ *   return processes.map((p) => `${p.pid} ${p.name ?? p.behaviour}: ${p.mailbox}`)
+ * }))
+ * ```
+ *
  * @since 0.2.0
  * @category constructors
  */

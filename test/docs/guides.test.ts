@@ -12,11 +12,12 @@ const guides = fileURLToPath(new URL("../../docs/guides", import.meta.url))
 const names = fs.readdirSync(guides).filter((f) => f.endsWith(".md")).sort()
 
 describe("guides", () => {
-  it("has the five guides", () => {
+  it("has the six guides", () => {
     assert.deepStrictEqual(names, [
       "actor-model.md",
       "distributed-systems.md",
       "getting-started.md",
+      "operations.md",
       "performance-tuning.md",
       "supervision-trees.md"
     ])

@@ -1,6 +1,6 @@
 // Code of docs/guides/actor-model.md (type-checked by `npm run typecheck`).
 import { Effect, Schema } from "effect"
-import { Cron, Node, Process, StateMachine } from "rain"
+import { Cron, Event, Group, Node, Pool, Process, Router, StateMachine } from "rain"
 
 class Job extends Schema.TaggedClass<Job>()("Job", { id: Schema.Number }) {}
 class Result extends Schema.TaggedRequest<Result>()("Result", {
@@ -91,4 +91,101 @@ export const scheduleReports = (node: Node.NodeService) =>
       missed: "runOnce",
       action: Cron.send("reporter", new Report())
     })
+  })
+
+// --- Pools and routers
+class Thumbnail extends Schema.TaggedRequest<Thumbnail>()("Thumbnail", {
+  failure: Schema.Never,
+  success: Schema.String,
+  payload: { url: Schema.String }
+}) {}
+
+export const Resizer = Process.make({
+  name: "Resizer",
+  init: (quality: number) => Effect.succeed(quality),
+  handleCall: (req: Thumbnail, _from, quality) => Effect.succeed(Process.reply(`${req.url}?q=${quality}`, quality))
+})
+
+export const thumbnails = (node: Node.NodeService) =>
+  Effect.gen(function*() {
+    const resizers = Pool.make({ worker: Resizer, args: 80, size: 4, strategy: "least-busy" })
+    const pool = yield* node.spawn(resizers, undefined, { name: "resizers" })
+    const thumb = yield* Pool.call(node, pool, new Thumbnail({ url: "/cat.png" })) // a worker answers
+    yield* Pool.resize(node, pool, 8)
+    const { forwarded, rejected, restarts } = yield* Pool.stats(node, pool)
+    return { thumb, forwarded, rejected, restarts }
+  })
+
+class Put extends Schema.TaggedClass<Put>()("Put", { key: Schema.String, value: Schema.Number }) {}
+
+export const Shard = Process.make({
+  name: "Shard",
+  init: () => Effect.succeed(new Map<string, number>()),
+  handleMessage: (put: Put, data) => Effect.sync(() => data.set(put.key, put.value))
+})
+
+export const sharded = (node: Node.NodeService) =>
+  Effect.gen(function*() {
+    const shards = yield* Effect.forEach([1, 2, 3], () => node.spawn(Shard, undefined))
+    const router = yield* Router.make(Router.consistentHashing({ key: (put: Put) => put.key }), shards)
+    yield* Router.send(node, router, new Put({ key: "ada", value: 1 })) // the same shard for "ada", every time
+    return yield* node.spawn(Router.behaviour(router), undefined, { name: "kv" }) // or as a process
+  })
+
+// --- Events and process groups
+export const Prices = Process.make({
+  name: "Prices",
+  init: (_: void, ctx) => Event.register(ctx, "prices", { buffer: 10 }),
+  handleMessage: (price: number, token, ctx) => Effect.as(Event.publish(ctx, token, price), token)
+})
+
+export const Watcher = Process.make({
+  name: "Watcher",
+  init: (_: void, ctx) =>
+    Effect.map(Event.monitor(ctx, Event.name("prices", "market@10.0.0.7")), (buffered) => buffered.length),
+  handleMessage: (msg: Event.EventMessage | Event.EventDown, seen, ctx) =>
+    msg._tag === "EventMessage" ? Effect.succeed(seen + 1) : Effect.as(ctx.stop(), seen) // the producer ended
+})
+
+export const Pricer = Process.make({
+  name: "Pricer",
+  init: (_: void, ctx) => Group.join(ctx, "pricers", ctx.self) // leaves by itself when it ends
+})
+
+export const Dispatcher = Process.make({
+  name: "Dispatcher",
+  init: (_: void, ctx) => Effect.map(Group.monitor(ctx, "pricers"), ({ members }) => members.length),
+  handleMessage: (change: Group.Joined | Group.Left, count) =>
+    Effect.succeed(change._tag === "GroupJoined" ? count + change.pids.length : count - change.pids.length)
+})
+
+export const pricers = (node: Node.NodeService) =>
+  Effect.gen(function*() {
+    yield* Group.start(node) // on every node that uses groups
+    yield* node.spawn(Pricer, undefined)
+    return yield* Group.members(node, "pricers") // on every connected node
+  })
+
+// --- Hot code upgrades
+class Tick extends Schema.TaggedClass<Tick>()("Tick", {}) {}
+
+export const CounterV1 = Process.make({
+  name: "Counter",
+  version: 1,
+  init: () => Effect.succeed(0),
+  handleMessage: (_: Tick, count) => Effect.succeed(count + 1)
+})
+
+export const CounterV2 = Process.make({
+  name: "Counter",
+  version: 2,
+  init: () => Effect.succeed({ count: 0, since: 0 }),
+  handleMessage: (_: Tick, state) => Effect.succeed({ ...state, count: state.count + 1 }),
+  codeChange: (_oldVersion, count: number, extra) => Effect.succeed({ count, since: extra as number })
+})
+
+export const upgradeCounters = (node: Node.NodeService) =>
+  Effect.gen(function*() {
+    const report = yield* node.upgrade(CounterV1, CounterV2, Date.now())
+    return report.upgraded.length // every process that ran CounterV1 now runs CounterV2
   })
