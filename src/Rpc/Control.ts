@@ -212,6 +212,7 @@ export class NodeInfo extends Schema.Class<NodeInfo>("rain/Rpc/NodeInfo")({
   /** V8's used heap of the OS process, bytes. */
   memoryUsage: Schema.Number,
   droppedMessages: Schema.Struct({ mailboxFull: Schema.Number, undecodable: Schema.Number }),
+  /** `network.maxNodes`; -1 when there is no limit. */
   maxNodes: Schema.Number,
   connections: Schema.Array(Connection),
   /** Behaviours `Spawn` may start (`network.allowSpawn`). */

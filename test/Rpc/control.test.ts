@@ -5,6 +5,7 @@ import * as net from "node:net"
 import { Application, Node, Process, Supervisor } from "../../src/index.js"
 import { Control } from "../../src/Rpc/index.js"
 import * as Transport from "../../src/Transport/index.js"
+import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 
 const COOKIE = "control-secret"
 
@@ -348,6 +349,36 @@ describe("Control plane", () => {
       const again = yield* Effect.flip(Effect.scoped(connect(node)))
       assert.strictEqual(again.reason, "unreachable")
     }))
+
+  it.live.skipIf(!hasOpenssl)("over TLS: the control plane rides the node's TLS listener", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const certs = makeCerts()
+      const tls = { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requireClientCert: true }
+      const node = yield* Node.start("secure@127.0.0.1", { network: { cookie: COOKIE, port: 0, tls } })
+      const transport = Transport.tls({ ...tls, cert: certs.clientCert, key: certs.clientKey })
+      const client = yield* Control.client({ host: "127.0.0.1", port: node.port, cookie: COOKIE, transport })
+      assert.strictEqual((yield* client.Ping()).node, "secure@127.0.0.1")
+      // Plain TCP to a TLS listener is not a control connection.
+      const plain = yield* Effect.flip(Control.client({ host: "127.0.0.1", port: node.port, cookie: COOKIE, timeout: "3 seconds" }))
+      assert.oneOf(plain.reason, ["refused", "unreachable"])
+    })), 30_000)
+
+  it.live("a describe that throws is reported in the detail; the node goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode()
+      const Odd = Process.make({
+        name: "Odd",
+        init: () => Effect.succeed(0),
+        describe: () => {
+          throw new Error("cannot describe myself")
+        }
+      })
+      const odd = yield* node.spawn(Odd, undefined)
+      const client = yield* connect(node)
+      const detail = yield* client.Process({ process: odd.toString() })
+      assert.strictEqual(detail.detail, "<describe failed: cannot describe myself>")
+      assert.strictEqual((yield* client.Ping()).node, node.name)
+    })))
 
   it.live("a node without network has no listener; a TLS-less transport still serves control", () =>
     Effect.scoped(Effect.gen(function*() {
