@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { Application, Node, Process, Supervisor } from "../../src/index.js"
 import * as Observer from "../../src/Observer/index.js"
 
@@ -194,6 +194,21 @@ describe("Observer HTTP API", () => {
       assert.strictEqual(unknown.status, 502)
       assert.match(unknown.body.message, /Cannot inspect c@127\.0\.0\.1: it is not connected to this node/)
     })))
+
+  it.live("as a layer on the node of the context: serves while the layer lives, then releases its port", () =>
+    Effect.gen(function*() {
+      const NodeLive = Node.layer("layered@127.0.0.1", { network: { cookie: COOKIE, port: 0 } })
+      const observer = yield* Effect.scoped(Effect.gen(function*() {
+        const o = yield* Observer.Observer
+        const config = yield* call(api(o, "config"))
+        assert.deepStrictEqual(config.body, { node: "layered@127.0.0.1", readOnly: true })
+        return o
+      }).pipe(Effect.provide(Observer.layer({ token: TOKEN }).pipe(Layer.provide(NodeLive)))))
+      const closed = yield* Effect.promise(() =>
+        fetch(api(observer, "config"), { signal: AbortSignal.timeout(5_000) }).then(() => "answered", (e) => String(e))
+      )
+      assert.match(closed, /fetch failed|ECONNREFUSED/)
+    }))
 
   it.live("bad options and a node without network fail to start with a clear error", () =>
     Effect.scoped(Effect.gen(function*() {
