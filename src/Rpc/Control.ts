@@ -28,8 +28,8 @@
 import { Rpc, RpcGroup } from "@effect/rpc"
 import type { RpcClient, RpcClientError } from "@effect/rpc"
 import type { Protocol as RpcClientProtocol } from "@effect/rpc/RpcClient"
-import type { Duration, Effect, Layer, Scope } from "effect"
-import { Schema } from "effect"
+import type { Duration, Effect, Scope } from "effect"
+import { Context, Layer, Schema } from "effect"
 import type { Transport } from "../Transport/index.js"
 import * as internal from "./internal/controlClient.js"
 
@@ -467,3 +467,28 @@ export const client: (options: ClientOptions) => Effect.Effect<Client, ControlCo
  */
 export const layerProtocol: (options: ClientOptions) => Layer.Layer<RpcClientProtocol, ControlConnectFailed> =
   internal.layerProtocol
+
+/**
+ * A connected control client as a service (see {@link layer}).
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export class ControlClient extends Context.Tag("rain/Rpc/ControlClient")<ControlClient, Client>() {}
+
+/**
+ * `client` as a `Layer`: connects when built, disconnects when released.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Control } from "rain/Rpc"
+ *
+ * const processes = Effect.flatMap(Control.ControlClient, (node) => node.Processes({ sort: "memory" }))
+ * const program = Effect.provide(processes, Control.layer({ host: "127.0.0.1", port: 4370, cookie: "secret" }))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (options: ClientOptions): Layer.Layer<ControlClient, ControlConnectFailed> =>
+  Layer.scoped(ControlClient, client(options))

@@ -77,7 +77,11 @@ const App = Application.make({
   root: Supervisor.oneForOne().pipe(Supervisor.child({ id: "cashier", behaviour: Worker, args: "c", name: "cashier" }))
 })
 
-const startNode = Node.start("cli@127.0.0.1", { network: { cookie: COOKIE, port: 0 }, applications: [App] })
+const startNode = Node.start("cli@127.0.0.1", {
+  log: { crashReports: false },
+  network: { cookie: COOKIE, port: 0 },
+  applications: [App]
+})
 
 describe("rain command line", () => {
   it.live("ping, info, ps --once, tree and kill against a node", () =>

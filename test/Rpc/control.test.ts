@@ -53,6 +53,7 @@ const DemoApp = Application.make({
 
 const startNode = (name = "ctl@127.0.0.1", cookie = COOKIE) =>
   Node.start(name, {
+    log: { crashReports: false },
     network: { cookie, port: 0, allowSpawn: [Counter], allowApplications: [DemoApp], messages: [Bump, Get] }
   })
 
@@ -115,6 +116,10 @@ describe("Control plane", () => {
       )
       const plain = yield* RpcClient.make(Control.Rpcs).pipe(Effect.provide(protocol))
       assert.strictEqual((yield* plain.Ping()).node, node.name)
+      const viaLayer = yield* Effect.flatMap(Control.ControlClient, (c) => c.Info()).pipe(
+        Effect.provide(Control.layer({ host: "127.0.0.1", port: node.port, cookie: COOKIE }))
+      )
+      assert.strictEqual(viaLayer.node, node.name)
       const wrongName = yield* Effect.flip(
         Control.client({ host: "127.0.0.1", port: node.port, cookie: COOKIE, node: "other@127.0.0.1" })
       )
