@@ -95,6 +95,18 @@ describe("Observer in a browser", () => {
         await page.waitForSelector("#gone")
         await shot(page, "4-killed")
 
+        // the page offers the process registered under that name now: the restarted one
+        await page.click("#by-name")
+        await page.waitForSelector("#process-title >> text=victim")
+        await page.waitForFunction(
+          `(() => { const td = document.querySelector("#view table.pairs td")
+            return td !== null && td.textContent.startsWith("<b@") && td.textContent !== ${JSON.stringify(oldPid)} })()`,
+          undefined,
+          { timeout: WAIT, polling: 100 }
+        )
+        const reopened = await page.textContent("#view table.pairs td")
+        await shot(page, "5-reopened-by-name")
+
         await page.click("a[data-tab=processes]")
         await page.fill("#filter-name", "victim")
         await page.waitForFunction(
@@ -104,24 +116,25 @@ describe("Observer in a browser", () => {
           { timeout: WAIT, polling: 100 }
         )
         const newPid = await page.getAttribute("#processes tr[data-name=victim]", "data-pid")
-        await shot(page, "5-restarted")
+        await shot(page, "6-restarted")
 
         await page.click("a[data-tab=applications]")
         const restarts = await page.waitForSelector("li[data-id=victim] >> text=restarts: 1")
         const treeText = await page.textContent("ul.tree")
-        await shot(page, "6-tree")
+        await shot(page, "7-tree")
 
         await page.click("a[data-tab=charts]")
         await page.waitForFunction(`document.querySelectorAll("#charts .chart canvas").length === 3`, undefined, {
           timeout: WAIT
         })
         const legend = await page.textContent("#charts")
-        await shot(page, "7-charts")
-        return { oldPid, newPid, state, injected, restarts: restarts !== null, treeText, legend, errors }
+        await shot(page, "8-charts")
+        return { oldPid, newPid, reopened, state, injected, restarts: restarts !== null, treeText, legend, errors }
       })
       assert.match(result.oldPid, /^<b@127\.0\.0\.1\.\d+\.\d+>$/)
       assert.match(result.newPid ?? "", /^<b@127\.0\.0\.1\.\d+\.\d+>$/)
       assert.notStrictEqual(result.newPid, result.oldPid)
+      assert.strictEqual(result.reopened, result.newPid)
       // the hostile state is shown as text and ran nothing
       assert.include(result.state, HOSTILE)
       assert.deepStrictEqual(result.injected, { pwned: undefined, images: 0 })

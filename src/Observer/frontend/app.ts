@@ -269,6 +269,7 @@ const processView = (node: string, selector: string) => {
     })
     actions.appendChild(el("div", {}, message, " ", send, " ", kill))
   }
+  let name: string | undefined
   const list = (pids: ReadonlyArray<string>) =>
     pids.length === 0 ? "none" : el("span", {}, pids.flatMap((p, i) => (i === 0 ? [processLink(p, node)] : [", ", processLink(p, node)])))
   refresh = async () => {
@@ -277,12 +278,21 @@ const processView = (node: string, selector: string) => {
       d = await request<ProcessDetail>("GET", nodePath(node, `processes/${encodeURIComponent(selector)}?stateLimit=4096`))
     } catch (e) {
       if (e instanceof ApiError && e.error === "ProcessNotFound") {
-        replace(body, el("p", { id: "gone" }, e.message), el("p", {}, el("a", { href: `#/processes/${encodeURIComponent(node)}` }, "Back to the processes")))
+        replace(
+          body,
+          el("p", { id: "gone" }, e.message),
+          name === undefined || name === selector
+            ? null
+            : el("p", {}, el("a", { id: "by-name", href: `#/process/${encodeURIComponent(node)}/${encodeURIComponent(name)}` },
+              `Open the process registered as ${name} now (a supervisor may have restarted it)`)),
+          el("p", {}, el("a", { href: `#/processes/${encodeURIComponent(node)}` }, "Back to the processes"))
+        )
         return
       }
       throw e
     }
     const r = d.row
+    name = r.name
     replace(
       body,
       pairs([

@@ -7,7 +7,7 @@
  * @internal
  */
 import type { Duration, Scope } from "effect"
-import { Effect, Schedule } from "effect"
+import { Clock, Effect, Schedule } from "effect"
 import type { Clients } from "./clients.js"
 
 interface Series {
@@ -42,7 +42,7 @@ export const start = (
         (node) => Effect.option(clients.use(node, (c) => c.Info())).pipe(Effect.map((info) => [node, info] as const)),
         { concurrency: "unbounded" }
       )
-      const now = Date.now()
+      const now = yield* Clock.currentTimeMillis
       t.push(now / 1000)
       for (const [node, info] of infos) {
         if (!series.has(node)) {
@@ -85,7 +85,9 @@ export const start = (
       if (t.length > options.history) t.shift()
     })
 
-    yield* Effect.forkScoped(Effect.repeat(round, Schedule.spaced(options.interval)))
+    // a round that dies is told and the next one runs: the charts never stop for one bad answer
+    const guarded = Effect.catchAllCause(round, (cause) => Effect.logWarning("observer: a chart sample failed", cause))
+    yield* Effect.forkScoped(Effect.repeat(guarded, Schedule.spaced(options.interval)))
 
     return {
       snapshot: () => {
