@@ -31,6 +31,10 @@ import type { Duration, Scope } from "effect"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { NodeService } from "../Node/index.js"
 import { Node } from "../Node/Service.js"
+import * as Application from "../Application/index.js"
+import type { Behaviour } from "../Process/Behaviour.js"
+import * as Supervisor from "../Supervisor/index.js"
+import * as processInternal from "./internal/process.js"
 import * as internal from "./internal/server.js"
 
 /**
@@ -98,6 +102,19 @@ export class ObserverStartFailed extends Schema.TaggedError<ObserverStartFailed>
 }
 
 /**
+ * Asks an observer process (`Observer.Server`, or the `rain_observer` process of
+ * `Observer.application`) for its URL, token included.
+ *
+ * @since 0.2.0
+ * @category requests
+ */
+export class GetUrl extends Schema.TaggedRequest<GetUrl>()("rain/Observer/GetUrl", {
+  failure: Schema.Never,
+  success: Schema.String,
+  payload: {}
+}) {}
+
+/**
  * Serves the observer of `node` for the life of the scope.
  *
  * @example
@@ -130,3 +147,41 @@ export const start: (node: NodeService, options?: Options) => Effect.Effect<
  */
 export const layer = (options?: Options): Layer.Layer<Observer, ObserverStartFailed, Node> =>
   Layer.scoped(Observer, Node.pipe(Effect.flatMap((node) => internal.start(node, options))))
+
+/**
+ * The observer as a process, for a supervisor to own: its args are the `Options`; it
+ * answers `GetUrl`; its exit (however it exits) closes the server and frees the port. Its
+ * init fails with `ObserverStartFailed` as `start` does.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor } from "rain"
+ * import * as Observer from "rain/Observer"
+ *
+ * const tree = Supervisor.oneForOne().pipe(
+ *   Supervisor.child({ id: "observer", behaviour: Observer.Server, args: { port: 4380 }, name: "observer" })
+ * )
+ * ```
+ * @since 0.2.0
+ * @category behaviours
+ */
+export const Server: Behaviour<ObserverService, Options | undefined, never, GetUrl, ObserverStartFailed, never> =
+  processInternal.Server
+
+/**
+ * The observer as an application (`rain_observer`, one supervised `Server` registered as
+ * `rain_observer`), to start with the node: `Node.start(name, { applications: [Observer.application()] })`.
+ * Ask it for its URL with `node.call("rain_observer", new Observer.GetUrl())`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const application = (options?: Options): Application.Spec =>
+  Application.make({
+    name: "rain_observer",
+    version: "0.2.0",
+    description: "Rain's web observer",
+    root: Supervisor.oneForOne({ intensity: 3, period: "1 minute" }).pipe(
+      Supervisor.child({ id: "observer", behaviour: Server, args: options, name: "rain_observer" })
+    )
+  })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schema } from "effect"
 import { Application, Node, Process, Supervisor } from "../../src/index.js"
+import * as Reason from "../../src/Process/ExitReason.js"
 import * as Observer from "../../src/Observer/index.js"
 
 const COOKIE = "observer-secret"
@@ -209,6 +210,35 @@ describe("Observer HTTP API", () => {
       )
       assert.match(closed, /fetch failed|ECONNREFUSED/)
     }))
+
+  it.live("as an application: a supervised process that answers GetUrl, restarted when killed, its port freed", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* Node.start("app@127.0.0.1", {
+        network: { cookie: COOKIE, port: 0 },
+        applications: [Observer.application({ token: TOKEN })]
+      })
+      const url = yield* node.call("rain_observer", new Observer.GetUrl())
+      const port = Number(new URL(url).port)
+      const config = yield* call(`http://127.0.0.1:${port}/api/config`)
+      assert.deepStrictEqual(config.body, { node: "app@127.0.0.1", readOnly: true })
+      const first = yield* node.whereis("rain_observer")
+      yield* node.exit(Option.getOrThrow(first), Reason.kill)
+      const restarted = yield* waitFor(
+        () => Effect.map(node.whereis("rain_observer"), (p) => ({ p, first })),
+        ({ p }) => Option.isSome(p) && p.value.toString() !== Option.getOrThrow(first).toString()
+      )
+      assert.isTrue(Option.isSome(restarted.p))
+      const again = yield* node.call("rain_observer", new Observer.GetUrl())
+      const answer = yield* call(`http://127.0.0.1:${new URL(again).port}/api/config`)
+      assert.strictEqual(answer.status, 200)
+      // the killed one's server is closed
+      if (new URL(again).port !== String(port)) {
+        const old = yield* Effect.promise(() =>
+          fetch(`http://127.0.0.1:${port}/api/config`, { signal: AbortSignal.timeout(5_000) }).then(() => "answered", (e) => String(e))
+        )
+        assert.match(old, /fetch failed/)
+      }
+    })))
 
   it.live("bad options and a node without network fail to start with a clear error", () =>
     Effect.scoped(Effect.gen(function*() {

@@ -11,7 +11,9 @@ import type { Scope } from "effect"
 import { Duration, Effect, RcMap, Schema } from "effect"
 import type { NodeService } from "../../Node/index.js"
 import { Distribution } from "../../Node/internal/dist/connection.js"
+import type { Kernel } from "../../Node/internal/kernel.js"
 import { kernelOf } from "../../Node/internal/kernel.js"
+import type { ConnectionInfo } from "../../Node/NetworkOptions.js"
 import type { RpcClientError } from "@effect/rpc"
 import { Control } from "../../Rpc/index.js"
 
@@ -51,16 +53,41 @@ export interface Clients {
   ) => Effect.Effect<A, Exclude<E, RpcClientError.RpcClientError> | NodeUnavailable>
 }
 
+/** What the observer needs of its node: a node service's or, inside a process, its kernel's. */
+interface NodeView {
+  readonly name: string
+  readonly address: string
+  readonly nodes: Effect.Effect<ReadonlyArray<string>>
+  readonly connections: Effect.Effect<{ readonly peers: ReadonlyArray<ConnectionInfo> }>
+}
+
+const noNetwork = (name: string) =>
+  `${name} has no network, and the observer reads nodes through their control plane: ` +
+  `start the node with network options (a cookie and a port, 0 for a free one)`
+
+/** The clients of a node service's node. */
 export const make = (node: NodeService): Effect.Effect<Clients, string, Scope.Scope> =>
-  Effect.gen(function*() {
-    const kernel = kernelOf(node)
+  Effect.suspend(() => {
+    const dist = kernelOf(node).remote
+    if (!(dist instanceof Distribution) || node.address === "") return Effect.fail(noNetwork(node.name))
+    return makeWith(node, dist)
+  })
+
+/** The clients of the node a kernel runs (for the observer as a process). */
+export const fromKernel = (kernel: Kernel): Effect.Effect<Clients, string, Scope.Scope> =>
+  Effect.suspend(() => {
     const dist = kernel.remote
-    if (!(dist instanceof Distribution) || node.address === "") {
-      return yield* Effect.fail(
-        `${node.name} has no network, and the observer reads nodes through their control plane: ` +
-          `start the node with network options (a cookie and a port, 0 for a free one)`
-      )
-    }
+    if (!(dist instanceof Distribution) || dist.address === "") return Effect.fail(noNetwork(kernel.name))
+    return makeWith({
+      name: kernel.name,
+      address: dist.address,
+      nodes: Effect.sync(() => dist.nodes()),
+      connections: Effect.sync(() => ({ peers: dist.peers.connections() }))
+    }, dist)
+  })
+
+const makeWith = (node: NodeView, dist: Distribution): Effect.Effect<Clients, never, Scope.Scope> =>
+  Effect.gen(function*() {
     const options = dist.options
 
     /** Where `name`'s listener (and so its control plane) is. */

@@ -14,6 +14,7 @@ import { Duration, Effect, Option } from "effect"
 import * as crypto from "node:crypto"
 import * as Http from "node:http"
 import type { NodeService } from "../../Node/index.js"
+import type { Kernel } from "../../Node/internal/kernel.js"
 import type { Control } from "../../Rpc/index.js"
 import type { ObserverService, Options } from "../index.js"
 import { ObserverStartFailed } from "../index.js"
@@ -189,6 +190,16 @@ const errorResponse = (e: ApiError) => {
 
 /** @internal */
 export const start = (node: NodeService, options: Options = {}): Effect.Effect<ObserverService, ObserverStartFailed, Scope.Scope> =>
+  startWith(clientsOf.make(node), options)
+
+/** The observer of the node a kernel runs (the observer as a process). */
+export const startIn = (kernel: Kernel, options: Options = {}): Effect.Effect<ObserverService, ObserverStartFailed, Scope.Scope> =>
+  startWith(clientsOf.fromKernel(kernel), options)
+
+const startWith = (
+  makeClients: Effect.Effect<Clients, string, Scope.Scope>,
+  options: Options
+): Effect.Effect<ObserverService, ObserverStartFailed, Scope.Scope> =>
   Effect.gen(function*() {
     const problem = optionsProblem(options)
     if (problem !== undefined) return yield* new ObserverStartFailed({ reason: "options", detail: problem })
@@ -196,7 +207,7 @@ export const start = (node: NodeService, options: Options = {}): Effect.Effect<O
     const token = options.token ?? crypto.randomBytes(18).toString("base64url")
     const expected = sha(token)
     const readOnly = options.readOnly ?? true
-    const clients = yield* clientsOf.make(node).pipe(
+    const clients = yield* makeClients.pipe(
       Effect.mapError((detail) => new ObserverStartFailed({ reason: "network", detail }))
     )
     const assets = yield* Assets.load.pipe(Effect.mapError((detail) => new ObserverStartFailed({ reason: "options", detail })))
