@@ -26,7 +26,8 @@ export default defineConfig({
       { find: /^rain\/Database$/, replacement: fileURLToPath(new URL("./src/Database/index.ts", import.meta.url)) },
       { find: /^rain\/Meta$/, replacement: fileURLToPath(new URL("./src/Meta/index.ts", import.meta.url)) },
       { find: /^rain\/Rpc$/, replacement: fileURLToPath(new URL("./src/Rpc/index.ts", import.meta.url)) },
-      { find: /^rain\/Telemetry$/, replacement: fileURLToPath(new URL("./src/Telemetry/index.ts", import.meta.url)) }
+      { find: /^rain\/Telemetry$/, replacement: fileURLToPath(new URL("./src/Telemetry/index.ts", import.meta.url)) },
+      { find: /^rain\/Observer$/, replacement: fileURLToPath(new URL("./src/Observer/index.ts", import.meta.url)) }
     ]
   },
   test: {

@@ -5,6 +5,7 @@
  *   npm run bench -- --only local,spawn --quick    # a subset, short pass
  *   npm run bench:compare                          # also the Erlang workloads (needs erl)
  *   npm run bench -- --only control --quick        # the control plane beside node.call
+ *   npm run bench -- --only observer --quick       # the observer's process table over 100k processes
  *
  * Each run of a workload happens in a fresh Node.js process (so that one workload's heap
  * does not weigh on the next); a figure is the median of the runs. Human tables go to
@@ -253,6 +254,21 @@ if (selected("gateway.")) {
   } catch (error) {
     failed = true
     log(`FAILED gateway.*: ${(error as Error).message}`)
+  }
+}
+
+// --- Observer: one page of the process table over 100k processes, through HTTP and the control plane
+if (selected("observer.page_100k_ms") || selected("observer.page_100k_pid_ms")) {
+  try {
+    const samples: Array<Record<string, number>> = []
+    for (let i = 0; i < runsFor("observer."); i++) {
+      samples.push(runChild(`${here}observer.ts`, quick ? ["--quick"] : [], 180_000) as Record<string, number>)
+    }
+    emit("observer.page_100k_ms", "ms", samples.map((s) => s["sorted"]!))
+    emit("observer.page_100k_pid_ms", "ms", samples.map((s) => s["pid"]!))
+  } catch (error) {
+    failed = true
+    log(`FAILED observer.*: ${(error as Error).message}`)
   }
 }
 

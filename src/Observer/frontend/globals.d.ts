@@ -1,0 +1,2 @@
+/** CSS the bundle imports (esbuild writes it beside the script). */
+declare module "*.css"
