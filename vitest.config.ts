@@ -24,7 +24,8 @@ export default defineConfig({
     alias: [
       { find: /^rain$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
       { find: /^rain\/Database$/, replacement: fileURLToPath(new URL("./src/Database/index.ts", import.meta.url)) },
-      { find: /^rain\/Meta$/, replacement: fileURLToPath(new URL("./src/Meta/index.ts", import.meta.url)) }
+      { find: /^rain\/Meta$/, replacement: fileURLToPath(new URL("./src/Meta/index.ts", import.meta.url)) },
+      { find: /^rain\/Etcd$/, replacement: fileURLToPath(new URL("./src/Etcd/index.ts", import.meta.url)) }
     ]
   },
   test: {
