@@ -97,6 +97,9 @@ export const make = (settings: Settings): EtcdRegistrar => {
   let loop: Fiber.RuntimeFiber<void, never> | undefined
   let closed = false
   const pubsub = Effect.runSync(PubSub.unbounded<ClusterEvent>())
+  /** Nodes missing from the snapshot taken on reconnecting, not yet reported as left. */
+  const missing = new Map<string, { readonly route: Route; readonly since: number }>()
+  const graceMillis = Math.max(2 * settings.ttlSeconds * 1000, 5000)
 
   /** An etcd request with the request timeout, failing with a `RegistrarError`. */
   const call = <A>(operation: string, f: () => Promise<A>) =>
@@ -120,7 +123,8 @@ export const make = (settings: Settings): EtcdRegistrar => {
       if (value === undefined) return target.nodes.delete(node) ? Event.NodeLeft({ node }) : undefined
       const route = parseJson(value)
       if (!isRoute(route)) return undefined
-      const old = target.nodes.get(node)
+      const old = target.nodes.get(node) ?? missing.get(node)?.route
+      missing.delete(node)
       target.nodes.set(node, { host: route.host, port: route.port })
       return old?.host === route.host && old.port === route.port ? undefined : Event.NodeJoined({ node, route })
     }
@@ -147,7 +151,7 @@ export const make = (settings: Settings): EtcdRegistrar => {
   }
 
   /** The events that take the node's view to a fresh snapshot (missed while disconnected). */
-  const resync = (kvs: ReadonlyArray<IKeyValue>): Array<ClusterEvent> => {
+  const resync = (kvs: ReadonlyArray<IKeyValue>, reconnecting: boolean): Array<ClusterEvent> => {
     const next = emptyView()
     const events: Array<ClusterEvent> = []
     const seen = new Set<string>()
@@ -169,13 +173,29 @@ export const make = (settings: Settings): EtcdRegistrar => {
       if (o === undefined || JSON.stringify(o) !== JSON.stringify(r)) events.push(Event.ApplicationStarted({ route: r }))
     }
     for (const [id, r] of old.apps) if (!next.apps.has(id)) events.push(Event.ApplicationStopped({ name: r.name, node: r.node }))
-    for (const node of old.nodes.keys()) if (!next.nodes.has(node)) events.push(Event.NodeLeft({ node }))
+    for (const [node, route] of old.nodes) {
+      if (next.nodes.has(node)) continue
+      // After an outage every live node registers again, some later than this one (etcd lost
+      // its data, or their leases expired meanwhile): a node missing now leaves only if it has
+      // not come back within the grace period.
+      if (reconnecting) missing.set(node, { route, since: Date.now() })
+      else events.push(Event.NodeLeft({ node }))
+    }
     view = next
     return events
   }
 
   const publish = (events: ReadonlyArray<ClusterEvent>) =>
     events.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, events))
+
+  /** Reports the missing nodes that did not come back in time as left. */
+  const graceEnds = Effect.sleep(D.millis(graceMillis)).pipe(
+    Effect.zipRight(Effect.suspend(() => {
+      const gone = Array.from(missing.keys()).filter((node) => !view.nodes.has(node))
+      missing.clear()
+      return publish(gone.map((node) => Event.NodeLeft({ node })))
+    }))
+  )
 
   const putApp = (c: Etcd3, lease: string, route: ApplicationRoute) =>
     call(`announce application ${route.name} in etcd`, () =>
@@ -228,7 +248,8 @@ export const make = (settings: Settings): EtcdRegistrar => {
       watcher.on("disconnected", lost("watch the cluster in etcd (disconnected)"))
       watcher.on("error", lost("watch the cluster in etcd"))
       watcher.on("end", lost("watch the cluster in etcd (ended)"))
-      yield* publish(resync(snapshot.kvs))
+      yield* publish(resync(snapshot.kvs, yield* Ref.get(wasUp)))
+      if (missing.size > 0) yield* Effect.forkScoped(graceEnds)
       client = c
       leaseId = id
       const reconnected = yield* Ref.get(wasUp)
@@ -345,6 +366,7 @@ export const make = (settings: Settings): EtcdRegistrar => {
       self = undefined
       status = { connected: false, error: undefined }
       mine.clear()
+      missing.clear()
       view = emptyView()
       return fiber === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber))
     }),
