@@ -65,6 +65,19 @@ const parseJson = (text: string): unknown => {
   }
 }
 
+/** A promise that settles by `ms` at the latest (finalizers must not wait on an etcd that does not answer). */
+const bounded = <A>(promise: Promise<A>, ms: number): Promise<A | undefined> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms)
+    promise.then((a) => {
+      clearTimeout(timer)
+      resolve(a)
+    }, () => {
+      clearTimeout(timer)
+      resolve(undefined)
+    })
+  })
+
 const isRoute = (u: any): u is Route => typeof u?.host === "string" && typeof u.port === "number"
 
 /** @internal */
@@ -228,7 +241,7 @@ export const make = (settings: Settings): EtcdRegistrar => {
       const lease = c.lease(settings.ttlSeconds, { autoKeepAlive: false })
       // Leaving on purpose revokes the lease: the others see the node leave at once, not after the TTL.
       yield* Effect.addFinalizer(() =>
-        closed ? Effect.ignore(call("revoke the lease", () => lease.revoke()).pipe(Effect.timeout("1 second"))) : Effect.void
+        closed ? Effect.promise(() => bounded(lease.revoke().catch(() => undefined), 1000)) : Effect.void
       )
       const id = yield* call(`take a lease from etcd at ${where}`, () => lease.grant())
       yield* call(`register ${own.name} in etcd`, () => c.put(nodeKey(own.name)).value(JSON.stringify(own.route)).lease(id).exec())
@@ -239,7 +252,8 @@ export const make = (settings: Settings): EtcdRegistrar => {
       const watcher: Watcher = yield* Effect.acquireRelease(
         call(`watch the cluster in etcd at ${where}`, () =>
           c.watch().prefix(root).startRevision(String(BigInt(snapshot.header.revision) + 1n)).create()),
-        (w) => Effect.promise(() => w.cancel().catch(() => undefined))
+        // not awaited: closing the client ends the watch anyway, and a cancel etcd does not answer must not hang a close
+        (w) => Effect.sync(() => void w.cancel().catch(() => undefined))
       )
       const lost = (why: string) => (error?: unknown) =>
         runFork(Deferred.fail(broken, failure(why)(error ?? new Error(why))))
@@ -339,7 +353,8 @@ export const make = (settings: Settings): EtcdRegistrar => {
         closed = false
         self = { name, route: { host: settings.host ?? name.slice(name.indexOf("@") + 1), port } }
         const up = yield* Deferred.make<void>()
-        loop = yield* Effect.forkDaemon(run(up))
+        // interruptible even when registering runs in an acquire (uninterruptible): close must stop it
+        loop = yield* Effect.forkDaemon(Effect.interruptible(run(up)))
         const connected = yield* Deferred.await(up).pipe(Effect.timeout(settings.connectTimeout), Effect.option)
         if (Option.isSome(connected)) return
         closed = true
