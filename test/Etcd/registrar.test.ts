@@ -86,6 +86,20 @@ describe("etcd registrar", () => {
       yield* eventually("b left", Effect.sync(() => seen.some((e) => e._tag === "NodeLeft" && e.node === "b@127.0.0.1")), "5 seconds")
     }), 60_000)
 
+  it.scopedLive("close ends the registration (the lease revoked) also when register ran in an acquire", () =>
+    Effect.gen(function*() {
+      const etcd = yield* startEtcd()
+      const watcher = Etcd.registrar({ endpoints: etcd.endpoint, ttl: "30 seconds" })
+      yield* Effect.acquireRelease(watcher.register("w@127.0.0.1", 1), () => watcher.close)
+      const r = Etcd.registrar({ endpoints: etcd.endpoint, ttl: "30 seconds" })
+      yield* Effect.scoped(Effect.acquireRelease(r.register("x@127.0.0.1", 7), () => r.close)).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "close did not finish in 5 s" })
+      )
+      // revoked, not expired: gone long before the 30 s TTL
+      yield* eventually("x is gone", Effect.map(watcher.nodes, (ns) => !ns.includes("x@127.0.0.1")))
+      assert.strictEqual((yield* Effect.flip(r.status))._tag, "RegistrarError")
+    }), 60_000)
+
   it.scopedLive("a node the registrar says has left is disconnected: node monitors get NodeDown", () =>
     Effect.gen(function*() {
       const etcd = yield* startEtcd()
