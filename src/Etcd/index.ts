@@ -49,7 +49,7 @@ export interface Options {
   readonly requestTimeout?: Duration.DurationInput | undefined
   /** How long registering may wait for a first connection to etcd before the node fails to start (default 10 seconds). */
   readonly connectTimeout?: Duration.DurationInput | undefined
-  /** Answer lookups from the watched copy of the cluster (default true); false reads etcd for each. */
+  /** Answer lookups from the watched copy of the cluster, asking etcd on a miss (default true); false reads etcd for each. */
   readonly cache?: boolean | undefined
   /** The address other nodes dial to reach this one (default: the host part of the node's name). */
   readonly host?: string | undefined

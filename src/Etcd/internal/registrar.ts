@@ -13,7 +13,7 @@
  * `retry` schedule (fresh once a session was up). A new session registers the node and its
  * applications again and compares the new snapshot with what the node knew, so the events
  * missed while disconnected are delivered. Reads (lookup, nodes, applications, configuration)
- * come from the watched copy; writes go to etcd.
+ * come from the watched copy (a lookup that misses asks etcd); writes go to etcd.
  *
  * @internal
  */
@@ -366,12 +366,11 @@ export const make = (settings: Settings): EtcdRegistrar => {
       }),
     lookup: (name) =>
       Effect.suspend(() => {
-        if (settings.cache && status.connected) return Effect.succeed(view.nodes.get(name))
-        // not connected: the last known address beats none (a connection attempt says whether it is right)
-        if (!status.connected) {
-          const known = view.nodes.get(name)
-          return known !== undefined ? Effect.succeed(known) : lookupEtcd(name)
-        }
+        // From the watched copy (and while etcd is away, the last known address beats none: a
+        // connection attempt says whether it is right). A miss may be a node that registered
+        // after the last event arrived: ask etcd.
+        const known = settings.cache || !status.connected ? view.nodes.get(name) : undefined
+        if (known !== undefined) return Effect.succeed(known)
         return lookupEtcd(name)
       }),
     close: Effect.suspend(() => {
