@@ -27,7 +27,8 @@ export default defineConfig({
       { find: /^rain\/Meta$/, replacement: fileURLToPath(new URL("./src/Meta/index.ts", import.meta.url)) },
       { find: /^rain\/Rpc$/, replacement: fileURLToPath(new URL("./src/Rpc/index.ts", import.meta.url)) },
       { find: /^rain\/Telemetry$/, replacement: fileURLToPath(new URL("./src/Telemetry/index.ts", import.meta.url)) },
-      { find: /^rain\/Observer$/, replacement: fileURLToPath(new URL("./src/Observer/index.ts", import.meta.url)) }
+      { find: /^rain\/Observer$/, replacement: fileURLToPath(new URL("./src/Observer/index.ts", import.meta.url)) },
+      { find: /^rain\/Etcd$/, replacement: fileURLToPath(new URL("./src/Etcd/index.ts", import.meta.url)) }
     ]
   },
   test: {

@@ -272,6 +272,40 @@ if (selected("observer.page_100k_ms") || selected("observer.page_100k_pid_ms")) 
   }
 }
 
+// --- The etcd registrar against a real etcd: lookups (watched copy, and each from etcd), SIGKILL to every peer seeing it leave
+const etcdUnits: Record<string, string> = {
+  "registrar.etcd.lookup_per_s": "lookups/s",
+  "registrar.etcd.uncached_lookup_per_s": "lookups/s",
+  "registrar.etcd.sigkill_to_left_ms": "ms"
+}
+if (Object.keys(etcdUnits).some(selected)) {
+  try {
+    const samples: Array<Record<string, number | string>> = []
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
+      const sample = runChild(`${here}etcd.ts`, quick ? ["--quick"] : [], 180_000) as Record<string, number | string>
+      if (typeof sample.skip === "string") {
+        log(`registrar.etcd.*: skipped: ${sample.skip}`)
+        break
+      }
+      samples.push(sample)
+    }
+    if (samples.length > 0) {
+      const keys: Record<string, string> = {
+        "registrar.etcd.lookup_per_s": "cached",
+        "registrar.etcd.uncached_lookup_per_s": "uncached",
+        "registrar.etcd.sigkill_to_left_ms": "left_ms"
+      }
+      for (const [name, unit] of Object.entries(etcdUnits)) {
+        if (selected(name)) emit(name, unit, samples.map((s) => Number(s[keys[name]!])))
+      }
+      log(`registrar.etcd.sigkill_to_left_ms: with a lease TTL of ${samples[0]!.ttl_s} s`)
+    }
+  } catch (error) {
+    failed = true
+    log(`FAILED registrar.etcd.*: ${(error as Error).message}`)
+  }
+}
+
 // --- Erlang/OTP on the same machine
 const hasErl = (() => {
   try {

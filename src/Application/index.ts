@@ -36,6 +36,7 @@ import type { SpawnError } from "../Process/errors.js"
 import * as Reason from "../Process/ExitReason.js"
 import type { ExitReason } from "../Process/ExitReason.js"
 import type { Pid } from "../Process/Pid.js"
+import type { Registrar } from "../Registry/Registrar.js"
 import * as Supervisor from "../Supervisor/index.js"
 
 /** @since 0.1.0 */
@@ -157,6 +158,24 @@ interface Table {
   readonly order: Array<string>
 }
 
+/**
+ * Tells the node's registrar (set by distribution under "rain/Registrar") that an application
+ * runs here, or no longer does. A registrar that cannot be reached is logged, not fatal: the
+ * application runs either way, and a backend that reconnects announces it again.
+ */
+const announce = (kernel: Kernel, entry: Entry, running: boolean): Effect.Effect<void> => {
+  const registrar = kernel.extensions.get("rain/Registrar") as Registrar | undefined
+  if (registrar === undefined) return Effect.void
+  const { name, version } = entry.spec
+  const change = running
+    ? registrar.registerApplication({ name, version, mode: entry.mode ?? "temporary" })
+    : registrar.unregisterApplication(name)
+  return change.pipe(
+    Effect.catchAll((error) => Effect.logWarning(`application ${name}: ${error.message}`)),
+    Effect.annotateLogs({ node: kernel.name, application: name })
+  )
+}
+
 const tableOf = (kernel: Kernel): Table => {
   let table = kernel.extensions.get("rain/Application") as Table | undefined
   if (table === undefined) {
@@ -236,6 +255,7 @@ export const start = (
     entry.startedAt = kernel.now()
     entry.stopping = false
     table.order.push(name)
+    yield* announce(kernel, entry, true)
     // Watch the root: what its end means depends on the mode. On the node's runtime, so
     // that what it logs goes through the node's logger and level, not the starter's.
     Runtime.runFork(kernel.options.runtime)(
@@ -251,11 +271,16 @@ const rootEnded = (node: NodeService, table: Table, entry: Entry, reason: ExitRe
     if (i >= 0) table.order.splice(i, 1)
     entry.state = "stopped"
     entry.root = undefined
-    if (entry.stopping) return Effect.logInfo(`application ${name} stopped`)
+    const withdrawn = announce(kernelOf(node), entry, false)
+    if (entry.stopping) return Effect.zipRight(withdrawn, Effect.logInfo(`application ${name} stopped`))
     const message = `application ${name} exited: ${Reason.format(reason)} (${entry.mode})`
     const stopsNode = entry.mode === "permanent" || (entry.mode === "transient" && !Reason.isNormal(reason))
-    if (!stopsNode) return Effect.logInfo(message)
-    return Effect.logError(`${message}; stopping the node`).pipe(Effect.zipRight(Effect.forkDaemon(node.stop)), Effect.asVoid)
+    if (!stopsNode) return Effect.zipRight(withdrawn, Effect.logInfo(message))
+    return Effect.logError(`${message}; stopping the node`).pipe(
+      Effect.zipRight(withdrawn),
+      Effect.zipRight(Effect.forkDaemon(node.stop)),
+      Effect.asVoid
+    )
   }).pipe(Effect.annotateLogs({ node: node.name, application: entry.spec.name }))
 
 const stopEntry = (kernel: Kernel, table: Table, name: string): Effect.Effect<void> =>
@@ -265,12 +290,16 @@ const stopEntry = (kernel: Kernel, table: Table, name: string): Effect.Effect<vo
     entry.stopping = true
     const root = entry.root
     exit(kernel, undefined, root, Reason.shutdown)
-    return awaitExit(kernel, root).pipe(Effect.zipRight(Effect.sync(() => {
-      entry.state = "stopped"
-      entry.root = undefined
-      const i = table.order.indexOf(name)
-      if (i >= 0) table.order.splice(i, 1)
-    })))
+    return awaitExit(kernel, root).pipe(
+      Effect.zipRight(Effect.sync(() => {
+        entry.state = "stopped"
+        entry.root = undefined
+        const i = table.order.indexOf(name)
+        if (i >= 0) table.order.splice(i, 1)
+      })),
+      // withdrawn before `stop` returns (the root's watcher withdraws too: the second is a no-op)
+      Effect.zipRight(announce(kernel, entry, false))
+    )
   })
 
 /**

@@ -8,7 +8,7 @@ import type { Duration } from "effect"
 import { Schema } from "effect"
 import type { Spec as ApplicationSpec } from "../Application/index.js"
 import type { WireClass } from "../Message/internal/codec.js"
-import type { Registrar, Route } from "../Registry/Registrar.js"
+import type { Basic, Registrar, Route } from "../Registry/Registrar.js"
 import type * as Transport from "../Transport/index.js"
 
 /**
@@ -53,8 +53,13 @@ export interface NetworkOptions {
   readonly maxMessageSize?: number | undefined
   /** Static routes: node name to "host:port" (or another transport's address) or { host, port }. */
   readonly routes?: Readonly<Record<string, string | Route>> | undefined
-  /** Where to register this node and look others up (see `Registrar`). */
-  readonly registrar?: Registrar | undefined
+  /**
+   * Where to register this node and look others up (see `Registrar`; `rain/Etcd` for a fleet).
+   * The node announces its applications there as they start and stop, and treats a node the
+   * registrar says has left as down (it disconnects). A `Registrar.Basic` gets the cluster
+   * operations in memory (`Registrar.make`).
+   */
+  readonly registrar?: Registrar | Basic | undefined
   /** Behaviours other nodes may spawn here, by their `name`. */
   readonly allowSpawn?: ReadonlyArray<SpawnableBehaviour> | undefined
   /** Applications other nodes may start here (`node.startRemoteApplication`), by their spec. */

@@ -8,10 +8,12 @@
  * @internal
  */
 import type { Runtime, Scope } from "effect"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Option, Stream } from "effect"
 import { NoConnection, NotDistributed, SpawnRefused } from "../../Process/errors.js"
 import { NodeDown } from "../../Process/Message.js"
 import type { Pid } from "../../Process/Pid.js"
+import type { Registrar } from "../../Registry/Registrar.js"
+import { make as makeRegistrar } from "../../Registry/Registrar.js"
 import type { NodeService } from "../index.js"
 import { NetworkError } from "../NetworkOptions.js"
 import type { NetworkOptions } from "../NetworkOptions.js"
@@ -30,6 +32,26 @@ const durationProblem = (input: Duration.DurationInput | undefined): string | un
   return undefined
 }
 
+/** Where a distributed node keeps its registrar (`Kernel.extensions`), for the applications to announce themselves. */
+export const registrarKey = "rain/Registrar"
+
+/** The registrar of a node, if it has one. */
+export const registrarOf = (kernel: Kernel): Registrar | undefined => kernel.extensions.get(registrarKey) as Registrar | undefined
+
+/**
+ * A node the registrar says has left (for etcd: its lease expired, it stopped renewing it) is
+ * treated as down: the connection to it is closed, so links and monitors fire and node
+ * monitors get `NodeDown`, without waiting for the tick timeout.
+ */
+const followMembership = (kernel: Kernel, registrar: Registrar, dist: Distribution) =>
+  Stream.runForEach(registrar.events, (event) =>
+    event._tag === "NodeLeft" && event.node !== kernel.name && dist.isConnected(event.node)
+      ? Effect.zipRight(
+        Effect.logWarning(`registrar: ${event.node} left the cluster; disconnecting from it`),
+        Effect.sync(() => dist.disconnect(event.node))
+      )
+      : Effect.void)
+
 /** Starts listening, registers with the registrar, installs `kernel.remote`; the scope stops it all. */
 export const startDistribution = (
   kernel: Kernel,
@@ -44,12 +66,20 @@ export const startDistribution = (
       const problem = durationProblem(options[key])
       if (problem !== undefined) return yield* failed(`network.${key} ${problem}`)
     }
-    const dist = new Distribution(makeLocal(kernel), options, runtime, maxMessageSize)
+    // A registrar with only register/lookup/close gets the cluster operations in memory.
+    const registrar = options.registrar === undefined
+      ? undefined
+      : makeRegistrar(options.registrar, () => Object.keys(options.routes ?? {}))
+    const dist = new Distribution(makeLocal(kernel), { ...options, registrar }, runtime, maxMessageSize)
     // Finalizers run in reverse: connections end (queued frames written) before the listener closes.
-    if (options.registrar !== undefined) yield* Effect.addFinalizer(() => options.registrar!.close)
+    if (registrar !== undefined) yield* Effect.addFinalizer(() => registrar.close)
     yield* dist.listen().pipe(Effect.mapError(failed))
     yield* Effect.addFinalizer(() => Effect.sync(() => dist.stop()))
-    if (options.registrar !== undefined) yield* options.registrar.register(kernel.name, dist.port).pipe(Effect.mapError(failed))
+    if (registrar !== undefined) {
+      yield* registrar.register(kernel.name, dist.port).pipe(Effect.mapError(failed))
+      kernel.extensions.set(registrarKey, registrar)
+      yield* Effect.forkScoped(followMembership(kernel, registrar, dist))
+    }
     kernel.remote = dist
     return dist
   })

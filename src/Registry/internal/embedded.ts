@@ -3,6 +3,15 @@
  *
  *   → {"op":"register","name":"a@host","port":1234}   (kept while the socket lives)
  *   → {"op":"lookup","name":"b@host"}  ← {"port":5678} or {"port":null}
+ *   → {"op":"app","node":"a@host","route":{...}} / {"op":"unapp","node":"a@host","name":"web"}  ← {"ok":true}
+ *   → {"op":"config","key":"k","value":"<JSON text>"} (no value: delete)  ← {"ok":true}
+ *   → {"op":"snapshot"}  ← {"nodes":{"a@host":1234},"apps":[route...],"config":{"k":"<JSON text>"}}
+ *
+ * Its cluster is the nodes of one host. A node's application routes go when its registration
+ * socket closes. Each node remembers what it announced and the configuration it set, and sends
+ * it again when it registers with a new server (takeover); configuration set by a node that is
+ * gone is lost with the server that held it. Events come from comparing snapshots taken every
+ * `pollMillis` while the node is registered.
  *
  * The first node to bind the registrar port serves; the others are clients. A client
  * whose server goes away tries to bind the port itself (takeover) or, if another node
@@ -13,10 +22,46 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import { Effect, PubSub, Stream } from "effect"
 import * as net from "node:net"
-import type { Registrar, Route } from "../Registrar.js"
-import { RegistrarError } from "../Registrar.js"
+import type { ApplicationRoute, ClusterEvent, Registrar, Route } from "../Registrar.js"
+import { ClusterEvent as Event, RegistrarError } from "../Registrar.js"
+import { byWeight, checkKey, encodeValue, routeOf } from "./local.js"
+
+/** What the server holds, as a snapshot carries it. */
+interface Snapshot {
+  readonly nodes: Record<string, number>
+  readonly apps: ReadonlyArray<ApplicationRoute>
+  readonly config: Record<string, string>
+}
+
+const emptySnapshot: Snapshot = { nodes: {}, apps: [], config: {} }
+
+const isRoute = (u: any): u is ApplicationRoute =>
+  typeof u?.name === "string" && typeof u.node === "string" && typeof u.version === "string" &&
+  typeof u.mode === "string" && typeof u.weight === "number"
+
+/** The events that take the cluster from `before` to `after`. */
+export const diff = (before: Snapshot, after: Snapshot, hostOf: (node: string) => string): Array<ClusterEvent> => {
+  const events: Array<ClusterEvent> = []
+  for (const [node, port] of Object.entries(after.nodes)) {
+    if (before.nodes[node] !== port) events.push(Event.NodeJoined({ node, route: { host: hostOf(node), port } }))
+  }
+  const key = (r: ApplicationRoute) => `${r.name}\u0000${r.node}`
+  const beforeApps = new Map(before.apps.map((r) => [key(r), r]))
+  const afterApps = new Map(after.apps.map((r) => [key(r), r]))
+  for (const [k, r] of afterApps) {
+    const old = beforeApps.get(k)
+    if (old === undefined || JSON.stringify(old) !== JSON.stringify(r)) events.push(Event.ApplicationStarted({ route: r }))
+  }
+  for (const [k, r] of beforeApps) if (!afterApps.has(k)) events.push(Event.ApplicationStopped({ name: r.name, node: r.node }))
+  for (const [k, v] of Object.entries(after.config)) {
+    if (before.config[k] !== v) events.push(Event.ConfigUpdated({ key: k, value: JSON.parse(v) }))
+  }
+  for (const k of Object.keys(before.config)) if (!(k in after.config)) events.push(Event.ConfigUpdated({ key: k, value: undefined }))
+  for (const node of Object.keys(before.nodes)) if (!(node in after.nodes)) events.push(Event.NodeLeft({ node }))
+  return events
+}
 
 const lines = (socket: net.Socket, onLine: (line: any) => void): void => {
   let rest = ""
@@ -45,9 +90,15 @@ export interface EmbeddedRegistrar extends Registrar {
 }
 
 /** @internal */
-export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar => {
+export const embedded = (requestedPort: number, host: string, pollMillis = 1000): EmbeddedRegistrar => {
   let port = requestedPort
   const table = new Map<string, number>()
+  const served = { apps: new Map<string, Map<string, ApplicationRoute>>(), config: new Map<string, string>() }
+  /** What this node announced and set, sent again to a new server. */
+  const mine = { apps: new Map<string, ApplicationRoute>(), config: new Map<string, string | undefined>() }
+  const pubsub = Effect.runSync(PubSub.unbounded<ClusterEvent>())
+  let last: Snapshot = emptySnapshot
+  let poller: ReturnType<typeof setInterval> | undefined
   let server: net.Server | undefined
   let client: net.Socket | undefined
   let own: { name: string; port: number } | undefined
@@ -62,7 +113,10 @@ export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar
         socket.on("error", () => {})
         socket.on("close", () => {
           serverSockets.delete(socket)
-          for (const n of names) table.delete(n)
+          for (const n of names) {
+            table.delete(n)
+            served.apps.delete(n)
+          }
         })
         lines(socket, (msg) => {
           if (msg?.op === "register" && typeof msg.name === "string" && typeof msg.port === "number") {
@@ -71,6 +125,24 @@ export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar
             socket.write("{\"ok\":true}\n")
           } else if (msg?.op === "lookup" && typeof msg.name === "string") {
             socket.write(JSON.stringify({ port: table.get(msg.name) ?? null }) + "\n")
+          } else if (msg?.op === "app" && typeof msg.node === "string" && isRoute(msg.route)) {
+            if (!served.apps.has(msg.node)) served.apps.set(msg.node, new Map())
+            served.apps.get(msg.node)!.set(msg.route.name, msg.route)
+            socket.write("{\"ok\":true}\n")
+          } else if (msg?.op === "unapp" && typeof msg.node === "string" && typeof msg.name === "string") {
+            served.apps.get(msg.node)?.delete(msg.name)
+            socket.write("{\"ok\":true}\n")
+          } else if (msg?.op === "config" && typeof msg.key === "string") {
+            if (typeof msg.value === "string") served.config.set(msg.key, msg.value)
+            else served.config.delete(msg.key)
+            socket.write("{\"ok\":true}\n")
+          } else if (msg?.op === "snapshot") {
+            const apps = Array.from(served.apps.entries())
+              .filter(([node]) => table.has(node))
+              .flatMap(([, m]) => Array.from(m.values()))
+            socket.write(
+              JSON.stringify({ nodes: Object.fromEntries(table), apps, config: Object.fromEntries(served.config) }) + "\n"
+            )
           } else socket.destroy()
         })
       })
@@ -91,6 +163,8 @@ export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar
       socket.on("error", () => {})
       socket.once("connect", () => {
         socket.write(JSON.stringify({ op: "register", ...own }) + "\n")
+        for (const route of mine.apps.values()) socket.write(JSON.stringify({ op: "app", node: own!.name, route }) + "\n")
+        for (const [key, value] of mine.config) socket.write(JSON.stringify({ op: "config", key, value }) + "\n")
         resolve()
       })
       lines(socket, () => {})
@@ -105,12 +179,18 @@ export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar
     if (closed || own === undefined) return
     if (await serve()) {
       table.set(own.name, own.port)
+      if (mine.apps.size > 0) served.apps.set(own.name, new Map(Array.from(mine.apps, ([k, r]) => [k, r])))
+      for (const [key, value] of mine.config) {
+        if (value === undefined) served.config.delete(key)
+        else served.config.set(key, value)
+      }
       return
     }
     await join()
   }
 
-  const ask = (route: Route, name: string): Promise<number | undefined> =>
+  /** One request on a connection of its own: the answer, or undefined (no server, no answer in 2 s). */
+  const request = (route: Route, message: unknown): Promise<any> =>
     new Promise((resolve) => {
       const socket = net.connect(route)
       const timer = setTimeout(() => socket.destroy(), 2000)
@@ -119,25 +199,62 @@ export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar
         clearTimeout(timer)
         resolve(undefined)
       })
-      socket.once("connect", () => socket.write(JSON.stringify({ op: "lookup", name }) + "\n"))
+      socket.once("connect", () => socket.write(JSON.stringify(message) + "\n"))
       lines(socket, (msg) => {
         clearTimeout(timer)
-        resolve(typeof msg?.port === "number" ? msg.port : undefined)
+        resolve(msg)
         socket.end()
       })
     })
 
-  const failed = (operation: string) => (error: unknown) =>
-    new RegistrarError({ operation, detail: error instanceof Error ? error.message : String(error) })
+  const ask = (route: Route, name: string): Promise<number | undefined> =>
+    request(route, { op: "lookup", name }).then((msg) => (typeof msg?.port === "number" ? msg.port : undefined))
+
+  const hostOf = (node: string) => node.slice(node.indexOf("@") + 1)
+
+  /** The server's state (this host's cluster). */
+  const snapshot = (): Promise<Snapshot> =>
+    request({ host, port }, { op: "snapshot" }).then((msg) => {
+      if (typeof msg?.nodes !== "object" || !Array.isArray(msg.apps) || typeof msg.config !== "object") {
+        throw new Error(`no registrar answers on ${host}:${port}`)
+      }
+      return { nodes: msg.nodes, apps: msg.apps.filter(isRoute), config: msg.config }
+    })
+
+  /** A write to the server, acknowledged; remembered to send again to a new server. */
+  const write = (message: unknown): Promise<void> =>
+    request({ host, port }, message).then((msg) => {
+      if (msg?.ok !== true) throw new Error(`no registrar answers on ${host}:${port}`)
+    })
+
+  const poll = async () => {
+    const next = await snapshot().catch(() => undefined)
+    if (next === undefined || closed) return
+    const events = diff(last, next, hostOf)
+    last = next
+    if (events.length > 0) Effect.runSync(PubSub.publishAll(pubsub, events))
+  }
+
+  const read = <A>(operation: string, f: (s: Snapshot) => A) =>
+    Effect.tryPromise({ try: () => snapshot().then(f), catch: failed(operation) })
+
+  function failed(operation: string) {
+    return (error: unknown) => new RegistrarError({ operation, detail: error instanceof Error ? error.message : String(error) })
+  }
   return {
     get port() {
       return port
     },
     register: (name, nodePort) =>
       Effect.tryPromise({
-        try: () => {
+        try: async () => {
           own = { name, port: nodePort }
-          return ensure()
+          await ensure()
+          await poll()
+          if (poller === undefined && !closed) {
+            poller = setInterval(() => void poll(), pollMillis)
+            poller.unref()
+          }
         },
         catch: failed(`register ${name} with the embedded registrar on port ${port}`)
       }),
@@ -151,8 +268,59 @@ export const embedded = (requestedPort: number, host: string): EmbeddedRegistrar
         },
         catch: failed(`look ${name} up in the embedded registrar on port ${port}`)
       }),
+    nodes: read("list the nodes of the embedded registrar", (s) => Object.keys(s.nodes)),
+    events: Stream.fromPubSub(pubsub),
+    registerApplication: (app) =>
+      Effect.flatMap(routeOf(own?.name, app), (route) => {
+        mine.apps.set(route.name, route)
+        return Effect.tryPromise({
+          try: () => write({ op: "app", node: route.node, route }),
+          catch: failed(`announce application ${route.name} to the embedded registrar on port ${port}`)
+        })
+      }),
+    unregisterApplication: (name) =>
+      Effect.suspend(() => {
+        if (own === undefined || !mine.apps.delete(name)) return Effect.void
+        return Effect.tryPromise({
+          try: () => write({ op: "unapp", node: own!.name, name }),
+          catch: failed(`withdraw application ${name} from the embedded registrar on port ${port}`)
+        })
+      }),
+    resolveApplication: (name) =>
+      read(`resolve application ${name} in the embedded registrar`, (s) => byWeight(s.apps.filter((r) => r.name === name))),
+    getConfig: (key) =>
+      Effect.zipRight(
+        checkKey(`read configuration key ${JSON.stringify(key)}`, key),
+        read(`read configuration key ${key}`, (s) => (key in s.config ? JSON.parse(s.config[key]!) : undefined))
+      ),
+    setConfig: (key, value) =>
+      Effect.zipRight(
+        checkKey(`set configuration key ${JSON.stringify(key)}`, key),
+        Effect.flatMap(encodeValue(key, value), (text) =>
+          Effect.tryPromise({
+            try: () => {
+              mine.config.set(key, text)
+              return write({ op: "config", key, value: text })
+            },
+            catch: failed(`set configuration key ${key} in the embedded registrar on port ${port}`)
+          }))
+      ),
+    deleteConfig: (key) =>
+      Effect.zipRight(
+        checkKey(`delete configuration key ${JSON.stringify(key)}`, key),
+        Effect.tryPromise({
+          try: () => {
+            mine.config.set(key, undefined)
+            return write({ op: "config", key })
+          },
+          catch: failed(`delete configuration key ${key} in the embedded registrar on port ${port}`)
+        })
+      ),
+    config: read("read the configuration of the embedded registrar", (s) =>
+      new Map(Object.entries(s.config).map(([k, v]) => [k, JSON.parse(v) as unknown])) as ReadonlyMap<string, unknown>),
     close: Effect.async<void>((resume) => {
       closed = true
+      if (poller !== undefined) clearInterval(poller)
       client?.destroy()
       for (const s of serverSockets) s.destroy()
       if (server === undefined) return resume(Effect.void)
