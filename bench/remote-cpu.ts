@@ -7,8 +7,20 @@
  *
  * Prints one JSON line per run: `{ workload, n, us_per_op_a, us_per_op_b, us_per_op, rate }`
  * (`rate` is the workload's own wall-clock figure, for reference only).
+ *
+ * With `RAIN_CPU_PROF=dir`, each measured phase of this process (node a) is also written
+ * as a CPU profile, `dir/<workload>.<run>.cpuprofile`, without the start-up in it (with
+ * `RAIN_HEAP_PROF=1` as well: a sampling heap profile instead). `RAIN_PHASES=1` prints
+ * `phase <name>` before each phase (to cut `node --trace-gc` output by phase);
+ * `RAIN_HEAP=1` (with `node --expose-gc`) prints the heap before and after a full GC.
+ *
+ * `oneway+conc100` is issue 15's "100 concurrent callers at half speed after 1M one-way
+ * messages" in one node pair; `RAIN_ONEWAY_N` sets the one-way count and
+ * `RAIN_BETWEEN=idle|garbage` replaces the one-way phase by 3 s idle or by as many
+ * short-lived arrays allocated in a loop (no wire), to tell the node's state from V8's.
  */
-import { readFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
+import { Session } from "node:inspector"
 import { Effect } from "effect"
 import { Node } from "../src/index.js"
 import { embeddedRegistrar } from "../src/Registry/Registrar.js"
@@ -27,8 +39,18 @@ const selfCpuUs = (): number => {
   return u.user + u.system
 }
 
+const profDir = process.env.RAIN_CPU_PROF
+const inspector = profDir === undefined ? undefined : new Session()
+const post = (method: string, params?: object): Promise<any> =>
+  new Promise((resolve, reject) =>
+    inspector!.post(method, params ?? {}, (error, result) => (error === null ? resolve(result) : reject(error)))
+  )
+let profiles = 0
+
 const workload = process.argv[2] ?? "payload1k"
 const runs = Number(process.argv[3] ?? 3)
+
+inspector?.connect()
 
 const main = Effect.scoped(
   Effect.gen(function*() {
@@ -41,12 +63,31 @@ const main = Effect.scoped(
     })
     const measure = <E, R>(name: string, n: number, eff: Effect.Effect<number, E, R>) =>
       Effect.gen(function*() {
+        if (process.env.RAIN_PHASES !== undefined) console.log(`phase ${name}`)
+        const heap = process.env.RAIN_HEAP_PROF !== undefined
+        if (inspector !== undefined && heap) {
+          yield* Effect.promise(() => post("HeapProfiler.enable").then(() => post("HeapProfiler.startSampling", { samplingInterval: 4096 })))
+        } else if (inspector !== undefined) yield* Effect.promise(() => post("Profiler.enable").then(() => post("Profiler.start")))
         const a0 = selfCpuUs()
         const b0 = childCpuUs(child.pid!)
         const rate = yield* eff
+        if (inspector !== undefined && heap) {
+          const { profile } = yield* Effect.promise(() => post("HeapProfiler.stopSampling"))
+          writeFileSync(`${profDir}/${name}.${profiles++}.heapprofile`, JSON.stringify(profile))
+        } else if (inspector !== undefined) {
+          const { profile } = yield* Effect.promise(() => post("Profiler.stop"))
+          writeFileSync(`${profDir}/${name}.${profiles++}.cpuprofile`, JSON.stringify(profile))
+        }
         const ua = (selfCpuUs() - a0) / n
         const ub = (childCpuUs(child.pid!) - b0) / n
         const r2 = (x: number) => Math.round(x * 100) / 100
+        if (process.env.RAIN_HEAP !== undefined) {
+          const mb = (x: number) => Math.round(x / 1048576)
+          const before = process.memoryUsage()
+          ;(globalThis as any).gc?.()
+          const after = process.memoryUsage()
+          console.log(JSON.stringify({ heapUsedMB: mb(before.heapUsed), heapUsedAfterGcMB: mb(after.heapUsed), externalMB: mb(after.external), arrayBuffersMB: mb(after.arrayBuffers) }))
+        }
         console.log(JSON.stringify({ workload: name, n, us_per_op_a: r2(ua), us_per_op_b: r2(ub), us_per_op: r2(ua + ub), rate: r2(rate) }))
       })
     if (workload === "connect") {
@@ -72,10 +113,21 @@ const main = Effect.scoped(
         yield* callConc100(a, 500)
         yield* measure("conc100", 100_000, callConc100(a, 1000))
       } else if (workload === "oneway+conc100") {
+        // remote.oneway then remote.call.conc100 in one node pair (issue 15's "half speed")
+        const n = Number(process.env.RAIN_ONEWAY_N ?? 1_000_000)
         yield* callConc100(a, 500)
         yield* measure("conc100.fresh", 100_000, callConc100(a, 1000))
-        yield* measure("oneway", 1_000_000, oneway(a, 1_000_000))
+        const between = process.env.RAIN_BETWEEN ?? "oneway"
+        if (between === "oneway") yield* measure("oneway", n, oneway(a, n))
+        else if (between === "idle") yield* Effect.sleep("3 seconds")
+        else if (between === "garbage") {
+          // allocation like oneway's, without the wire: short-lived arrays
+          let keep: unknown = undefined
+          for (let i = 0; i < n * 5; i++) keep = [1, null, [2, "sink", "b"], i, 0]
+          if (keep === undefined) return
+        }
         yield* measure("conc100.after_oneway", 100_000, callConc100(a, 1000))
+        yield* measure("conc100.after_oneway.again", 100_000, callConc100(a, 1000))
       }
     }
   })
