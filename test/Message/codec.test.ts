@@ -246,6 +246,41 @@ describe("Message", () => {
     assert.isFalse(Message.isSendable(new Elsewhere({ n: 1 })))
   })
 
+  it("writes byte arrays as msgpack bin, byte for byte, before and after a class is registered", () => {
+    // the bin header of each size class, then the bytes; a Buffer is a byte array too
+    const expected = (n: number): Array<number> =>
+      n < 0x100 ? [0xc4, n] : n < 0x10000 ? [0xc5, n >> 8, n & 0xff] : [0xc6, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]
+    const check = () => {
+      for (const n of [0, 1, 255, 256, 65535, 65536, 70000]) {
+        const bytes = new Uint8Array(n).map((_, i) => (i * 7) & 0xff)
+        for (const value of [bytes, Buffer.from(bytes)]) {
+          const packed = codec.pack(value)
+          const header = expected(n)
+          assert.deepStrictEqual(Array.from(packed.subarray(0, header.length)), header, `header of ${n} bytes`)
+          assert.strictEqual(packed.length, header.length + n, `length of ${n} bytes`)
+          assert.isTrue(Buffer.from(packed.subarray(header.length)).equals(Buffer.from(bytes)), `body of ${n} bytes`)
+          const back = codec.unpack(packed) as Uint8Array
+          assert.instanceOf(back, Uint8Array)
+          assert.isTrue(Buffer.from(back).equals(Buffer.from(bytes)), `round trip of ${n} bytes`)
+        }
+      }
+      // other typed arrays keep msgpackr's own writer: bin of their bytes, as before
+      const floats = new Float64Array([1.5, -2])
+      const packedFloats = codec.pack(floats)
+      assert.deepStrictEqual(Array.from(packedFloats.subarray(0, 2)), [0xc4, 16])
+      assert.isTrue(Buffer.from(packedFloats.subarray(2)).equals(Buffer.from(floats.buffer)))
+    }
+    check()
+    class Bytes extends Schema.TaggedClass<Bytes>()("codec/Bytes", { data: Schema.Uint8ArrayFromSelf }) {}
+    Message.unsafeRegister(Bytes)
+    check()
+    const back = roundTrip(new Bytes({ data: new Uint8Array([9, 8, 7]) })) as Bytes
+    assert.instanceOf(back, Bytes)
+    assert.deepStrictEqual(Array.from(back.data), [9, 8, 7])
+    // the extension type that keys the byte-array writer is never written, and not read
+    assert.strictEqual(leftTag(Message.decode(new Uint8Array([0xd4, 0x56, 0x00]))), "DecodeFailed")
+  })
+
   it.effect("register makes a class sendable", () =>
     Effect.gen(function*() {
       class Ping extends Schema.TaggedClass<Ping>()("codec/Ping", { n: Schema.Number }) {}
