@@ -31,7 +31,7 @@ export interface UpgradeReport {
   readonly behaviours: ReadonlyArray<string>
   /** The processes now running the new code (those that ended meanwhile are not in it). */
   readonly upgraded: ReadonlyArray<Pid>
-  /** How many supervisors now start the new code when they restart a child. */
+  /** How many supervisors (and pools) now start the new code when they restart or add a child. */
   readonly supervisors: number
 }
 

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, TestClock } from "effect"
-import { Application, Node, Process, Supervisor } from "../../src/index.js"
+import { Application, Node, Pool, Process, Supervisor } from "../../src/index.js"
 import { cluster } from "../fixtures/dist.js"
 import * as Testing from "../testing.js"
 import type { Counts } from "./fixtures.js"
@@ -182,6 +182,28 @@ describe("supervisors and applications", () => {
       )
       assert.notStrictEqual(after.toString(), before.toString())
       assert.deepStrictEqual(yield* get(env, after), { version: 2, id: "sup", local: 0, remote: 0, byV2: 0 })
+    }))
+
+  it.scoped("a pool's restarted and added workers run the new code after an upgrade", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pool = yield* env.node.spawn(Pool.make({ worker: CounterV1, args: "pooled", size: 1 }), undefined)
+      const before = (yield* Pool.stats(env.node, pool)).workers[0]!
+      const report = yield* env.node.upgrade(CounterV1, CounterV2)
+      assert.strictEqual(report.supervisors, 1, "the pool counts among those that now start the new code")
+      assert.strictEqual((yield* get(env, before)).version, 2, "the running worker is upgraded in place")
+      yield* env.monitor(before)
+      yield* env.send(before, "crash")
+      yield* env.receive() // its Down
+      const after = yield* until<unknown>(env, pool, () => true, "the pool").pipe(
+        Effect.zipRight(Pool.stats(env.node, pool)),
+        Effect.map((stats) => stats.workers[0]!)
+      )
+      assert.notStrictEqual(after.toString(), before.toString())
+      assert.strictEqual((yield* get(env, after)).version, 2, "the restarted worker runs the new code")
+      yield* Pool.resize(env.node, pool, 2)
+      const added = (yield* Pool.stats(env.node, pool)).workers[1]!
+      assert.strictEqual((yield* get(env, added)).version, 2, "an added worker runs the new code")
     }))
 
   it.scoped("a supervisor nested in another is restarted with the new code too (its spec in the parent's is rewritten)", () =>

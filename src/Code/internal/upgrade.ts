@@ -26,6 +26,8 @@ import * as Supervisor from "../../Supervisor/index.js"
 import type { ChildSpec, Spec } from "../../Supervisor/Spec.js"
 import type { State } from "../../Supervisor/internal/state.js"
 import { isSupervisor, specOf } from "../../Supervisor/internal/state.js"
+import type { RewriteChildren } from "../../Process/internal/rewriteChildren.js"
+import { rewriteChildren } from "../../Process/internal/rewriteChildren.js"
 import { InvalidBehaviour, UpgradeFailed, UpgradeFailure } from "../errors.js"
 import type { UpgradeReport } from "../types.js"
 
@@ -250,7 +252,8 @@ const migrateAll = (
 /**
  * Rewrites the child specs of every supervisor on the node (and of the supervisor
  * behaviours nested in them) that name an old behaviour, so that a restart after the
- * upgrade starts the new code. Returns how many supervisors changed.
+ * upgrade starts the new code; and the state of every process whose behaviour has a
+ * `rewriteChildren` hook (a pool's worker behaviour). Returns how many changed.
  */
 export const rewriteSupervisors = (
   kernel: Kernel,
@@ -259,7 +262,14 @@ export const rewriteSupervisors = (
   const rewriter = new SpecRewriter(targetOf)
   let changed = 0
   for (const proc of kernel.procs.values()) {
-    if (proc.status >= EXITING || !isSupervisor(proc.behaviour)) continue
+    if (proc.status >= EXITING) continue
+    const hook = (proc.behaviour as { readonly [rewriteChildren]?: RewriteChildren })[rewriteChildren]
+    if (hook !== undefined) {
+      // not a supervisor, but it starts processes (a pool's workers): its state learns the new code
+      if (proc.state !== undefined && proc.state !== null && hook(proc.state, targetOf)) changed++
+      continue
+    }
+    if (!isSupervisor(proc.behaviour)) continue
     const state = proc.state as State | undefined
     // Still in init: its state is not there yet (it starts from the rewritten spec if restarted).
     if (state === undefined || state === null || !Array.isArray(state.children)) continue

@@ -19,6 +19,7 @@ import type { Proc } from "../../Node/internal/proc.js"
 import { InvalidPoolOptions, PoolBusy, WorkerStartFailed } from "../errors.js"
 import { GetStats, Resize, Stats } from "../Protocol.js"
 import { depth, forward, FULL, isAlive, PLACED, procOf, whenRoom } from "../../Node/internal/forward.js"
+import { rewriteChildren } from "../../Process/internal/rewriteChildren.js"
 
 /** How a pool picks a worker. */
 export type Strategy = "round-robin" | "least-busy"
@@ -53,6 +54,8 @@ interface Settings {
 /** The pool's state: mutable records, since only the pool's own handlers touch them. */
 export interface State {
   readonly settings: Settings
+  /** The workers' behaviour: `options.worker`, or its new code after `node.upgrade` (see `rewriteChildren`). */
+  worker: Behaviour<any, any, any, any, any, any>
   readonly kernel: Kernel
   readonly self: Proc
   /** Worker of each slot; `homes[i]` is the node slot `i` was placed on. */
@@ -118,16 +121,17 @@ export const validate = (options: Options): InvalidPoolOptions | Settings => {
 
 const sameP = (a: Pid, b: Pid): boolean => a.id === b.id && a.node === b.node && a.creation === b.creation
 
-/** Starts one worker on `node`, linked to the pool. */
+/** Starts one worker on `node`, linked to the pool, on the pool's current worker code. */
 const startWorker = (
   options: Options,
+  worker: Behaviour<any, any, any, any, any, any>,
   settings: Settings,
   ctx: Context<any, any>,
   node: string
 ): Effect.Effect<Pid, WorkerStartFailed, any> => {
   const started: Effect.Effect<Pid, unknown, any> = node === ctx.node
-    ? ctx.spawnLink(options.worker, options.args, { mailboxSize: settings.workerMailboxSize })
-    : ctx.spawnRemoteLink(node, options.worker.name, options.args)
+    ? ctx.spawnLink(worker, options.args, { mailboxSize: settings.workerMailboxSize })
+    : ctx.spawnRemoteLink(node, worker.name, options.args)
   return Effect.mapError(started, (error) =>
     new WorkerStartFailed({
       pool: settings.label,
@@ -271,7 +275,7 @@ const restart = (
         return
       }
       const node = state.nodes[(Math.max(home, 0) + attempt) % state.nodes.length]!
-      const started = yield* Effect.either(startWorker(options, state.settings, ctx, node))
+      const started = yield* Effect.either(startWorker(options, state.worker, state.settings, ctx, node))
       if (started._tag === "Right") {
         state.workers[slot] = started.right
         state.homes[slot] = node
@@ -289,7 +293,7 @@ const resize = (options: Options, state: State, ctx: Context<any, any>, size: nu
     if (bad !== undefined) return yield* Effect.fail(bad)
     while (state.workers.length < size) {
       const node = state.nodes[state.workers.length % state.nodes.length]!
-      const pid = yield* startWorker(options, state.settings, ctx, node)
+      const pid = yield* startWorker(options, state.worker, state.settings, ctx, node)
       state.workers.push(pid)
       state.homes.push(node)
     }
@@ -331,6 +335,7 @@ export const make = (options: Options): Behaviour<State, void, any, any, Invalid
         const nodes = options.nodes ?? [ctx.node]
         const state: State = {
           settings: checked,
+          worker: options.worker,
           kernel,
           self: proc,
           workers: [],
@@ -345,7 +350,7 @@ export const make = (options: Options): Behaviour<State, void, any, any, Invalid
         }
         for (let i = 0; i < options.size; i++) {
           const node = nodes[i % nodes.length]!
-          state.workers.push(yield* startWorker(options, checked, ctx, node))
+          state.workers.push(yield* startWorker(options, state.worker, checked, ctx, node))
           state.homes.push(node)
         }
         return state
@@ -373,6 +378,13 @@ export const make = (options: Options): Behaviour<State, void, any, any, Invalid
       rejected: state.rejected,
       restarts: state.restarts
     }),
-    options: { trapExit: true, mailboxSize }
-  }
+    options: { trapExit: true, mailboxSize },
+    // `node.upgrade` of the workers' behaviour: the workers it starts from then on run the new code
+    [rewriteChildren]: (state: State, targetOf: (b: Behaviour<any, any, any, any, any, any>) => unknown) => {
+      const next = targetOf(state.worker)
+      if (next === undefined || next === state.worker) return false
+      state.worker = next as Behaviour<any, any, any, any, any, any>
+      return true
+    }
+  } as Behaviour<State, void, any, any, InvalidPoolOptions | WorkerStartFailed, any>
 }
