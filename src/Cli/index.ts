@@ -1,6 +1,7 @@
 /**
  * The `rain` command line: `rain ping`, `rain info`, `rain ps`, `rain tree`, `rain kill` against
- * a running node's control plane (`rain/Rpc` Control), and `rain new` to start a project. Built
+ * a running node's control plane (`rain/Rpc` Control), `rain observer` (the web observer on this
+ * machine against a running node), and `rain new` to start a project. Built
  * on `@effect/cli`; every command has `--help`. A wrong cookie or an unreachable node is
  * one line on stderr and exit code 1.
  *
@@ -16,6 +17,7 @@ import { RpcClientError } from "@effect/rpc"
 import { Console, Deferred, Effect, Option, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Node from "../Node/index.js"
 import { Control } from "../Rpc/index.js"
 import * as environment from "./internal/environment.js"
 import { nodeInfo, processTable, trees } from "./internal/format.js"
@@ -81,6 +83,14 @@ const cookieOption = Options.text("cookie").pipe(
 )
 const connection = { node: nodeOption, cookie: cookieOption }
 
+/** The cookie: `--cookie`, or RAIN_COOKIE. */
+const cookieOf = (option: Option.Option<string>): Effect.Effect<string, UsageError> => {
+  const cookie = Option.getOrUndefined(option) ?? process.env["RAIN_COOKIE"]
+  return cookie === undefined || cookie === ""
+    ? Effect.fail(new UsageError({ detail: "No cookie: pass --cookie or set RAIN_COOKIE to the node's cookie." }))
+    : Effect.succeed(cookie)
+}
+
 /** Runs `f` with a control client of the node the options name. */
 const withClient = <A, E>(
   options: { readonly node: string; readonly cookie: Option.Option<string> },
@@ -88,10 +98,7 @@ const withClient = <A, E>(
 ) =>
   Effect.gen(function*() {
     const where = yield* parseNode(options.node)
-    const cookie = Option.getOrUndefined(options.cookie) ?? process.env["RAIN_COOKIE"]
-    if (cookie === undefined || cookie === "") {
-      return yield* new UsageError({ detail: "No cookie: pass --cookie or set RAIN_COOKIE to the node's cookie." })
-    }
+    const cookie = yield* cookieOf(options.cookie)
     return yield* Effect.scoped(Effect.flatMap(Control.client({ ...where, cookie }), f))
   })
 
@@ -204,6 +211,56 @@ const kill = Command.make("kill", {
       yield* Console.log(`sent ${o.reason} to ${detail.row.name === undefined ? "" : `${detail.row.name} `}${detail.row.pid}`)
     }))).pipe(Command.withDescription("Sends an exit signal to a process (kill by default)."))
 
+const observer = Command.make("observer", {
+  ...connection,
+  port: Options.integer("port").pipe(
+    Options.withAlias("p"),
+    Options.withDescription("The port the observer serves on (default 0: a free one; the URL says which)."),
+    Options.withDefault(0)
+  ),
+  host: Options.text("host").pipe(
+    Options.withDescription("The address it binds (default 127.0.0.1: only this machine reaches it)."),
+    Options.withDefault("127.0.0.1")
+  ),
+  actions: Options.boolean("actions").pipe(
+    Options.withDescription("Allow kill and send from the page (it is read-only without this).")
+  )
+}, (o) =>
+  Effect.gen(function*() {
+    const where = yield* parseNode(o.node)
+    const cookie = yield* cookieOf(o.cookie)
+    // The node's name: given, or asked of its control plane (which also checks the cookie).
+    const remote = where.node ??
+      (yield* Effect.scoped(Effect.flatMap(Control.client({ ...where, cookie }), (client) => client.Ping()))).node
+    // Loaded here, not with the other commands: it needs @effect/platform-node.
+    const Observer = yield* Effect.tryPromise({
+      try: () => import("../Observer/index.js"),
+      catch: (e) =>
+        new UsageError({
+          detail: `rain observer needs @effect/platform-node beside rain (npm install @effect/platform-node): ${
+            e instanceof Error ? e.message : String(e)
+          }`
+        })
+    })
+    yield* Effect.scoped(Effect.gen(function*() {
+      // A node of its own on this machine, connected to the one to observe: the observer
+      // reads that node (and every node it connects to) through their control planes.
+      const local = yield* Node.start(`rain-observer-${process.pid}@127.0.0.1`, {
+        network: { cookie, port: 0, routes: { [remote]: `${where.host}:${where.port}` } },
+        // its failures reach the user as the command's one line, not as log lines beside it
+        log: { level: "Error" }
+      })
+      yield* local.connect(remote)
+      const served = yield* Observer.start(local, { port: o.port, host: o.host, readOnly: !o.actions })
+      yield* Console.log(`observer of ${remote} at ${served.url}`)
+      return yield* Effect.never
+    }))
+  })).pipe(
+  Command.withDescription(
+    "Starts the web observer on this machine against a running node (a node of its own, connected to it); prints the URL and serves until Ctrl-C."
+  )
+)
+
 const newProject = Command.make("new", {
   dir: Options.directory("dir").pipe(
     Options.withDescription("Where to write the project (default: ./<app>)."),
@@ -241,7 +298,7 @@ const newProject = Command.make("new", {
  */
 export const command = Command.make("rain").pipe(
   Command.withDescription("Rain's command line: look inside a running node, or start a project."),
-  Command.withSubcommands([ping, info, ps, tree, kill, newProject])
+  Command.withSubcommands([ping, info, ps, tree, kill, observer, newProject])
 )
 
 /**

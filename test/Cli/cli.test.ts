@@ -117,6 +117,54 @@ describe("rain command line", () => {
       oneLineFailure(yield* rain(["kill", "nobody", "--node", at, "--cookie", COOKIE]), /^rain: No process nobody on cli@127\.0\.0\.1/)
     })), 120_000)
 
+  it.live("rain observer serves the web observer of a node on this machine, until stopped", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode
+      // started from host:port alone: it learns the node's name from its control plane; it
+      // serves until stopped, so the test's scope kills it
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          spawn(
+            process.execPath,
+            ["--import", "tsx", path.join(root, "src/Cli/main.ts"), "observer", "--node", `127.0.0.1:${node.port}`, "--cookie", COOKIE],
+            { cwd: root, env: { ...process.env, NODE_OPTIONS: "" } }
+          )
+        ),
+        (child) => Effect.sync(() => child.kill("SIGKILL"))
+      )
+      const url = yield* Effect.async<string, string>((resume) => {
+        let stdout = ""
+        let stderr = ""
+        child.stdout.on("data", (d) => {
+          stdout += d
+          const found = /^observer of cli@127\.0\.0\.1 at (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(stdout)
+          if (found !== null) resume(Effect.succeed(found[1]!))
+        })
+        child.stderr.on("data", (d) => (stderr += d))
+        child.on("close", (code) => resume(Effect.fail(`rain observer ended (${code}) before serving:\n${stdout}\n${stderr}`)))
+        const timer = setTimeout(() => resume(Effect.fail(`no URL within 30 s:\n${stdout}\n${stderr}`)), 30_000)
+        return Effect.sync(() => clearTimeout(timer))
+      })
+      const { origin, searchParams } = new URL(url)
+      const nodes = yield* Effect.promise(() =>
+        fetch(`${origin}/api/nodes`, {
+          headers: { authorization: `Bearer ${searchParams.get("token")}` },
+          signal: AbortSignal.timeout(10_000)
+        }).then((r) => r.json() as Promise<{ nodes: Array<{ name: string; self: boolean }> }>)
+      )
+      assert.deepInclude(nodes.nodes, { name: "cli@127.0.0.1", self: false }, JSON.stringify(nodes))
+      // read-only unless --actions: a kill from the page is refused
+      const refused = yield* Effect.promise(() =>
+        fetch(`${origin}/api/nodes/cli@127.0.0.1/processes/cashier/kill`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${searchParams.get("token")}` },
+          signal: AbortSignal.timeout(10_000)
+        })
+      )
+      assert.strictEqual(refused.status, 403)
+      assert.isTrue(Option.isSome(yield* node.whereis("cashier")))
+    })), 60_000)
+
   it.live("ps refreshes every second until q", () =>
     Effect.scoped(Effect.gen(function*() {
       const node = yield* startNode
