@@ -9,6 +9,7 @@
  */
 import { Duration, Effect } from "effect"
 import type { Behaviour } from "../../Process/Behaviour.js"
+import type { Options as PublicOptions } from "../index.js"
 import { noReply, reply, replyError } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
 import * as Reason from "../../Process/ExitReason.js"
@@ -27,20 +28,8 @@ export type Strategy = "round-robin" | "least-busy"
 /** What a pool does when every worker is full. */
 export type Overflow = "reject" | { readonly wait: Duration.DurationInput }
 
-/** The options `Pool.make` takes (see its public documentation). */
-export interface Options {
-  readonly name?: string | undefined
-  readonly worker: Behaviour<any, any, any, any, any, any>
-  readonly args: unknown
-  readonly size: number
-  readonly strategy?: Strategy | undefined
-  readonly workerMailboxSize?: number | undefined
-  readonly mailboxSize?: number | undefined
-  readonly overflow?: Overflow | undefined
-  readonly intensity?: number | undefined
-  readonly period?: Duration.DurationInput | undefined
-  readonly nodes?: ReadonlyArray<string> | undefined
-}
+/** The options `Pool.make` takes (the public type, documented there), with any worker behaviour. */
+export type Options = PublicOptions<any, any, any, any, any, any>
 
 interface Settings {
   readonly label: string
