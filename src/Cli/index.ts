@@ -13,7 +13,7 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { RpcClientError } from "@effect/rpc"
-import { Console, Deferred, Effect, Option, Schema } from "effect"
+import { Console, Deferred, Effect, Logger, LogLevel, Option, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Control } from "../Rpc/index.js"
@@ -260,6 +260,9 @@ export const run = (argv: ReadonlyArray<string>): Promise<number> =>
       return Effect.as(Console.error(`rain: ${oneLine(error)}`), 1)
     }),
     Effect.catchAllDefect((defect) => Effect.as(Console.error(`rain: ${oneLine(defect)}`), 1)),
+    // What goes wrong is the one line above; the control client's own log lines (a refused
+    // handshake is a WARN on the wire) would print a second one.
+    Logger.withMinimumLogLevel(LogLevel.None),
     Effect.provide(environment.layer),
     Effect.runPromise
   )
