@@ -194,4 +194,15 @@ describe("Router (with processes)", () => {
         assert.include(error.message, expected)
       }
     }))
+
+  it.scoped("Router.behaviour of something that is not a router fails the spawn with InvalidRouter (InitFailed)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { level: "None" } })
+      for (const notRouter of [null, undefined, { logic: Router.roundRobin }, "router"]) {
+        const error = yield* Effect.flip(env.spawn(Router.behaviour(notRouter as any), undefined))
+        assert.strictEqual(error._tag, "InitFailed")
+        assert.include(error.message, "InvalidRouter")
+        assert.include(error.message, "give it a router made with Router.make")
+      }
+    }))
 })
