@@ -14,11 +14,11 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { RpcClientError } from "@effect/rpc"
-import { Console, Deferred, Effect, Option, Schema } from "effect"
+import { Console, Deferred, Effect, Logger, LogLevel, Option, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Node from "../Node/index.js"
-import { Control } from "../Rpc/index.js"
+import * as Control from "../Rpc/Control.js"
 import * as environment from "./internal/environment.js"
 import { nodeInfo, processTable, trees } from "./internal/format.js"
 import { scaffold, validName } from "./internal/scaffold.js"
@@ -246,9 +246,8 @@ const observer = Command.make("observer", {
       // A node of its own on this machine, connected to the one to observe: the observer
       // reads that node (and every node it connects to) through their control planes.
       const local = yield* Node.start(`rain-observer-${process.pid}@127.0.0.1`, {
-        network: { cookie, port: 0, routes: { [remote]: `${where.host}:${where.port}` } },
-        // its failures reach the user as the command's one line, not as log lines beside it
-        log: { level: "Error" }
+        // no log level of its own: the command line's (none) holds, so a failure is the command's one line
+        network: { cookie, port: 0, routes: { [remote]: `${where.host}:${where.port}` } }
       })
       yield* local.connect(remote)
       const served = yield* Observer.start(local, { port: o.port, host: o.host, readOnly: !o.actions })
@@ -317,6 +316,9 @@ export const run = (argv: ReadonlyArray<string>): Promise<number> =>
       return Effect.as(Console.error(`rain: ${oneLine(error)}`), 1)
     }),
     Effect.catchAllDefect((defect) => Effect.as(Console.error(`rain: ${oneLine(defect)}`), 1)),
+    // What goes wrong is the one line above; the control client's own log lines (a refused
+    // handshake is a WARN on the wire) would print a second one.
+    Logger.withMinimumLogLevel(LogLevel.None),
     Effect.provide(environment.layer),
     Effect.runPromise
   )

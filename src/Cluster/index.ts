@@ -314,6 +314,21 @@ export const start = (
   options: Options
 ): Effect.Effect<Cluster, InvalidClusterOption | ClusterStartFailed, Scope.Scope> =>
   Effect.gen(function*() {
+    if (typeof options !== "object" || options === null) {
+      return yield* new InvalidClusterOption({
+        option: "options",
+        value: options,
+        expected: "an object { module, size, ... }"
+      })
+    }
+    if (!(options.module instanceof URL) && (typeof options.module !== "string" || options.module.length === 0)) {
+      return yield* new InvalidClusterOption({
+        option: "module",
+        value: options.module,
+        expected: "the path or file URL of a module whose default export is Cluster.define({...}) " +
+          "(new URL(\"./nodes.js\", import.meta.url))"
+      })
+    }
     const size = options.size ?? os.availableParallelism()
     if (!(Number.isInteger(size) && size >= 1 && size <= 1024)) {
       return yield* new InvalidClusterOption({ option: "size", value: size, expected: "an integer from 1 to 1024" })

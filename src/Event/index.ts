@@ -152,6 +152,28 @@ export const name = (name: string, node: string): EventName => new EventName({ n
 const addressOf = (ctx: Context<any, any>, event: EventName | string): EventName =>
   typeof event === "string" ? new EventName({ name: event, node: ctx.node }, true) : event
 
+/** A value in an error message: strings quoted. */
+const shown = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value) : String(value))
+
+/** An event argument from plain JS that is neither a non-empty name nor an `Event.name(...)`. */
+const badEvent = (event: unknown): InvalidEventOption | undefined =>
+  (typeof event === "string" && event.length > 0) ||
+    (typeof event === "object" && event !== null && typeof (event as { name?: unknown }).name === "string" &&
+      typeof (event as { node?: unknown }).node === "string")
+    ? undefined
+    : new InvalidEventOption({
+      option: "event",
+      value: shown(event),
+      expected: `an event name (a non-empty string) or Event.name(name, node)`
+    })
+
+/** A token from plain JS that is not one (`InvalidToken` names what was given). */
+const badToken = (token: unknown): InvalidToken | undefined =>
+  typeof token === "object" && token !== null && typeof (token as { secret?: unknown }).secret === "string" &&
+    typeof (token as { event?: { name?: unknown } }).event?.name === "string"
+    ? undefined
+    : new InvalidToken({ event: `(not a token: ${shown(token)})` })
+
 /**
  * Registers an event on the caller's node, produced by the calling process: it ends when the
  * process does. Returns the token that publishes to it. Fails with `EventTaken` if the name is
@@ -167,8 +189,8 @@ export const register = (
   options: RegisterOptions = {}
 ): Effect.Effect<Token, EventTaken | InvalidEventOption | InvalidToken | CallError> =>
   Effect.suspend((): Effect.Effect<Token, EventTaken | InvalidEventOption | InvalidToken | CallError> => {
-    if (name.length === 0) {
-      return Effect.fail(new InvalidEventOption({ option: "name", value: '""', expected: "a non-empty string" }))
+    if (typeof name !== "string" || name.length === 0) {
+      return Effect.fail(new InvalidEventOption({ option: "name", value: shown(name), expected: "a non-empty string" }))
     }
     const buffer = options.buffer ?? 0
     if (!(Number.isInteger(buffer) && buffer >= 0)) {
@@ -192,6 +214,8 @@ export const register = (
  */
 export const publish = (ctx: Context<any, any>, token: Token, message: unknown): Effect.Effect<void, InvalidToken> =>
   Effect.suspend(() => {
+    const bad = badToken(token)
+    if (bad !== undefined) return Effect.fail(bad)
     const kernel = kernelFor(ctx)
     const local = stateOf(kernel)?.local.get(token.event.name)
     if (local === undefined || local.secret !== token.secret || token.event.node !== kernel.name) {
@@ -210,10 +234,27 @@ export const publish = (ctx: Context<any, any>, token: Token, message: unknown):
  * @category producing
  */
 export const unregister = (ctx: Context<any, any>, token: Token): Effect.Effect<void, InvalidToken | CallError> =>
-  Effect.flatMap(relayOf(kernelFor(ctx)), (relay) =>
-    ctx.call(relay, new Unregister(token) as never) as Effect.Effect<void, InvalidToken | CallError>)
+  Effect.suspend(() => {
+    const bad = badToken(token)
+    if (bad !== undefined) return Effect.fail(bad)
+    return Effect.flatMap(relayOf(kernelFor(ctx)), (relay) =>
+      ctx.call(relay, new Unregister(token) as never) as Effect.Effect<void, InvalidToken | CallError>)
+  })
 
-const subscribe = (ctx: Context<any, any>, event: EventName | string, kind: Kind) =>
+const subscribe = (
+  ctx: Context<any, any>,
+  event: EventName | string,
+  kind: Kind
+): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | InvalidEventOption | CallError> =>
+  Effect.suspend((): Effect.Effect<
+    ReadonlyArray<EventMessage>,
+    EventUnknown | AlreadySubscribed | InvalidEventOption | CallError
+  > => {
+    const bad = badEvent(event)
+    return bad === undefined ? subscribeChecked(ctx, event, kind) : Effect.fail(bad)
+  })
+
+const subscribeChecked = (ctx: Context<any, any>, event: EventName | string, kind: Kind) =>
   Effect.flatMap(
     relayOf(kernelFor(ctx)),
     (relay) =>
@@ -223,7 +264,17 @@ const subscribe = (ctx: Context<any, any>, event: EventName | string, kind: Kind
       >
   )
 
-const unsubscribe = (ctx: Context<any, any>, event: EventName | string, kind: Kind) =>
+const unsubscribe = (
+  ctx: Context<any, any>,
+  event: EventName | string,
+  kind: Kind
+): Effect.Effect<void, InvalidEventOption | CallError> =>
+  Effect.suspend((): Effect.Effect<void, InvalidEventOption | CallError> => {
+    const bad = badEvent(event)
+    return bad === undefined ? unsubscribeChecked(ctx, event, kind) : Effect.fail(bad)
+  })
+
+const unsubscribeChecked = (ctx: Context<any, any>, event: EventName | string, kind: Kind) =>
   Effect.flatMap(
     relayOf(kernelFor(ctx)),
     (relay) =>
@@ -243,7 +294,7 @@ const unsubscribe = (ctx: Context<any, any>, event: EventName | string, kind: Ki
 export const monitor = (
   ctx: Context<any, any>,
   event: EventName | string
-): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | CallError> =>
+): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | InvalidEventOption | CallError> =>
   subscribe(ctx, event, "monitor")
 
 /**
@@ -257,7 +308,7 @@ export const monitor = (
 export const link = (
   ctx: Context<any, any>,
   event: EventName | string
-): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | CallError> =>
+): Effect.Effect<ReadonlyArray<EventMessage>, EventUnknown | AlreadySubscribed | InvalidEventOption | CallError> =>
   subscribe(ctx, event, "link")
 
 /**
@@ -267,7 +318,10 @@ export const link = (
  * @since 0.2.0
  * @category subscribing
  */
-export const demonitor = (ctx: Context<any, any>, event: EventName | string): Effect.Effect<void, CallError> =>
+export const demonitor = (
+  ctx: Context<any, any>,
+  event: EventName | string
+): Effect.Effect<void, InvalidEventOption | CallError> =>
   unsubscribe(ctx, event, "monitor")
 
 /**
@@ -276,5 +330,8 @@ export const demonitor = (ctx: Context<any, any>, event: EventName | string): Ef
  * @since 0.2.0
  * @category subscribing
  */
-export const unlink = (ctx: Context<any, any>, event: EventName | string): Effect.Effect<void, CallError> =>
+export const unlink = (
+  ctx: Context<any, any>,
+  event: EventName | string
+): Effect.Effect<void, InvalidEventOption | CallError> =>
   unsubscribe(ctx, event, "link")

@@ -139,7 +139,7 @@ export class InvalidEventOption extends Schema.TaggedError<InvalidEventOption>()
   expected: Schema.String
 }) {
   override get message(): string {
-    return `Event option ${this.option} is ${String(this.value)}: it must be ${this.expected}.`
+    return `Event option ${this.option} is ${typeof this.value === "string" && this.option === "buffer" ? JSON.stringify(this.value) : String(this.value)}: it must be ${this.expected}.`
   }
 }
 

@@ -117,10 +117,27 @@ export interface ScopeOptions {
 const kernelOfWhere = (where: Where): Kernel =>
   "self" in where ? kernels.get(`${where.self.node}/${where.self.creation}`)! : kernelOf(where)
 
-const stateOf = (where: Where, options: ScopeOptions | undefined): Effect.Effect<ScopeState, ScopeNotStarted> =>
-  Effect.suspend(() => {
-    const kernel = kernelOfWhere(where)
+/** A string for `InvalidGroup`'s value, whatever plain JS passed. */
+const shown = (value: unknown): string => typeof value === "string" ? value : String(value)
+
+/** `where` from plain JS: a node or a process's ctx, or `InvalidGroup`. */
+const checkWhere = (where: unknown): InvalidGroup | undefined =>
+  typeof where === "object" && where !== null && ("self" in where || "spawn" in where)
+    ? undefined
+    : new InvalidGroup({ what: "node or ctx", value: shown(where) })
+
+const stateOf = (
+  where: Where,
+  options: ScopeOptions | undefined
+): Effect.Effect<ScopeState, ScopeNotStarted | InvalidGroup> =>
+  Effect.suspend((): Effect.Effect<ScopeState, ScopeNotStarted | InvalidGroup> => {
+    const badWhere = checkWhere(where)
+    if (badWhere !== undefined) return Effect.fail(badWhere)
     const scope = options?.scope ?? defaultScope
+    if (typeof scope !== "string" || scope.length === 0) {
+      return Effect.fail(new InvalidGroup({ what: "scope", value: shown(scope) }))
+    }
+    const kernel = kernelOfWhere(where)
     const state = scopeOf(kernel, scope)
     return state === undefined ? Effect.fail(new ScopeNotStarted({ scope, node: kernel.name })) : Effect.succeed(state)
   })
@@ -136,8 +153,12 @@ const pidsOf = (pids: Pid | ReadonlyArray<Pid>): ReadonlyArray<Pid> => (Array.is
  */
 export const start = (node: NodeService, options?: ScopeOptions): Effect.Effect<Pid, InvalidGroup> =>
   Effect.suspend(() => {
+    const badWhere = checkWhere(node)
+    if (badWhere !== undefined) return Effect.fail(badWhere)
     const scope = options?.scope ?? defaultScope
-    if (scope.length === 0) return Effect.fail(new InvalidGroup({ what: "scope", value: scope }))
+    if (typeof scope !== "string" || scope.length === 0) {
+      return Effect.fail(new InvalidGroup({ what: "scope", value: shown(scope) }))
+    }
     const state = scopeOf(kernelOf(node), scope)
     if (state !== undefined) return Effect.succeed(state.self.pid)
     return Effect.orDie(node.spawn(ScopeBehaviour, { scope, nodes: node.nodes }, { name: scopeProcessName(scope) }))
@@ -167,7 +188,9 @@ export const layer = (options?: ScopeOptions): Layer.Layer<never, InvalidGroup, 
   )
 
 const checkGroup = (group: string) =>
-  group.length === 0 ? Effect.fail(new InvalidGroup({ what: "group", value: group })) : Effect.void
+  typeof group !== "string" || group.length === 0
+    ? Effect.fail(new InvalidGroup({ what: "group", value: shown(group) }))
+    : Effect.void
 
 /**
  * Joins local processes to a group (pg's `join`); a pid given twice, or joined twice, is a
@@ -239,8 +262,8 @@ export const members = (
   where: Where,
   group: string,
   options?: ScopeOptions
-): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted> =>
-  Effect.map(stateOf(where, options), (state) => (state.all.get(group) ?? []).slice())
+): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted | InvalidGroup> =>
+  Effect.zipRight(checkGroup(group), Effect.map(stateOf(where, options), (state) => (state.all.get(group) ?? []).slice()))
 
 /**
  * The members of a group on this node (pg's `get_local_members`).
@@ -252,8 +275,8 @@ export const localMembers = (
   where: Where,
   group: string,
   options?: ScopeOptions
-): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted> =>
-  Effect.map(stateOf(where, options), (state) => (state.local.get(group) ?? []).slice())
+): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted | InvalidGroup> =>
+  Effect.zipRight(checkGroup(group), Effect.map(stateOf(where, options), (state) => (state.local.get(group) ?? []).slice()))
 
 /**
  * The groups with at least one member on any connected node (pg's `which_groups`).
@@ -264,7 +287,7 @@ export const localMembers = (
 export const whichGroups = (
   where: Where,
   options?: ScopeOptions
-): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted> =>
+): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted | InvalidGroup> =>
   Effect.map(stateOf(where, options), (state) => Array.from(state.all.keys()))
 
 /**
@@ -276,7 +299,7 @@ export const whichGroups = (
 export const whichLocalGroups = (
   where: Where,
   options?: ScopeOptions
-): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted> =>
+): Effect.Effect<ReadonlyArray<string>, ScopeNotStarted | InvalidGroup> =>
   Effect.map(stateOf(where, options), (state) => Array.from(state.local.keys()))
 
 /**
@@ -335,7 +358,7 @@ export const monitorScope = (
   options?: ScopeOptions
 ): Effect.Effect<
   { readonly ref: Reference; readonly groups: ReadonlyMap<string, ReadonlyArray<Pid>> },
-  ScopeNotStarted | CallError
+  ScopeNotStarted | InvalidGroup | CallError
 > =>
   Effect.flatMap(stateOf(ctx, options), (state) =>
     ctx.call(state.self.pid, new MonitorRequest(ctx.self, undefined) as never) as Effect.Effect<
@@ -353,7 +376,7 @@ export const demonitor = (
   ctx: Context<any, any>,
   ref: Reference,
   options?: ScopeOptions
-): Effect.Effect<boolean, ScopeNotStarted | CallError> =>
+): Effect.Effect<boolean, ScopeNotStarted | InvalidGroup | CallError> =>
   Effect.flatMap(
     stateOf(ctx, options),
     (state) => ctx.call(state.self.pid, new DemonitorRequest(ref) as never) as Effect.Effect<boolean, CallError>

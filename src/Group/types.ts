@@ -74,7 +74,9 @@ export class InvalidGroup extends Schema.TaggedError<InvalidGroup>()("InvalidGro
   value: Schema.String
 }) {
   override get message(): string {
-    return `Invalid ${this.what} "${this.value}": use a non-empty string.`
+    return this.what === "node or ctx"
+      ? `Invalid node or ctx ${this.value}: pass the node (from Node.start) or a process's ctx.`
+      : `Invalid ${this.what} "${this.value}": use a non-empty string.`
   }
 }
 

@@ -561,7 +561,23 @@ export const start = (
   options: NodeOptions = {}
 ): Effect.Effect<NodeService, InvalidNodeName | InvalidNodeOption | ApplicationStartError | NetworkError, Scope.Scope> =>
   Effect.gen(function*() {
-    if (!nodeNamePattern.test(name)) return yield* new InvalidNodeName({ name })
+    if (typeof name !== "string" || !nodeNamePattern.test(name)) return yield* new InvalidNodeName({ name: String(name) })
+    const network = options.network
+    if (network !== undefined && (typeof network.cookie !== "string" || network.cookie.length === 0)) {
+      return yield* new InvalidNodeOption({
+        option: "network.cookie",
+        value: network.cookie,
+        expected: "a non-empty string, the same on every node that talks to this one"
+      })
+    }
+    const port: unknown = network?.port
+    if (port !== undefined && !(typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535)) {
+      return yield* new InvalidNodeOption({
+        option: "network.port",
+        value: typeof port === "string" ? JSON.stringify(port) : port,
+        expected: "an integer from 0 to 65535 (0 picks a free port)"
+      })
+    }
     const maxMemory = options.limits?.maxMemory
     if (maxMemory !== undefined && !(Number.isFinite(maxMemory) && maxMemory > 0)) {
       return yield* new InvalidNodeOption({ option: "limits.maxMemory", value: maxMemory, expected: "a positive number of bytes" })

@@ -26,6 +26,18 @@ export class PoolBusy extends Schema.TaggedError<PoolBusy>("rain/Pool/PoolBusy")
   }
 }
 
+/** A value as a user would write it: strings quoted, so `"3"` does not read as the number 3. */
+const show = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "function") return `a function`
+  if (typeof value !== "object" || value === null) return String(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
 /**
  * A pool option (or a `Pool.resize` size) has a value it cannot take.
  *
@@ -41,7 +53,7 @@ export class InvalidPoolOptions extends Schema.TaggedError<InvalidPoolOptions>("
   }
 ) {
   override get message(): string {
-    return `Pool option ${this.option} is ${String(this.value)}: it must be ${this.expected}.`
+    return `Pool option ${this.option} is ${show(this.value)}: it must be ${this.expected}.`
   }
 }
 

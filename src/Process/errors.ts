@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Cause, Schema } from "effect"
 import type { DecodeFailed, EncodeFailed, TypeNotRegistered } from "../Message/errors.js"
 import { ExitReason } from "./ExitReason.js"
 
@@ -87,6 +87,14 @@ export class NoConnection extends Schema.TaggedError<NoConnection>("rain/Process
   }
 }
 
+/** An init failure's cause in one line: an error's tag (or name) and message, not its stack. */
+const describeCause = (reason: unknown): string => {
+  const cause = Cause.isCause(reason) ? Cause.squash(reason) : reason
+  if (!(cause instanceof Error)) return String(cause)
+  const tag: unknown = (cause as { _tag?: unknown })._tag
+  return `${typeof tag === "string" ? tag : cause.name}: ${cause.message}`
+}
+
 /**
  * A process failed in `init`, so it was never started.
  *
@@ -97,7 +105,7 @@ export class InitFailed extends Schema.TaggedError<InitFailed>("rain/Process/Ini
   reason: ExitReason
 }) {
   override get message(): string {
-    return `${this.behaviour} failed in init: ${this.reason._tag === "error" ? String(this.reason.cause) : this.reason._tag}`
+    return `${this.behaviour} failed in init: ${this.reason._tag === "error" ? describeCause(this.reason.cause) : this.reason._tag}`
   }
 }
 

@@ -291,7 +291,7 @@ export const call = <M, Q, R extends Q>(
 export const behaviour = <M, Q>(
   router: Router<M, Q>,
   options?: { readonly name?: string | undefined; readonly mailboxSize?: number | undefined }
-): Behaviour<Router<M, Q>, void, M, Q | SetRoutees | GetRoutees, never, never> =>
+): Behaviour<Router<M, Q>, void, M, Q | SetRoutees | GetRoutees, InvalidRouter, never> =>
   internalProcess.make(router, options) as any
 
 /**

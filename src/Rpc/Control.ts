@@ -77,7 +77,7 @@ export class OperationFailed extends Schema.TaggedError<OperationFailed>()("rain
  */
 export class ControlConnectFailed extends Schema.TaggedError<ControlConnectFailed>()("rain/Rpc/ControlConnectFailed", {
   address: Schema.String,
-  reason: Schema.Literal("unreachable", "cookie", "refused", "name"),
+  reason: Schema.Literal("unreachable", "cookie", "refused", "name", "options"),
   detail: Schema.String
 }) {
   override get message(): string {
@@ -90,6 +90,8 @@ export class ControlConnectFailed extends Schema.TaggedError<ControlConnectFaile
         return `The node at ${this.address} is not the one asked for: ${this.detail}.`
       case "refused":
         return `The node at ${this.address} refused the control connection: ${this.detail}.`
+      case "options":
+        return `Control client options for ${this.address}: ${this.detail}.`
     }
   }
 }

@@ -58,6 +58,8 @@ const ok = (what: string, ran: Ran): string => {
 /** A failure is one line on stderr with a non-zero exit. */
 const oneLineFailure = (ran: Ran, pattern: RegExp): void => {
   assert.notStrictEqual(ran.code, 0, `expected a failure:\n${ran.stdout}`)
+  // nothing else on the terminal: no log line (a refused handshake's WARN) beside it
+  assert.strictEqual(ran.stdout.trim(), "", `expected nothing on stdout, got:\n${ran.stdout}`)
   const lines = ran.stderr.trim().split("\n")
   assert.strictEqual(lines.length, 1, `expected one line on stderr, got:\n${ran.stderr}`)
   assert.match(lines[0]!, pattern)

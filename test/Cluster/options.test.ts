@@ -20,6 +20,19 @@ describe("Cluster options and start failures", () => {
       assert.include(clone.message, "structured clone")
     }))
 
+  it.scopedLive("no options, or no module, from plain JS fail with InvalidClusterOption saying what module to give", () =>
+    Effect.gen(function*() {
+      const noModule = yield* Effect.flip(Cluster.start({ size: 1 } as any))
+      assert.strictEqual(noModule._tag, "InvalidClusterOption")
+      assert.include(noModule.message, "Cluster option module is undefined")
+      assert.include(noModule.message, "Cluster.define")
+      const numberModule = yield* Effect.flip(Cluster.start({ module: 42, size: 1 } as any))
+      assert.include(numberModule.message, "Cluster option module is 42")
+      const none = yield* Effect.flip(Cluster.start(undefined as any))
+      assert.strictEqual(none._tag, "InvalidClusterOption")
+      assert.include(none.message, "Cluster option options is undefined")
+    }))
+
   it.scopedLive("a module without a Cluster.define default export, or one that cannot be imported, fails the start", () =>
     Effect.gen(function*() {
       const noDefault = yield* Effect.flip(Cluster.start({ module: new URL("./no-default.ts", import.meta.url), size: 1 }))

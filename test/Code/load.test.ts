@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as path from "node:path"
 import { Effect } from "effect"
-import { Code, Process } from "../../src/index.js"
+import { Code, Node, Process } from "../../src/index.js"
 import * as Testing from "../testing.js"
 import { greeterSource, moduleDir, writeModule } from "./modules.js"
 
@@ -57,5 +57,18 @@ describe("Code.load", () => {
       }))
       assert.strictEqual(broken._tag, "LoadFailed")
       assert.include(broken.message, "broken.mjs")
+    }))
+
+  it.scoped("bad input from plain JS: Code.load(42) and Code.watch(null) fail with LoadFailed saying what to give", () =>
+    Effect.gen(function*() {
+      const notString = yield* Effect.flip(Code.load(42 as any))
+      assert.strictEqual(notString._tag, "LoadFailed")
+      assert.include(notString.message, "the path is not a string")
+      const env = yield* Testing.make()
+      for (const options of [null, {}, { dir: 7 }]) {
+        const error = yield* Effect.flip(Effect.provideService(Code.watch(options as any), Node.Node, env.node))
+        assert.strictEqual(error._tag, "LoadFailed")
+        assert.include(error.message, "Code.watch needs { dir: the directory of the modules to watch }")
+      }
     }))
 })

@@ -142,6 +142,19 @@ describe("node.upgrade", () => {
       assert.include(error.message, "no init function")
     }))
 
+  it.scoped("bad input from plain JS: a timeout that is not a duration fails with UpgradeFailed; nothing is upgraded", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(CounterV1, "a")
+      const error = yield* Effect.flip(env.node.upgrade(CounterV1, CounterV2, undefined, { timeout: "soon" as any }))
+      assert.strictEqual(error._tag, "UpgradeFailed")
+      assert.include(error.message, `timeout is "soon", not a duration such as "5 seconds"`)
+      assert.strictEqual((yield* env.node.info(pid)).pipe(Option.map((i) => i.behaviour), Option.getOrUndefined), "Counter")
+      // still the old code: the same upgrade with a real timeout goes through
+      const report = yield* env.node.upgrade(CounterV1, CounterV2, undefined, { timeout: "5 seconds" })
+      assert.strictEqual(report.upgraded.length, 1)
+    }))
+
   it.scoped("Node.upgrade (ctx-free) from inside a process of that behaviour fails for it instead of waiting for itself", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

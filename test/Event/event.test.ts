@@ -128,6 +128,35 @@ describe("Event on one node", () => {
       assert.isDefined(yield* relayInfo(env))
     }))
 
+  it.scopedLive("bad input from plain JS (a number as event, null token, non-string name) is a typed error; the relay lives", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { level: "None" } })
+      yield* env.spawn(Producer, { name: "numbers" })
+      const relay = Option.getOrThrow(yield* env.node.whereis("rain/event"))
+      const cases: ReadonlyArray<readonly [(ctx: P.Context<any, any>) => Effect.Effect<unknown, unknown>, string, string]> = [
+        [(ctx) => Event.monitor(ctx, 42 as any), "InvalidEventOption", "Event option event is 42"],
+        [(ctx) => Event.link(ctx, null as any), "InvalidEventOption", "Event option event is null"],
+        [(ctx) => Event.demonitor(ctx, undefined as any), "InvalidEventOption", "Event.name(name, node)"],
+        [(ctx) => Event.unlink(ctx, "" as any), "InvalidEventOption", "Event option event is \"\""],
+        [(ctx) => Event.register(ctx, 42 as any), "InvalidEventOption", "Event option name is 42"],
+        [(ctx) => Event.register(ctx, "b", { buffer: "3" as any }), "InvalidEventOption", "buffer is \"3\""],
+        [(ctx) => Event.publish(ctx, null as any, 1), "InvalidToken", "not a token: null"],
+        [(ctx) => Event.publish(ctx, "token" as any, 1), "InvalidToken", "not a token: \"token\""],
+        [(ctx) => Event.unregister(ctx, null as any), "InvalidToken", "not a token: null"]
+      ]
+      for (const [f, tag, expected] of cases) {
+        const result = yield* run(env, f)
+        assert.isTrue(Either.isLeft(result), `${expected}: expected a failure`)
+        const error = Either.isLeft(result) ? (result.left as Error & { _tag: string }) : undefined
+        assert.strictEqual(error?._tag, tag, String(error))
+        assert.include(error?.message, expected)
+      }
+      // the node's relay never crashed: the same process still serves the event
+      assert.strictEqual(String(Option.getOrThrow(yield* env.node.whereis("rain/event"))), String(relay))
+      yield* env.spawn(Subscriber, { event: "numbers", kind: "monitor", forward: env.probe })
+      yield* env.receiveMatching(isTagged("buffer"), "5 seconds")
+    }))
+
   it.scopedLive("the relay's end is each event's end: subscribers hear its reason; a new relay starts on next use", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make({ log: { level: "None" } })

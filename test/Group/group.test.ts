@@ -70,6 +70,21 @@ describe("Group on one node", () => {
       const emptyScope = yield* Effect.either(Group.start(node, { scope: "" }))
       assert.isTrue(Either.isLeft(emptyScope) && emptyScope.left._tag === "InvalidGroup")
       assert.deepStrictEqual(yield* Group.members(node, "workers"), [])
+      // from plain JS: a scope, group or node that is not one is a typed InvalidGroup, never a TypeError
+      const wrong: ReadonlyArray<readonly [Effect.Effect<unknown, unknown>, string]> = [
+        [Group.start(node, { scope: 42 as any }), `Invalid scope "42"`],
+        [Group.members(node, 42 as any), `Invalid group "42"`],
+        [Group.localMembers(node, undefined as any), `Invalid group "undefined"`],
+        [Group.join(node, null as any, env.probe), `Invalid group "null"`],
+        [Group.members(null as any, "workers"), "Invalid node or ctx null: pass the node"],
+        [Group.whichGroups(undefined as any), "Invalid node or ctx undefined"],
+        [Group.start(null as any), "Invalid node or ctx null"]
+      ]
+      for (const [effect, expected] of wrong) {
+        const error = yield* Effect.flip(effect)
+        assert.strictEqual((error as { _tag?: unknown })._tag, "InvalidGroup")
+        assert.include((error as Error).message, expected)
+      }
     }))
 
   it.scopedLive("monitor and monitorScope report joins and leaves with their reference; demonitor stops them", () =>

@@ -13,6 +13,24 @@ describe("node", () => {
       assert.include(error.message, "name@host")
     }))
 
+  it.scoped("from plain JS: a non-string name, a network without cookie or with a port that is no port are refused", () =>
+    Effect.gen(function*() {
+      const name = yield* Effect.flip(Node.start(42 as any))
+      assert.strictEqual(name._tag, "InvalidNodeName")
+      assert.include(name.message, `"42" is not a node name`)
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{ port: 0 }, "Node option network.cookie is undefined: it must be a non-empty string"],
+        [{ cookie: "", port: 0 }, "Node option network.cookie is : it must be a non-empty string"],
+        [{ cookie: "c", port: "x" }, `Node option network.port is "x": it must be an integer from 0 to 65535`],
+        [{ cookie: "c", port: 70000 }, "Node option network.port is 70000"]
+      ]
+      for (const [network, expected] of cases) {
+        const error = yield* Effect.flip(Node.start("bad@127.0.0.1", { network: network as any }))
+        assert.strictEqual(error._tag, "InvalidNodeOption")
+        assert.include(error.message, expected)
+      }
+    }))
+
   it.scoped("maxProcesses: spawning past it fails with TooManyProcesses", () =>
     Effect.gen(function*() {
       const node = yield* Node.start("lim@localhost", { limits: { maxProcesses: 3 } })

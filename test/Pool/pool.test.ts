@@ -259,4 +259,24 @@ describe("Pool", () => {
         assert.include(error.message, "InvalidPoolOptions")
       }
     }))
+
+  it.scoped("options from plain JS that are not options (no worker, a string size, none) fail init, never the node", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{ worker: null, args: undefined, size: 1 }, "Pool option worker is null: it must be a behaviour"],
+        [{ worker: "Worker", args: undefined, size: 1 }, "Pool option worker is \"Worker\""],
+        [{ worker: Worker, args: undefined, size: "3" }, "Pool option size is \"3\": it must be an integer"],
+        [undefined, "Pool option options is undefined: it must be an object"]
+      ]
+      for (const [options, expected] of cases) {
+        const error = yield* Effect.flip(env.spawn(Pool.make(options as Pool.Options<any, any, any, any, never, never>), undefined))
+        assert.strictEqual(error._tag, "InitFailed")
+        assert.include(error.message, expected)
+        // one line: the cause's tag and message, not its stack trace
+        assert.notInclude(error.message, "\n", error.message)
+      }
+      const pool = yield* env.spawn(Pool.make({ worker: Worker, args: undefined, size: 1 }), undefined)
+      assert.strictEqual((yield* Pool.stats(env.node, pool)).size, 1)
+    }))
 })

@@ -177,4 +177,32 @@ describe("Router (with processes)", () => {
       const refused = yield* Effect.flip(env.call(single, "third", "infinity"))
       assert.strictEqual(refused._tag, "MailboxFull")
     }))
+
+  it.effect("a logic, routees or key from plain JS that are not one fail make with InvalidRouter saying what to give", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, unknown, string]> = [
+        [null, names(2), "the logic is null: use Router.broadcast"],
+        ["roundRobin", names(2), "the logic is \"roundRobin\""],
+        [Router.roundRobin, null, "the routees are null: give an array"],
+        [Router.roundRobin, "w0", "the routees are \"w0\""],
+        [Router.roundRobin, [names(1)[0], 42], "routee 42 is not a pid or a name"],
+        [Router.consistentHashing({} as any), names(2), "consistentHashing needs a key function"]
+      ]
+      for (const [logic, routees, expected] of cases) {
+        const error = yield* Effect.flip(Router.make(logic as Router.Logic, routees as Array<P.Name>))
+        assert.strictEqual(error._tag, "InvalidRouter")
+        assert.include(error.message, expected)
+      }
+    }))
+
+  it.scoped("Router.behaviour of something that is not a router fails the spawn with InvalidRouter (InitFailed)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { level: "None" } })
+      for (const notRouter of [null, undefined, { logic: Router.roundRobin }, "router"]) {
+        const error = yield* Effect.flip(env.spawn(Router.behaviour(notRouter as any), undefined))
+        assert.strictEqual(error._tag, "InitFailed")
+        assert.include(error.message, "InvalidRouter")
+        assert.include(error.message, "give it a router made with Router.make")
+      }
+    }))
 })

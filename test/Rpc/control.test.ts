@@ -108,6 +108,25 @@ describe("Control plane", () => {
       assert.strictEqual((yield* client.Ping()).node, node.name)
     })))
 
+  it.live("client options from plain JS (no cookie, a bad timeout, none) fail with ControlConnectFailed, no handshake", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode()
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{ host: "127.0.0.1", port: node.port }, "no cookie: pass cookie"],
+        [{ host: "127.0.0.1", port: node.port, cookie: null }, "no cookie: pass cookie"],
+        [{ host: "127.0.0.1", port: node.port, cookie: COOKIE, timeout: "soon" }, `timeout is "soon": give a duration`],
+        [null, "they are null: pass { host, port, cookie }"]
+      ]
+      for (const [options, expected] of cases) {
+        const error = yield* Effect.flip(Control.client(options as Control.ClientOptions))
+        assert.strictEqual(error._tag, "rain/Rpc/ControlConnectFailed")
+        assert.strictEqual(error.reason, "options")
+        assert.include(error.message, expected)
+      }
+      const client = yield* connect(node)
+      assert.strictEqual((yield* client.Ping()).node, node.name)
+    })))
+
   it.live("a plain RpcClient on the protocol layer, and the unreachable and wrong-name cases", () =>
     Effect.scoped(Effect.gen(function*() {
       const node = yield* startNode()

@@ -190,6 +190,11 @@ const checkWith = (dir: string, tarball: string, effectVersion: string) =>
     assert.match(last, /^\{.*\}$/, `node app.mjs ${on} printed no result line:\n${ran.out}`)
     assert.deepStrictEqual(JSON.parse(last), { n: 42, stillThere: 42, node: "app@localhost" }, `node app.mjs ${on}`)
 
+    // the package's bin, as \`npx rain\` runs it, in a project with none of the optional peers
+    const cli = yield* run(path.join(app, "node_modules", ".bin", "rain"), ["--help"], app, 30_000)
+    expectOk(`rain --help (the bin, no optional peers installed) ${on}`, cli)
+    assert.include(cli.stdout, "rain", `rain --help printed no help ${on}:\n${cli.out}`)
+
     fs.writeFileSync(path.join(app, "user.ts"), userFile)
     fs.writeFileSync(path.join(app, "tsconfig.nodenext.json"), tsconfig("nodenext"))
     fs.writeFileSync(path.join(app, "tsconfig.bundler.json"), tsconfig("bundler"))

@@ -20,7 +20,9 @@ export const loadCount = (): number => loads
 export const load = (file: string): Effect.Effect<Record<string, unknown>, LoadFailed> =>
   Effect.suspend(() => {
     if (typeof file !== "string" || file === "") {
-      return Effect.fail(new LoadFailed({ path: String(file), detail: "the path is empty" }))
+      return Effect.fail(
+        new LoadFailed({ path: String(file), detail: file === "" ? "the path is empty" : "the path is not a string" })
+      )
     }
     const absolute = path.resolve(file)
     let stat: fs.Stats

@@ -11,7 +11,7 @@
  * @internal
  */
 import type { Fiber } from "effect"
-import { Duration, Effect, Exit, FiberId } from "effect"
+import { Duration, Effect, Exit, FiberId, Option } from "effect"
 import { toMillis } from "../../Node/internal/calls.js"
 import type { Kernel } from "../../Node/internal/kernel.js"
 import type { Proc } from "../../Node/internal/proc.js"
@@ -79,6 +79,18 @@ export const upgrade = (
       }
     }
     const label = changes.map((c) => (typeof c.from === "string" ? c.from : c.from.name)).join(", ")
+    if (timeout !== undefined && Option.isNone(Duration.decodeUnknown(timeout))) {
+      const shown = typeof timeout === "string" ? JSON.stringify(timeout) : String(timeout)
+      return Effect.fail(
+        new UpgradeFailed({
+          behaviour: label,
+          failures: [
+            new UpgradeFailure({ pid: "(options)", reason: `timeout is ${shown}, not a duration such as "5 seconds"` })
+          ],
+          rolledBack: 0
+        })
+      )
+    }
     const matchers = changes.map((c) => matcher(c.from))
     const targetOf = (b: AnyBehaviour): AnyBehaviour | undefined => {
       for (let i = 0; i < changes.length; i++) if (matchers[i]!(b)) return changes[i]!.to

@@ -52,7 +52,13 @@ const isBehaviour = (value: unknown): value is AnyBehaviour => checkBehaviour(va
 
 export const watch = (node: NodeService, options: WatchOptions): Effect.Effect<void, LoadFailed, Scope.Scope> =>
   Effect.gen(function*() {
-    const dir = path.resolve(options.dir)
+    const given: unknown = typeof options === "object" && options !== null ? options.dir : options
+    if (typeof given !== "string" || given.length === 0) {
+      return yield* Effect.fail(
+        new LoadFailed({ path: String(given), detail: "Code.watch needs { dir: the directory of the modules to watch }" })
+      )
+    }
+    const dir = path.resolve(given)
     let stat: fs.Stats | undefined
     try {
       stat = fs.statSync(dir)

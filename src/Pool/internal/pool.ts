@@ -69,6 +69,16 @@ const positiveInteger = (option: string, value: unknown): InvalidPoolOptions | u
 
 /** Checks the options; the first bad one is the error. */
 export const validate = (options: Options): InvalidPoolOptions | Settings => {
+  if (typeof options !== "object" || options === null) {
+    return new InvalidPoolOptions({ option: "options", value: options, expected: "an object { worker, args, size, ... }" })
+  }
+  const worker: unknown = options.worker
+  if (
+    typeof worker !== "object" || worker === null || typeof (worker as { name?: unknown }).name !== "string" ||
+    typeof (worker as { init?: unknown }).init !== "function"
+  ) {
+    return new InvalidPoolOptions({ option: "worker", value: worker, expected: "a behaviour made with Process.make" })
+  }
   const bad = positiveInteger("size", options.size) ??
     positiveInteger("workerMailboxSize", options.workerMailboxSize ?? 100) ??
     positiveInteger("mailboxSize", options.mailboxSize ?? 1000) ??
@@ -314,7 +324,7 @@ const statsOf = (state: State): Stats =>
 /** The pool behaviour for `options` (see `Pool.make`). */
 export const make = (options: Options): Behaviour<State, void, any, any, InvalidPoolOptions | WorkerStartFailed, any> => {
   const checked = validate(options)
-  const mailboxSize = options.mailboxSize ?? 1000
+  const mailboxSize = checked instanceof InvalidPoolOptions ? 1000 : options.mailboxSize ?? 1000
   return {
     name: checked instanceof InvalidPoolOptions ? "Pool" : checked.label,
     init: (_: void, ctx) =>

@@ -62,6 +62,24 @@ export interface Router<M = unknown, Q = never> {
 
 const identity = (address: Address<any, any>): string => typeof address === "string" ? address : String(address)
 
+/** A value in an error message: strings quoted. */
+const describe = (value: unknown): string => typeof value === "string" ? JSON.stringify(value) : String(value)
+
+const tags = ["Broadcast", "Random", "RoundRobin", "ConsistentHashing"]
+
+/** What is wrong with a logic given from plain JS, if anything. */
+const checkLogic = (logic: unknown): string | undefined => {
+  const tag: unknown = typeof logic === "object" && logic !== null ? (logic as { _tag?: unknown })._tag : undefined
+  if (typeof tag !== "string" || !tags.includes(tag)) {
+    return `the logic is ${describe(logic)}: use Router.broadcast, Router.random, Router.roundRobin or ` +
+      `Router.consistentHashing({ key })`
+  }
+  if (tag === "ConsistentHashing" && typeof (logic as { key?: unknown }).key !== "function") {
+    return "consistentHashing needs a key function ({ key: (message) => string | number })"
+  }
+  return undefined
+}
+
 /**
  * Builds a router. Fails with `InvalidRouter` for a `virtualNodes` that is not an integer in
  * 1..10,000, or a routee given twice.
@@ -71,7 +89,23 @@ export const make = <M, Q = never>(
   routees: Iterable<Address<M, Q>>
 ): Effect.Effect<Router<M, Q>, InvalidRouter> =>
   Effect.suspend((): Effect.Effect<Router<M, Q>, InvalidRouter> => {
+    const bad = checkLogic(logic)
+    if (bad !== undefined) return Effect.fail(new InvalidRouter({ reason: bad }))
+    if (
+      typeof routees !== "object" || routees === null ||
+      typeof (routees as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function"
+    ) {
+      return Effect.fail(
+        new InvalidRouter({ reason: `the routees are ${describe(routees)}: give an array of pids or names` })
+      )
+    }
     const list = Array.from(routees)
+    const notAddress = list.find((routee) => typeof routee !== "string" && (typeof routee !== "object" || routee === null))
+    if (notAddress !== undefined) {
+      return Effect.fail(
+        new InvalidRouter({ reason: `routee ${describe(notAddress)} is not a pid or a name` })
+      )
+    }
     const ids = list.map(identity)
     const seen = new Set<string>()
     for (const id of ids) {

@@ -16,6 +16,7 @@ import { forward, FULL, PLACED, procOf, refusal } from "../../Node/internal/forw
 import { GetRoutees, SetRoutees } from "../Protocol.js"
 import type { Router } from "./core.js"
 import { make as makeRouter, route } from "./core.js"
+import { InvalidRouter } from "../errors.js"
 
 /** Forwards to the routees the logic picks; a broadcast call leaves the caller's bookkeeping with the router. */
 const dispatch = (router: Router<any, any>, ctx: Context<any, any>, message: unknown, from: From | undefined) =>
@@ -39,12 +40,22 @@ const dispatch = (router: Router<any, any>, ctx: Context<any, any>, message: unk
   })
 
 /** The router process's behaviour. */
+/** A router from plain JS that is one (made by `Router.make`). */
+const isRouter = (router: unknown): router is Router<any, any> =>
+  typeof router === "object" && router !== null && Array.isArray((router as { routees?: unknown }).routees) &&
+  typeof (router as { logic?: { _tag?: unknown } }).logic?._tag === "string"
+
 export const make = (
   router: Router<any, any>,
   options: { readonly name?: string | undefined; readonly mailboxSize?: number | undefined } | undefined
-): Behaviour<Router<any, any>, void, any, any, never, never> => ({
-  name: options?.name ?? `Router(${router.logic._tag})`,
-  init: () => Effect.succeed(router),
+): Behaviour<Router<any, any>, void, any, any, InvalidRouter, never> => ({
+  name: options?.name ?? (isRouter(router) ? `Router(${router.logic._tag})` : "Router"),
+  init: () =>
+    isRouter(router)
+      ? Effect.succeed(router)
+      : Effect.fail(
+        new InvalidRouter({ reason: `Router.behaviour was given ${String(router)}: give it a router made with Router.make` })
+      ),
   handleMessage: (message: unknown, state, ctx) => Effect.as(dispatch(state, ctx, message, undefined), state),
   handleCall: (request: unknown, from, state, ctx) => {
     if (request instanceof SetRoutees) {

@@ -7,7 +7,7 @@
  */
 import { RpcClient, RpcSerialization } from "@effect/rpc"
 import * as Socket from "@effect/platform/Socket"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import * as crypto from "node:crypto"
 import * as Transport from "../../Transport/index.js"
 import type { Session } from "../../Transport/types.js"
@@ -19,9 +19,26 @@ const formatAddress = (host: string, port: number): string => (host.includes(":"
 
 /** Connects and authenticates one session. */
 export const open = (options: ClientOptions): Effect.Effect<Session, ControlConnectFailed> => {
+  if (typeof options !== "object" || options === null) {
+    return Effect.fail(
+      new ControlConnectFailed({
+        address: "?",
+        reason: "options",
+        detail: `they are ${String(options)}: pass { host, port, cookie }`
+      })
+    )
+  }
   const address = formatAddress(options.host, options.port)
   const transport = options.transport ?? Transport.tcp()
   const fail = (reason: ControlConnectFailed["reason"], detail: string) => new ControlConnectFailed({ address, reason, detail })
+  if (typeof options.cookie !== "string" || options.cookie.length === 0) {
+    return Effect.fail(fail("options", "no cookie: pass cookie, the node's cookie (a non-empty string)"))
+  }
+  const timeout = Duration.decodeUnknown(options.timeout ?? "5 seconds")
+  if (Option.isNone(timeout)) {
+    const shown = typeof options.timeout === "string" ? JSON.stringify(options.timeout) : String(options.timeout)
+    return Effect.fail(fail("options", `timeout is ${shown}: give a duration such as "5 seconds"`))
+  }
   const connect = Effect.gen(function*() {
     const duplex = yield* transport.connect(address)
     duplex.write(PREAMBLE)
@@ -47,8 +64,8 @@ export const open = (options: ClientOptions): Effect.Effect<Session, ControlConn
         )
     }),
     Effect.timeoutFail({
-      duration: Duration.decode(options.timeout ?? "5 seconds"),
-      onTimeout: () => fail("unreachable", `no answer in ${Duration.format(Duration.decode(options.timeout ?? "5 seconds"))}`)
+      duration: timeout.value,
+      onTimeout: () => fail("unreachable", `no answer in ${Duration.format(timeout.value)}`)
     })
   )
 }

@@ -10,7 +10,6 @@
  * @internal
  */
 import { HttpRouter, HttpServerResponse, SocketServer } from "@effect/platform"
-import { NodeHttpServer, NodeSocketServer } from "@effect/platform-node"
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { RpcSerialization, RpcServer } from "@effect/rpc"
 import type { Headers } from "@effect/platform"
@@ -140,6 +139,17 @@ const init = (spec: GatewaySpec, ctx: Context<any, any>): Effect.Effect<State, I
     const owners = validate(spec)
     if (owners instanceof InvalidSpec) return yield* owners
     const host = spec.host ?? "127.0.0.1"
+    // Imported here, not at the top: `rain/Rpc`'s Control client (and the `rain` command line)
+    // must load without this optional peer, which only the gateway's servers need.
+    const { NodeHttpServer, NodeSocketServer } = yield* Effect.tryPromise({
+      try: () => import("@effect/platform-node"),
+      catch: () =>
+        new ListenFailed({
+          kind: "Gateway",
+          address: formatAddress(host, spec.port ?? spec.socketPort ?? 0),
+          reason: "@effect/platform-node, which serves it, is not installed (npm install @effect/platform-node)"
+        })
+    })
     const path = spec.path ?? "/rpc"
     const timeout = spec.callTimeout
     const counters: Counters = { calls: 0, failures: 0, unauthorized: 0 }

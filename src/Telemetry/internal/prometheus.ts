@@ -12,7 +12,7 @@ import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Metrics from "@effect/opentelemetry/Metrics"
 import * as Resource from "@effect/opentelemetry/Resource"
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus"
+import type { PrometheusExporter } from "@opentelemetry/exporter-prometheus"
 import { Effect, Layer } from "effect"
 import type { PrometheusEndpoint, PrometheusOptions } from "../types.js"
 import { InvalidTelemetryOption, Prometheus as PrometheusTag, PrometheusListenFailed } from "../types.js"
@@ -72,7 +72,18 @@ export const layer = (options: PrometheusOptions) =>
   Layer.unwrapScoped(
     Effect.gen(function*() {
       const { host, path, port } = yield* check(options)
-      const exporter = new PrometheusExporter({ preventServerStart: true })
+      // Imported only when used: a program that traces alone needs no Prometheus package.
+      const { PrometheusExporter: Exporter } = yield* Effect.tryPromise({
+        try: () => import("@opentelemetry/exporter-prometheus"),
+        catch: (e) =>
+          new InvalidTelemetryOption({
+            option: "prometheus",
+            value: e instanceof Error ? e.message : String(e),
+            expected: "served by @opentelemetry/exporter-prometheus, which is not installed: " +
+              "npm install @opentelemetry/exporter-prometheus"
+          })
+      })
+      const exporter = new Exporter({ preventServerStart: true })
       const endpoint = yield* serve(exporter, host, port, path)
       return Layer.succeed(PrometheusTag, endpoint).pipe(
         Layer.merge(Metrics.layer(() => exporter)),

@@ -8,7 +8,6 @@
  */
 import * as Resource from "@effect/opentelemetry/Resource"
 import * as OtelTracer from "@effect/opentelemetry/Tracer"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer } from "effect"
@@ -53,8 +52,19 @@ export const layer = (options: TracingOptions): Layer.Layer<never, InvalidTeleme
         return yield* new InvalidTelemetryOption({ option: "processor", value: processor, expected: `"batch" or "simple"` })
       }
       const url = yield* checkUrl(options.otlp?.url)
+      // Imported only when used, so that a program with an exporter of its own (or Prometheus
+      // alone) needs no OTLP package installed.
       const exporter = options.exporter ??
-        new OTLPTraceExporter({
+        new (yield* Effect.tryPromise({
+          try: () => import("@opentelemetry/exporter-trace-otlp-http"),
+          catch: (e) =>
+            new InvalidTelemetryOption({
+              option: "otlp",
+              value: e instanceof Error ? e.message : String(e),
+              expected: "exported by @opentelemetry/exporter-trace-otlp-http, which is not installed: " +
+                "npm install @opentelemetry/exporter-trace-otlp-http, or give an exporter of your own (exporter)"
+            })
+        })).OTLPTraceExporter({
           ...(url === undefined ? {} : { url }),
           ...(options.otlp?.headers === undefined ? {} : { headers: { ...options.otlp.headers } })
         })
