@@ -5,6 +5,8 @@ import * as net from "node:net"
 import { Application, Node, Process, Supervisor } from "../../src/index.js"
 import { Control } from "../../src/Rpc/index.js"
 import * as Transport from "../../src/Transport/index.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { Rates } from "../../src/Rpc/internal/controlServer.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 
 const COOKIE = "control-secret"
@@ -292,6 +294,31 @@ describe("Control plane", () => {
       const badSort = yield* Effect.exit(client.Processes({ sort: "colour" as "pid" }))
       assert.isTrue(Exit.isFailure(badSort))
     })), 30_000)
+
+  it.live("the rate samples: one per process listed, kept while young, pruned of dead processes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode()
+      const kernel = kernelOf(node)
+      const rates = new Rates(kernel)
+      const a = kernel.lookup(yield* node.spawn(Counter, 0))!
+      const b = kernel.lookup(yield* node.spawn(Counter, 0))!
+      assert.isNull(rates.take(a, 1_000))
+      assert.isNull(rates.take(b, 1_000))
+      assert.strictEqual(rates.size, 2)
+      for (let i = 0; i < 5; i++) yield* node.send(a.pid, new Bump({ by: 1 }))
+      assert.strictEqual(yield* node.call(a.pid, new Get()), 5)
+      // 6 handled in 2 s: 3/s; within 200 ms of that sample, the same figure (no new sample).
+      assert.strictEqual(rates.peek(a, 3_000), 3)
+      assert.strictEqual(rates.take(a, 3_000), 3)
+      assert.strictEqual(rates.take(a, 3_100), 3)
+      assert.strictEqual(rates.take(a, 4_000), 0)
+      assert.strictEqual(rates.take(b, 4_000), 0)
+      yield* node.exit(a.pid, Process.ExitReason.kill)
+      yield* node.awaitExit(a.pid)
+      rates.prune()
+      assert.strictEqual(rates.size, 1)
+      assert.isNull(rates.peek(a, 5_000))
+    })))
 
   it.live("message trace over the control plane: Trace on, the last N in Process, off, a dead process", () =>
     Effect.scoped(Effect.gen(function*() {
