@@ -117,9 +117,11 @@ const info = Command.make("info", connection, (o) =>
 
 const ps = Command.make("ps", {
   ...connection,
-  sort: Options.choice("sort", ["mailbox", "messages", "memory", "pid"]).pipe(
+  sort: Options.choice("sort", ["mailbox", "messages", "rate", "memory", "status", "pid"]).pipe(
     Options.withAlias("s"),
-    Options.withDescription("Sort by mailbox depth (default), handled messages, memory estimate or pid."),
+    Options.withDescription(
+      "Sort by mailbox depth (default), handled messages, messages per second (rate), memory estimate, status or pid."
+    ),
     Options.withDefault("mailbox" as const)
   ),
   limit: Options.integer("limit").pipe(

@@ -4,7 +4,8 @@
  * with bytes and messages in and out), the applications and their supervision trees with
  * restart counts, a process table sorted and paged on the node (100k processes cost one
  * page), one process in detail (state rendered safely and cut, links, monitors, mailbox
- * lanes, supervisor) with actions (send a test message, kill), and live charts per node.
+ * lanes, supervisor, the last messages it handled while tracing is on) with actions (send a
+ * test message, turn tracing on or off, kill), and live charts per node.
  *
  * Every figure comes over the node control plane (`Control` in `rain/Rpc`), for this node
  * and for each connected one, so one observer inspects a whole cluster. The observer is

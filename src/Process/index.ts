@@ -66,7 +66,8 @@ export type {
  */
 export * from "./errors.js"
 /**
- * Re-exported from `./sys`: `suspend`, `resume` and `SuspendFailed` (OTP's `sys:suspend`/`sys:resume`).
+ * Re-exported from `./sys`: `suspend`, `resume` and `SuspendFailed` (OTP's `sys:suspend`/`sys:resume`), and the
+ * message trace: `trace`, `untrace`, `traced`, `TraceFailed`.
  *
  * @since 0.2.0
  * @category re-exports

@@ -1,12 +1,15 @@
 /**
  * `sys:suspend` and `sys:resume`: stop a process taking messages (they keep queuing, none
  * is lost) and let it go on. What a code upgrade does to every process of a behaviour.
+ * And `trace`/`untrace`/`traced` (`sys:trace`'s cousin): keep the last N messages a process
+ * handled, to look at while it misbehaves.
  *
  * @since 0.2.0
  */
 import { Duration, Effect, Schema } from "effect"
 import { kernels } from "../Node/internal/kernel.js"
 import { suspendAll } from "../Node/internal/suspend.js"
+import { MAX_TRACE, setTrace } from "../Node/internal/trace.js"
 import type { Pid } from "./Pid.js"
 
 /**
@@ -101,4 +104,113 @@ export const resume = (pid: Pid): Effect.Effect<void, SuspendFailed> =>
     if (proc === undefined) return Effect.fail(new SuspendFailed({ target, reason: "noproc" }))
     kernel.resume(proc)
     return Effect.void
+  })
+
+// --- message trace ------------------------------------------------------------------------
+
+/**
+ * A trace could not be turned on, off or read: the process is not alive (`noproc`), it is
+ * on another node (`remote`), or `last` is not a whole number from 1 to 10000 (`invalid`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class TraceFailed extends Schema.TaggedError<TraceFailed>("rain/Process/TraceFailed")("TraceFailed", {
+  target: Schema.String,
+  reason: Schema.Literal("noproc", "remote", "invalid"),
+  detail: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    switch (this.reason) {
+      case "noproc":
+        return `Cannot trace ${this.target}: it is not alive (a dead process's trace is gone with it).`
+      case "remote":
+        return `Cannot trace ${this.target} from here: it runs on another node. Ask that node (its control plane's Trace).`
+      case "invalid":
+        return `Cannot trace ${this.target}: ${this.detail ?? "bad options"}. Give { last: N } with N from 1 to ${MAX_TRACE}.`
+    }
+  }
+}
+
+/**
+ * One message a traced process handled: when (node clock, millis), which handler took it
+ * (`message`, `call` or `info`), and the message (a call's request) rendered on one line,
+ * cut to 500 characters.
+ *
+ * @since 0.2.0
+ * @category sys
+ */
+export interface TraceEntry {
+  readonly at: number
+  readonly kind: "message" | "call" | "info"
+  readonly message: string
+}
+
+const traceTarget = (pid: Pid) => {
+  const kernel = kernelFor(pid)
+  const target = pid.toString()
+  if (kernel === undefined) return new TraceFailed({ target, reason: isForeign(pid) ? "remote" : "noproc" })
+  const proc = kernel.lookup(pid)
+  if (proc === undefined) return new TraceFailed({ target, reason: "noproc" })
+  return proc
+}
+
+/**
+ * Starts keeping the last `last` messages a local process handles (a ring buffer: the
+ * oldest goes when it is full), rendered when handled. Off by default; calling it again
+ * changes `last` and keeps the newest entries. Read them with `traced`, or in the observer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Process } from "rain"
+ *
+ * const lastTen = (pid: Process.Pid) =>
+ *   Process.trace(pid, { last: 10 }).pipe(Effect.zipRight(Effect.sleep("5 seconds")), Effect.zipRight(Process.traced(pid)))
+ * ```
+ * @since 0.2.0
+ * @category sys
+ */
+export const trace = (pid: Pid, options: { readonly last: number }): Effect.Effect<void, TraceFailed> =>
+  Effect.suspend(() => {
+    const last = options.last
+    if (!Number.isInteger(last) || last < 1 || last > MAX_TRACE) {
+      return Effect.fail(new TraceFailed({
+        target: pid.toString(),
+        reason: "invalid",
+        detail: `last must be a whole number from 1 to ${MAX_TRACE}, got ${String(last)}`
+      }))
+    }
+    const proc = traceTarget(pid)
+    if (proc instanceof TraceFailed) return Effect.fail(proc)
+    setTrace(proc, last)
+    return Effect.void
+  })
+
+/**
+ * Stops tracing a local process and forgets its trace. Untracing a process that is not
+ * traced does nothing.
+ *
+ * @since 0.2.0
+ * @category sys
+ */
+export const untrace = (pid: Pid): Effect.Effect<void, TraceFailed> =>
+  Effect.suspend(() => {
+    const proc = traceTarget(pid)
+    if (proc instanceof TraceFailed) return Effect.fail(proc)
+    setTrace(proc, 0)
+    return Effect.void
+  })
+
+/**
+ * The messages a traced local process handled, oldest first; `undefined` when tracing is off.
+ *
+ * @since 0.2.0
+ * @category sys
+ */
+export const traced = (pid: Pid): Effect.Effect<ReadonlyArray<TraceEntry> | undefined, TraceFailed> =>
+  Effect.suspend(() => {
+    const proc = traceTarget(pid)
+    if (proc instanceof TraceFailed) return Effect.fail(proc)
+    return Effect.succeed(proc.trace === null ? undefined : proc.trace.entries())
   })

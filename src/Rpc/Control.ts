@@ -99,13 +99,14 @@ export class ControlConnectFailed extends Schema.TaggedError<ControlConnectFaile
 // --- models -----------------------------------------------------------------------------
 
 /**
- * How `Processes` sorts: by pid (oldest first), mailbox depth, handled messages or memory
- * estimate (largest first).
+ * How `Processes` sorts: by pid (oldest first), mailbox depth, handled messages, messages
+ * handled per second (`rate`), memory estimate (largest first), or status (furthest along
+ * its life first: dead, exiting, suspended, waiting, running, scheduled, idle, init).
  *
  * @since 0.2.0
  * @category models
  */
-export const SortBy = Schema.Literal("pid", "mailbox", "messages", "memory")
+export const SortBy = Schema.Literal("pid", "mailbox", "messages", "rate", "memory", "status")
 
 /**
  * @since 0.2.0
@@ -130,6 +131,11 @@ export class ProcessRow extends Schema.Class<ProcessRow>("rain/Rpc/ProcessRow")(
   mailbox: Schema.Number,
   /** Messages (and calls) handled. */
   messagesIn: Schema.Number,
+  /**
+   * Messages handled per second since the node last listed this process (to any client, at
+   * least 200 ms before); null the first time it is listed.
+   */
+  rate: Schema.NullOr(Schema.Number),
   messagesOut: Schema.Number,
   /** A rough estimate, in bytes, of what the process holds: its state and its queued messages. */
   memory: Schema.Number,
@@ -152,6 +158,26 @@ export class ProcessPage extends Schema.Class<ProcessPage>("rain/Rpc/ProcessPage
 }) {}
 
 /**
+ * One message a traced process handled: when (node clock, millis since the epoch), as what
+ * (`message`, `call` or `info`, the handler it went to), and the message rendered on one
+ * line and cut to 500 characters.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const TraceEntry = Schema.Struct({
+  at: Schema.Number,
+  kind: Schema.Literal("message", "call", "info"),
+  message: Schema.String
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TraceEntry = typeof TraceEntry.Type
+
+/**
  * One process in detail.
  *
  * @since 0.2.0
@@ -172,7 +198,9 @@ export class ProcessDetail extends Schema.Class<ProcessDetail>("rain/Rpc/Process
   state: Schema.String,
   stateTruncated: Schema.Boolean,
   /** What the behaviour's `describe` says, rendered and cut the same way. */
-  detail: Schema.optional(Schema.String)
+  detail: Schema.optional(Schema.String),
+  /** The last messages it handled, oldest first, while tracing is on (`Trace`, `Process.trace`); absent when off. */
+  trace: Schema.optional(Schema.Struct({ last: Schema.Number, entries: Schema.Array(TraceEntry) }))
 }) {}
 
 /**
@@ -320,6 +348,18 @@ export class Process extends Rpc.make("Process", {
 }) {}
 
 /**
+ * Turns a process's message trace on (`last`: keep its last 1 to 10000 handled messages) or
+ * off (`last: 0`), as `Process.trace`/`Process.untrace` do; the trace shows in `Process`.
+ *
+ * @since 0.2.0
+ * @category rpcs
+ */
+export class Trace extends Rpc.make("Trace", {
+  payload: { process: ProcessSelector, last: Schema.Int.pipe(Schema.between(0, 10_000)) },
+  error: ProcessNotFound
+}) {}
+
+/**
  * Every application on the node with the supervision tree of the running ones.
  *
  * @since 0.2.0
@@ -411,6 +451,7 @@ export class Rpcs extends RpcGroup.make(
   Info,
   Processes,
   Process,
+  Trace,
   Tree,
   WhichApplications,
   StartApplication,

@@ -100,8 +100,15 @@ describe("rain command line", () => {
       const ps = ok("ps", yield* rain(["ps", "--once", "--node", at, "--cookie", COOKIE, "--sort", "pid", "--limit", "5"]))
       const lines = ps.trim().split("\n")
       assert.match(lines[0]!, /^cli@127\.0\.0\.1: 32 processes, 1-5 shown, sorted by pid$/)
-      assert.match(lines[1]!, /^PID\s+NAME\s+BEHAVIOUR\s+STATUS\s+MAILBOX\s+HANDLED\s+MEMORY\s+UPTIME$/)
+      assert.match(lines[1]!, /^PID\s+NAME\s+BEHAVIOUR\s+STATUS\s+MAILBOX\s+HANDLED\s+MSGS\/S\s+MEMORY\s+UPTIME$/)
       assert.strictEqual(lines.length, 7)
+      // The sorts by status and by messages/s are the node's (the rate column is "-" the first time a row is listed).
+      for (const sort of ["status", "rate"]) {
+        const sorted = ok(`ps --sort ${sort}`, yield* rain(["ps", "--once", "-n", at, "-c", COOKIE, "--sort", sort, "--limit", "3"]))
+        assert.match(sorted.split("\n")[0]!, new RegExp(`, 1-3 shown, sorted by ${sort}$`))
+      }
+      const badSort = yield* rain(["ps", "--once", "-n", at, "-c", COOKIE, "--sort", "colour"])
+      assert.notStrictEqual(badSort.code, 0)
       const cashier = Option.getOrThrow(yield* node.whereis("cashier"))
       const filtered = ok("ps --name", yield* rain(["ps", "--once", "-n", at, "-c", COOKIE, "--name", "cash"]))
       assert.include(filtered, cashier.toString())

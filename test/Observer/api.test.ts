@@ -142,7 +142,7 @@ describe("Observer HTTP API", () => {
       assert.match(bad.body.message, /limit must be a whole number from 1 to 1000, got "5000"/)
       const badSort = yield* call(api(observer, `nodes/${self}/processes?sort=colour`))
       assert.strictEqual(badSort.status, 400)
-      assert.match(badSort.body.message, /sort must be one of pid, mailbox, messages, memory/)
+      assert.match(badSort.body.message, /sort must be one of pid, mailbox, messages, rate, memory, status/)
       const missing = yield* call(api(observer, `nodes/${self}/processes/nobody`))
       assert.strictEqual(missing.status, 404)
       assert.strictEqual(missing.body.error, "ProcessNotFound")
@@ -171,6 +171,50 @@ describe("Observer HTTP API", () => {
       const apps = yield* call(api(observer, `nodes/${self}/applications`))
       const shop = apps.body.applications.find((a: { name: string }) => a.name === "shop")
       assert.deepStrictEqual(shop.tree.map((t: { id: string; restarts: number }) => [t.id, t.restarts]), [["root", 1], ["cart", 1]])
+    })))
+
+  it.live("tracing: turned on and off from the observer, the process view shows the last messages; refused read-only", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode("obs@127.0.0.1")
+      const pid = yield* node.spawn(Counter, 0, { name: "counter" })
+      const observer = yield* Observer.start(node, { token: TOKEN, readOnly: false })
+      const watching = yield* Observer.start(node, { token: TOKEN })
+      const self = enc(node.name)
+      const path = `nodes/${self}/processes/counter`
+      assert.notProperty((yield* call(api(observer, path))).body, "trace")
+      const refused = yield* call(api(watching, `${path}/trace?last=5`), { method: "POST" })
+      assert.strictEqual(refused.status, 403)
+      assert.match(refused.body.message, /read-only: turning tracing on or off is refused/)
+      const noLast = yield* call(api(observer, `${path}/trace`), { method: "POST" })
+      assert.strictEqual(noLast.status, 400)
+      assert.match(noLast.body.message, /give last=N/)
+      const tooMany = yield* call(api(observer, `${path}/trace?last=20000`), { method: "POST" })
+      assert.strictEqual(tooMany.status, 400)
+      const on = yield* call(api(observer, `${path}/trace?last=2`), { method: "POST" })
+      assert.deepStrictEqual([on.status, on.body], [200, { traced: "counter", last: 2 }])
+      // A message that would be markup in HTML is only text in the trace.
+      for (const by of [1, 2]) yield* node.send(pid, { by, note: "<img src=x onerror=alert(1)>" } as { readonly by: number })
+      yield* node.send(pid, new Bump({ by: 3 }))
+      const shown = yield* waitFor(() => call(api(observer, path)), (a) => a.body.state === "6")
+      assert.strictEqual(shown.body.trace.last, 2)
+      assert.deepStrictEqual(shown.body.trace.entries.map((e: { kind: string; message: string }) => [e.kind, e.message]), [
+        ["message", "{ by: 2, note: '<img src=x onerror=alert(1)>' }"],
+        ["message", "Bump { by: 3, _tag: 'test/Observer/Bump' }"]
+      ])
+      // The read-only observer shows the trace too (reading is not an action).
+      assert.strictEqual((yield* call(api(watching, path))).body.trace.entries.length, 2)
+      const off = yield* call(api(observer, `${path}/trace?last=0`), { method: "POST" })
+      assert.strictEqual(off.status, 200)
+      assert.notProperty((yield* call(api(observer, path))).body, "trace")
+      const missing = yield* call(api(observer, `nodes/${self}/processes/nobody/trace?last=3`), { method: "POST" })
+      assert.strictEqual(missing.status, 404)
+      // The table's messages/s comes from the node, sorted there.
+      const byRate = yield* call(api(observer, `nodes/${self}/processes?sort=rate&name=counter`))
+      assert.strictEqual(byRate.status, 200)
+      assert.strictEqual(byRate.body.processes[0].pid, pid.toString())
+      assert.property(byRate.body.processes[0], "rate")
+      const byStatus = yield* call(api(observer, `nodes/${self}/processes?sort=status`))
+      assert.strictEqual(byStatus.status, 200)
     })))
 
   it.live("one observer inspects the connected nodes too, and says which it cannot reach", () =>

@@ -89,6 +89,16 @@ describe("Observer in a browser", () => {
         const injected = await page.evaluate(`({ pwned: window.__pwned, images: document.querySelectorAll("#view img").length })`)
         await shot(page, "3-process")
 
+        // tracing on from the page, then a hostile test message: the trace shows it as text
+        await page.click("#trace-toggle")
+        await page.waitForSelector("#trace")
+        await page.fill("#message", JSON.stringify({ hello: HOSTILE }))
+        await page.click("#send")
+        await page.waitForSelector("#trace td code")
+        const traceText = await page.textContent("#trace tbody")
+        const traceInjected = await page.evaluate(`({ pwned: window.__pwned, images: document.querySelectorAll("#view img").length })`)
+        await shot(page, "3b-traced")
+
         page.once("dialog", (dialog) => void dialog.accept())
         await page.click("#kill")
         await page.waitForSelector(`#action-status >> text=Killed ${oldPid}`)
@@ -98,10 +108,13 @@ describe("Observer in a browser", () => {
         // the page offers the process registered under that name now: the restarted one
         await page.click("#by-name")
         await page.waitForSelector("#process-title >> text=victim")
+        // (a function, not a string: a string would be eval'd in the page, which its CSP forbids)
         await page.waitForFunction(
-          `(() => { const td = document.querySelector("#view table.pairs td")
-            return td !== null && td.textContent.startsWith("<b@") && td.textContent !== ${JSON.stringify(oldPid)} })()`,
-          undefined,
+          (old) => {
+            const td = (globalThis as any).document.querySelector("#view table.pairs td")
+            return td !== null && td.textContent.startsWith("<b@") && td.textContent !== old
+          },
+          oldPid,
           { timeout: WAIT, polling: 100 }
         )
         const reopened = await page.textContent("#view table.pairs td")
@@ -110,9 +123,11 @@ describe("Observer in a browser", () => {
         await page.click("a[data-tab=processes]")
         await page.fill("#filter-name", "victim")
         await page.waitForFunction(
-          `(() => { const tr = document.querySelector("#processes tr[data-name=victim]")
-            return tr !== null && tr.getAttribute("data-pid") !== ${JSON.stringify(oldPid)} })()`,
-          undefined,
+          (old) => {
+            const tr = (globalThis as any).document.querySelector("#processes tr[data-name=victim]")
+            return tr !== null && tr.getAttribute("data-pid") !== old
+          },
+          oldPid,
           { timeout: WAIT, polling: 100 }
         )
         const newPid = await page.getAttribute("#processes tr[data-name=victim]", "data-pid")
@@ -124,12 +139,12 @@ describe("Observer in a browser", () => {
         await shot(page, "7-tree")
 
         await page.click("a[data-tab=charts]")
-        await page.waitForFunction(`document.querySelectorAll("#charts .chart canvas").length === 3`, undefined, {
+        await page.waitForFunction(() => (globalThis as any).document.querySelectorAll("#charts .chart canvas").length === 3, undefined, {
           timeout: WAIT
         })
         const legend = await page.textContent("#charts")
         await shot(page, "8-charts")
-        return { oldPid, newPid, reopened, state, injected, restarts: restarts !== null, treeText, legend, errors }
+        return { oldPid, newPid, reopened, state, injected, traceText, traceInjected, restarts: restarts !== null, treeText, legend, errors }
       })
       assert.match(result.oldPid, /^<b@127\.0\.0\.1\.\d+\.\d+>$/)
       assert.match(result.newPid ?? "", /^<b@127\.0\.0\.1\.\d+\.\d+>$/)
@@ -138,6 +153,10 @@ describe("Observer in a browser", () => {
       // the hostile state is shown as text and ran nothing
       assert.include(result.state, HOSTILE)
       assert.deepStrictEqual(result.injected, { pwned: undefined, images: 0 })
+      assert.include(result.traceText, "message")
+      assert.include(result.traceText, "hello")
+      assert.include(result.traceText, "<img src=x")
+      assert.deepStrictEqual(result.traceInjected, { pwned: undefined, images: 0 })
       assert.isTrue(result.restarts)
       assert.include(result.treeText, "inner")
       assert.include(result.treeText, "leaf")

@@ -5,6 +5,8 @@ import * as net from "node:net"
 import { Application, Node, Process, Supervisor } from "../../src/index.js"
 import { Control } from "../../src/Rpc/index.js"
 import * as Transport from "../../src/Transport/index.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { Rates } from "../../src/Rpc/internal/controlServer.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 
 const COOKIE = "control-secret"
@@ -245,6 +247,128 @@ describe("Control plane", () => {
       const bad = yield* Effect.exit(client.Processes({ limit: 5000 }))
       assert.isTrue(Exit.isFailure(bad))
     })), 60_000)
+
+  it.live("process listing by messages/s and by status, computed on the node", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode()
+      const a = yield* node.spawn(Counter, 0)
+      const b = yield* node.spawn(Counter, 0)
+      const c = yield* node.spawn(Counter, 0)
+      const client = yield* connect(node)
+      const ids = [a, b, c].map((p) => p.toString())
+      // First listing: no sample yet, so no rate; no rate sorts last, then by pid.
+      const first = yield* client.Processes({ sort: "rate", behaviour: "Counter" })
+      assert.deepStrictEqual(first.processes.map((p) => [p.pid, p.rate]), ids.map((pid) => [pid, null]))
+      // b handles 30 messages, a 10, c none (the call waits until they are handled, and counts as one).
+      for (let i = 0; i < 30; i++) yield* node.send(b, new Bump({ by: 1 }))
+      for (let i = 0; i < 10; i++) yield* node.send(a, new Bump({ by: 1 }))
+      assert.strictEqual(yield* node.call(b, new Get()), 30)
+      assert.strictEqual(yield* node.call(a, new Get()), 10)
+      yield* Effect.sleep("300 millis") // samples closer than 200 ms give no new rate
+      const byRate = yield* client.Processes({ sort: "rate", behaviour: "Counter" })
+      assert.deepStrictEqual(byRate.processes.map((p) => p.pid), [b, a, c].map((p) => p.toString()))
+      const [rb, ra, rc] = byRate.processes.map((p) => p.rate!)
+      assert.isAbove(rb!, ra!)
+      assert.isAbove(ra!, 0)
+      assert.strictEqual(rc, 0)
+      // The figures agree with the counts over the interval: b handled 31, a 11, in at least 300 ms.
+      assert.isAtMost(rb!, 31 / 0.3 + 1e-9)
+      assert.closeTo(rb! / ra!, 31 / 11, 1e-9)
+      // Asked again at once, the node keeps its samples (they are too young): the same figures.
+      const again = yield* client.Processes({ sort: "rate", behaviour: "Counter" })
+      assert.deepStrictEqual(again.processes.map((p) => p.rate), byRate.processes.map((p) => p.rate))
+      // Quiet since: every rate falls to 0, and pid order breaks the tie.
+      yield* Effect.sleep("300 millis")
+      const quiet = yield* client.Processes({ sort: "rate", behaviour: "Counter" })
+      assert.deepStrictEqual(quiet.processes.map((p) => [p.pid, p.rate]), ids.map((pid) => [pid, 0]))
+      // Other sorts carry the rate column too, and the process view shows it.
+      const byPid = yield* client.Processes({ behaviour: "Counter" })
+      assert.deepStrictEqual(byPid.processes.map((p) => p.rate), [0, 0, 0])
+      assert.strictEqual((yield* client.Process({ process: a.toString() })).row.rate, 0)
+
+      // Status: furthest along first (suspended, waiting in a handler, ..., idle), then pid.
+      const sleeper = yield* node.spawn(Sleeper, undefined, { name: "sleeper" })
+      yield* node.send(sleeper, "zzz")
+      const paused = yield* node.spawn(Counter, 0, { name: "paused" })
+      yield* Process.suspend(paused)
+      for (let i = 0; i < 100 && Option.isNone(yield* Effect.map(node.info(sleeper), Option.filter((i) => i.status === "waiting"))); i++) {
+        yield* Effect.sleep("10 millis")
+      }
+      const byStatus = yield* client.Processes({ sort: "status", limit: 1000 })
+      const order = ["init", "idle", "scheduled", "running", "waiting", "suspended", "exiting", "dead"]
+      const ranks = byStatus.processes.map((p) => order.indexOf(p.status))
+      assert.deepStrictEqual(ranks, ranks.slice().sort((x, y) => y - x))
+      assert.deepStrictEqual(byStatus.processes.slice(0, 2).map((p) => [p.name, p.status]), [
+        ["paused", "suspended"],
+        ["sleeper", "waiting"]
+      ])
+      const idle = byStatus.processes.filter((p) => p.status === "idle").map((p) => p.id)
+      assert.deepStrictEqual(idle, idle.slice().sort((x, y) => x - y))
+      assert.includeMembers(byStatus.processes.filter((p) => p.status === "idle").map((p) => p.pid), ids)
+      // A dead process's sample goes with it: the node lists only live ones, and a bad sort is refused.
+      yield* node.exit(a, Process.ExitReason.kill)
+      yield* node.awaitExit(a)
+      const afterExit = yield* client.Processes({ sort: "rate", behaviour: "Counter" })
+      assert.notInclude(afterExit.processes.map((p) => p.pid), a.toString())
+      const badSort = yield* Effect.exit(client.Processes({ sort: "colour" as "pid" }))
+      assert.isTrue(Exit.isFailure(badSort))
+    })), 30_000)
+
+  it.live("the rate samples: one per process listed, kept while young, pruned of dead processes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode()
+      const kernel = kernelOf(node)
+      const rates = new Rates(kernel)
+      const a = kernel.lookup(yield* node.spawn(Counter, 0))!
+      const b = kernel.lookup(yield* node.spawn(Counter, 0))!
+      assert.isNull(rates.take(a, 1_000))
+      assert.isNull(rates.take(b, 1_000))
+      assert.strictEqual(rates.size, 2)
+      for (let i = 0; i < 5; i++) yield* node.send(a.pid, new Bump({ by: 1 }))
+      assert.strictEqual(yield* node.call(a.pid, new Get()), 5)
+      // 6 handled in 2 s: 3/s; within 200 ms of that sample, the same figure (no new sample).
+      assert.strictEqual(rates.peek(a, 3_000), 3)
+      assert.strictEqual(rates.take(a, 3_000), 3)
+      assert.strictEqual(rates.take(a, 3_100), 3)
+      assert.strictEqual(rates.take(a, 4_000), 0)
+      assert.strictEqual(rates.take(b, 4_000), 0)
+      yield* node.exit(a.pid, Process.ExitReason.kill)
+      yield* node.awaitExit(a.pid)
+      rates.prune()
+      assert.strictEqual(rates.size, 1)
+      assert.isNull(rates.peek(a, 5_000))
+    })))
+
+  it.live("message trace over the control plane: Trace on, the last N in Process, off, a dead process", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* startNode()
+      const counter = yield* node.spawn(Counter, 0, { name: "counter" })
+      const client = yield* connect(node)
+      assert.isUndefined((yield* client.Process({ process: "counter" })).trace)
+      yield* client.Trace({ process: "counter", last: 3 })
+      for (let i = 1; i <= 4; i++) yield* node.send(counter, { by: i })
+      assert.strictEqual(yield* node.call(counter, new Get()), 10)
+      const traced = yield* client.Process({ process: "counter" })
+      assert.strictEqual(traced.trace!.last, 3)
+      assert.deepStrictEqual(traced.trace!.entries.map((e) => [e.kind, e.message]), [
+        ["message", "{ by: 3 }"],
+        ["message", "{ by: 4 }"],
+        ["call", "Get { _tag: 'test/Control/Get' }"]
+      ])
+      const ats = traced.trace!.entries.map((e) => e.at)
+      assert.deepStrictEqual(ats, ats.slice().sort((x, y) => x - y))
+      // The same trace as the node's own API sees it.
+      assert.deepStrictEqual(yield* Process.traced(counter), traced.trace!.entries)
+      yield* client.Trace({ process: counter.toString(), last: 0 })
+      assert.isUndefined((yield* client.Process({ process: "counter" })).trace)
+      assert.isUndefined(yield* Process.traced(counter))
+      const tooMany = yield* Effect.exit(client.Trace({ process: "counter", last: 10_001 }))
+      assert.isTrue(Exit.isFailure(tooMany))
+      yield* node.exit(counter, Process.ExitReason.kill)
+      yield* node.awaitExit(counter)
+      const gone = yield* Effect.flip(client.Trace({ process: counter.toString(), last: 5 }))
+      assert.strictEqual(gone._tag, "rain/Rpc/ProcessNotFound")
+    })))
 
   it.live("one process: state capped, links, monitors, parent; not found", () =>
     Effect.scoped(Effect.gen(function*() {

@@ -35,7 +35,7 @@ export const processTable = (node: string, page: Control.ProcessPage, sort: stri
     (page.matched === page.total ? "" : `, ${page.matched} match`) +
     `, ${shown === 0 ? "none" : `${page.offset + 1}-${page.offset + shown}`} shown, sorted by ${sort}`
   return head + "\n" + table(
-    ["PID", "NAME", "BEHAVIOUR", "STATUS", "MAILBOX", "HANDLED", "MEMORY", "UPTIME"],
+    ["PID", "NAME", "BEHAVIOUR", "STATUS", "MAILBOX", "HANDLED", "MSGS/S", "MEMORY", "UPTIME"],
     page.processes.map((p) => [
       p.pid,
       p.name ?? "",
@@ -43,10 +43,11 @@ export const processTable = (node: string, page: Control.ProcessPage, sort: stri
       p.status,
       String(p.mailbox),
       String(p.messagesIn),
+      p.rate === null ? "-" : p.rate.toFixed(1),
       bytes(p.memory),
       duration(p.uptimeMillis)
     ]),
-    new Set([4, 5, 6, 7])
+    new Set([4, 5, 6, 7, 8])
   )
 }
 

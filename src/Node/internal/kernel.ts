@@ -386,6 +386,8 @@ export class Kernel {
     }
     proc.messagesIn++
     this.totalIn++
+    // Tracing costs the untraced process this one check (see `trace.ts`).
+    if (proc.trace !== null) this.traceHandled(proc, message, system)
     if (system && message instanceof ParentExit) {
       // gen_server: an exit signal from the parent ends a process that traps exits, through terminate.
       proc.status = WAITING
@@ -439,6 +441,15 @@ export class Kernel {
       proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>
       if (proc.status === RUNNING) proc.status = WAITING
     }
+  }
+
+  /** Records a message a traced process is about to handle: not a hot path (tracing is on). */
+  private traceHandled(proc: Proc, message: unknown, system: boolean): void {
+    // The node's Clock (a TestClock under test), as timers and reports read it.
+    const at = this.options.clock.unsafeCurrentTimeMillis()
+    if (system) proc.trace!.record(at, "info", message)
+    else if (message instanceof CallEnvelope) proc.trace!.record(at, "call", message.request)
+    else proc.trace!.record(at, "message", message)
   }
 
   /** A handler finished (synchronously when `inDrain`, or from its fiber). */

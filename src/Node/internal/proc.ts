@@ -18,6 +18,7 @@ import type { AsyncTarget } from "../../Process/internal/runLoop.js"
 import type { ProcessContext } from "./context.js"
 import type { Kernel } from "./kernel.js"
 import { Lane } from "./mailbox.js"
+import type { Trace } from "./trace.js"
 
 // Process status, in the order a process goes through them (`status >= EXITING` is "gone").
 export const INIT = 0
@@ -109,6 +110,8 @@ export class Proc implements AsyncTarget {
   mailboxSize: number
   messagesIn = 0
   messagesOut = 0
+  /** The last messages it handled, while tracing is on (`Process.trace`); null (the default) when off. */
+  trace: Trace | null = null
   readonly startedAt: number
   kind = K_INIT
   from: From | undefined = undefined

@@ -52,8 +52,14 @@ export interface ProcessPage {
   readonly processes: ReadonlyArray<ProcessRow>
 }
 
+export interface TraceEntry {
+  readonly at: number
+  readonly kind: "message" | "call" | "info"
+  readonly message: string
+}
+
 export interface ProcessDetail {
-  readonly row: Omit<ProcessRow, "rate">
+  readonly row: ProcessRow
   readonly mailboxLanes: { readonly urgent: number; readonly system: number; readonly main: number; readonly log: number }
   readonly links: ReadonlyArray<string>
   readonly monitors: ReadonlyArray<string>
@@ -63,6 +69,7 @@ export interface ProcessDetail {
   readonly state: string
   readonly stateTruncated: boolean
   readonly detail?: string
+  readonly trace?: { readonly last: number; readonly entries: ReadonlyArray<TraceEntry> }
 }
 
 export interface TreeNode {

@@ -14,7 +14,9 @@ const SORTS = [
   ["pid", "Pid (oldest first)"],
   ["mailbox", "Mailbox depth"],
   ["messages", "Handled messages"],
-  ["memory", "Memory estimate"]
+  ["rate", "Messages per second"],
+  ["memory", "Memory estimate"],
+  ["status", "Status"]
 ] as const
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!
@@ -179,8 +181,8 @@ const processes = (node: string) => {
       void tick()
     } }, label)
   const grid = el("table", { id: "processes" }, el("thead", {}, el("tr", {},
-    header("Pid", "pid"), header("Name"), header("Behaviour"), header("Status"), header("Mailbox", "mailbox"),
-    header("Handled", "messages"), header("Msgs/s"), header("Memory", "memory"), header("Uptime"))), tbody)
+    header("Pid", "pid"), header("Name"), header("Behaviour"), header("Status", "status"), header("Mailbox", "mailbox"),
+    header("Handled", "messages"), header("Msgs/s", "rate"), header("Memory", "memory"), header("Uptime"))), tbody)
   const refilter = () => {
     offset = 0
     void tick()
@@ -269,6 +271,20 @@ const processView = (node: string, selector: string) => {
     })
     actions.appendChild(el("div", {}, message, " ", send, " ", kill))
   }
+  const traceButton = el("button", { type: "button", id: "trace-toggle" }, "Trace the last 50 messages") as HTMLButtonElement
+  let tracing = false
+  traceButton.hidden = readOnly
+  traceButton.addEventListener("click", async () => {
+    try {
+      await request("POST", nodePath(node, `processes/${encodeURIComponent(selector)}/trace?last=${tracing ? 0 : 50}`))
+      replace(status, tracing ? `Stopped tracing ${selector}.` : `Tracing the last 50 messages of ${selector}.`)
+      clearError()
+      await refresh?.()
+    } catch (e) {
+      showError(e)
+    }
+  })
+  actions.appendChild(el("div", {}, traceButton))
   let name: string | undefined
   const list = (pids: ReadonlyArray<string>) =>
     pids.length === 0 ? "none" : el("span", {}, pids.flatMap((p, i) => (i === 0 ? [processLink(p, node)] : [", ", processLink(p, node)])))
@@ -293,6 +309,15 @@ const processView = (node: string, selector: string) => {
     }
     const r = d.row
     name = r.name
+    tracing = d.trace !== undefined
+    replace(traceButton, tracing ? "Stop tracing" : "Trace the last 50 messages")
+    const trace = d.trace === undefined
+      ? el("p", { class: "muted", id: "trace-off" }, readOnly
+        ? "Tracing is off (turn it on with Process.trace, the Trace rpc, or an observer with actions)."
+        : "Tracing is off.")
+      : el("table", { id: "trace" }, el("thead", {}, el("tr", {}, el("th", {}, "Time"), el("th", {}, "Kind"), el("th", {}, "Message"))),
+        el("tbody", {}, d.trace.entries.slice().reverse().map((t) =>
+          el("tr", {}, el("td", {}, new Date(t.at).toISOString().slice(11, 23)), el("td", {}, t.kind), el("td", {}, el("code", {}, t.message))))))
     replace(
       body,
       pairs([
@@ -312,7 +337,9 @@ const processView = (node: string, selector: string) => {
       ]),
       d.detail === undefined ? null : [el("h3", {}, "Described"), el("pre", { class: "state" }, d.detail)],
       el("h3", {}, "State", d.stateTruncated ? " (cut to 4096 characters)" : ""),
-      el("pre", { class: "state", id: "state" }, d.state)
+      el("pre", { class: "state", id: "state" }, d.state),
+      el("h3", {}, d.trace === undefined ? "Last messages handled" : `Last messages handled (newest first, up to ${d.trace.last})`),
+      trace
     )
   }
 }

@@ -34,10 +34,8 @@ class BadRequest {
 type ApiError = BadRequest | NodeUnavailable | Control.ProcessNotFound | Control.OperationFailed
 type Answer = Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError>
 
-const SORTS: ReadonlyArray<Control.SortBy> = ["pid", "mailbox", "messages", "memory"]
+const SORTS: ReadonlyArray<Control.SortBy> = ["pid", "mailbox", "messages", "rate", "memory", "status"]
 const MAX_BODY = 64 * 1024
-/** Rows whose previous figures the rate column remembers, per node. */
-const RATE_MEMORY = 20_000
 
 const json = (status: number, body: unknown) =>
   HttpServerResponse.unsafeJson(body, { status, headers: { "cache-control": "no-store" } })
@@ -78,29 +76,10 @@ const optionsProblem = (options: Options): string | undefined => {
   return undefined
 }
 
-/** The table's rows with a messages-per-second figure from the previous time each was served. */
-const withRates = (memory: Map<string, { readonly count: number; readonly at: number }>, page: Control.ProcessPage) => {
-  const now = Date.now()
-  if (memory.size > RATE_MEMORY) memory.clear()
-  return {
-    total: page.total,
-    matched: page.matched,
-    offset: page.offset,
-    processes: page.processes.map((row) => {
-      const before = memory.get(row.pid)
-      memory.set(row.pid, { count: row.messagesIn, at: now })
-      const seconds = before === undefined ? 0 : (now - before.at) / 1000
-      const rate = seconds > 0.2 ? Math.max(0, (row.messagesIn - before!.count) / seconds) : null
-      return { ...row, rate }
-    })
-  }
-}
-
 const api = (
   clients: Clients,
   sampler: Sampler.Sampler,
   readOnly: boolean,
-  rates: Map<string, Map<string, { readonly count: number; readonly at: number }>>,
   method: string,
   parts: ReadonlyArray<string>,
   params: URLSearchParams,
@@ -136,10 +115,7 @@ const api = (
         name: params.get("name") || undefined,
         behaviour: params.get("behaviour") || undefined
       }
-      let memory = rates.get(node)
-      if (memory === undefined) rates.set(node, memory = new Map())
-      const m = memory
-      return clients.use(node, (c) => c.Processes(payload)).pipe(Effect.map((page) => json(200, withRates(m, page))))
+      return clients.use(node, (c) => c.Processes(payload)).pipe(Effect.map((page) => json(200, page)))
     }).pipe(Effect.catchAllDefect((d) => (d instanceof BadRequest ? Effect.fail(d) : Effect.die(d))))
   }
   const process = rest[1]!
@@ -147,6 +123,20 @@ const api = (
     return Effect.suspend((): Answer => {
       const stateLimit = intParam(params, "stateLimit", 16, 1_000_000) ?? 4096
       return clients.use(node, (c) => c.Process({ process, stateLimit })).pipe(Effect.map((d) => json(200, d)))
+    }).pipe(Effect.catchAllDefect((d) => (d instanceof BadRequest ? Effect.fail(d) : Effect.die(d))))
+  }
+  if (rest.length === 3 && method === "POST" && rest[2] === "trace") {
+    if (readOnly) {
+      return Effect.fail(
+        new BadRequest(403, "ReadOnly", "this observer is read-only: turning tracing on or off is refused (start it with readOnly: false)")
+      )
+    }
+    return Effect.suspend((): Answer => {
+      const last = intParam(params, "last", 0, 10_000)
+      if (last === undefined) {
+        return Effect.fail(new BadRequest(400, "InvalidParameter", "give last=N: keep the last N (1 to 10000) messages, or 0 to stop tracing"))
+      }
+      return clients.use(node, (c) => c.Trace({ process, last })).pipe(Effect.as(json(200, { traced: process, last })))
     }).pipe(Effect.catchAllDefect((d) => (d instanceof BadRequest ? Effect.fail(d) : Effect.die(d))))
   }
   if (rest.length === 3 && method === "POST" && (rest[2] === "kill" || rest[2] === "send")) {
@@ -215,7 +205,6 @@ const startWith = (
       interval: options.sampleInterval ?? "1 second",
       history: options.history ?? 300
     })
-    const rates = new Map<string, Map<string, { readonly count: number; readonly at: number }>>()
 
     const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
       const url = new URL(request.url, "http://observer")
@@ -257,7 +246,7 @@ const startWith = (
           fail(401, "Unauthorized", "send the observer's token: Authorization: Bearer <token> (it is in the URL it printed)")
         )
       }
-      return api(clients, sampler, readOnly, rates, request.method, parts.slice(1), url.searchParams, request).pipe(
+      return api(clients, sampler, readOnly, request.method, parts.slice(1), url.searchParams, request).pipe(
         Effect.catchAll((e) => Effect.succeed(errorResponse(e))),
         Effect.catchAllDefect((d) =>
           Effect.succeed(fail(500, "InternalError", `the observer failed on this request: ${d instanceof Error ? d.message : String(d)}`))

@@ -20,6 +20,7 @@ import type { Distribution } from "../../Node/internal/dist/connection.js"
 import type { Kernel } from "../../Node/internal/kernel.js"
 import type { Proc } from "../../Node/internal/proc.js"
 import { statusName } from "../../Node/internal/proc.js"
+import { setTrace } from "../../Node/internal/trace.js"
 import * as Transport from "../../Transport/index.js"
 import type { Duplex } from "../../Transport/internal/duplex.js"
 import {
@@ -86,7 +87,61 @@ const mailboxOf = (proc: Proc): number =>
 
 const memoryOf = (proc: Proc): number => BYTES_PER_PROCESS + mailboxOf(proc) * BYTES_PER_MESSAGE + estimate(proc.state)
 
-const rowOf = (kernel: Kernel, proc: Proc, memory?: number): ProcessRow =>
+/** A process's handled count when the node last listed it, for its messages/s. */
+interface Sample {
+  readonly count: number
+  readonly at: number
+  /** The rate this sample was taken with, given again until the next sample. */
+  readonly rate: number | null
+}
+
+/** Samples closer together than this give no rate (a figure over a few millis says nothing). */
+const MIN_RATE_MILLIS = 200
+
+/**
+ * The messages-per-second figures of the process table, per node: the last sample of each
+ * process listed, and the rate since it. A sample younger than `MIN_RATE_MILLIS` is kept
+ * (not replaced), so that clients asking often, or several at once, still get a rate over
+ * a useful interval; dead processes' samples are pruned at every listing.
+ */
+export class Rates {
+  private readonly samples = new Map<number, Sample>()
+
+  constructor(private readonly kernel: Kernel) {}
+
+  /** The rate of a process since its sample (null without one), without taking a new sample. */
+  peek(proc: Proc, now: number): number | null {
+    const before = this.samples.get(proc.pid.id)
+    if (before === undefined) return null
+    if (now - before.at < MIN_RATE_MILLIS) return before.rate
+    return Math.max(0, (proc.messagesIn - before.count) * 1000 / (now - before.at))
+  }
+
+  /** The rate of a process since its sample, and a new sample when the old one is old enough. */
+  take(proc: Proc, now: number): number | null {
+    const id = proc.pid.id
+    const before = this.samples.get(id)
+    if (before === undefined) {
+      this.samples.set(id, { count: proc.messagesIn, at: now, rate: null })
+      return null
+    }
+    if (now - before.at < MIN_RATE_MILLIS) return before.rate
+    const rate = Math.max(0, (proc.messagesIn - before.count) * 1000 / (now - before.at))
+    this.samples.set(id, { count: proc.messagesIn, at: now, rate })
+    return rate
+  }
+
+  /** Forgets the samples of processes that are gone. */
+  prune(): void {
+    for (const id of this.samples.keys()) if (!this.kernel.procs.has(id)) this.samples.delete(id)
+  }
+
+  get size(): number {
+    return this.samples.size
+  }
+}
+
+const rowOf = (kernel: Kernel, proc: Proc, rate: number | null, memory?: number): ProcessRow =>
   new ProcessRow({
     pid: proc.pid.toString(),
     id: proc.pid.id,
@@ -95,6 +150,7 @@ const rowOf = (kernel: Kernel, proc: Proc, memory?: number): ProcessRow =>
     status: statusName(proc),
     mailbox: mailboxOf(proc),
     messagesIn: proc.messagesIn,
+    rate,
     messagesOut: proc.messagesOut,
     memory: memory ?? memoryOf(proc),
     uptimeMillis: kernel.now() - proc.startedAt
@@ -127,7 +183,14 @@ const render = (value: unknown, limit: number): { readonly text: string; readonl
   return text.length > limit ? { text: text.slice(0, limit), truncated: true } : { text, truncated: false }
 }
 
-const compare = (sort: SortBy): ((a: { proc: Proc; memory: number }, b: { proc: Proc; memory: number }) => number) => {
+interface Listed {
+  readonly proc: Proc
+  readonly memory: number
+  /** -1 when the process has no rate yet (it sorts last). */
+  readonly rate: number
+}
+
+const compare = (sort: SortBy): ((a: Listed, b: Listed) => number) => {
   switch (sort) {
     case "pid":
       return (a, b) => a.proc.pid.id - b.proc.pid.id
@@ -137,6 +200,10 @@ const compare = (sort: SortBy): ((a: { proc: Proc; memory: number }, b: { proc: 
       return (a, b) => b.proc.messagesIn - a.proc.messagesIn || a.proc.pid.id - b.proc.pid.id
     case "memory":
       return (a, b) => b.memory - a.memory || a.proc.pid.id - b.proc.pid.id
+    case "rate":
+      return (a, b) => b.rate - a.rate || a.proc.pid.id - b.proc.pid.id
+    case "status":
+      return (a, b) => b.proc.status - a.proc.status || a.proc.pid.id - b.proc.pid.id
   }
 }
 
@@ -225,6 +292,7 @@ const applications = (node: NodeService, kernel: Kernel, trees: boolean) =>
 
 /** The handlers of `Rpcs` on one node. */
 const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
+  const rates = new Rates(kernel)
   const spawnable = new Map<string, Behaviour<any, any, any, any, any, any>>()
   for (const b of dist.options.allowSpawn ?? []) spawnable.set(b.name, b as Behaviour<any, any, any, any, any, any>)
   const notFound = (process: string) => new ProcessNotFound({ node: kernel.name, process })
@@ -259,11 +327,17 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
         const limit = request.limit ?? 50
         const name = request.name?.toLowerCase()
         const behaviour = request.behaviour?.toLowerCase()
-        const rows: Array<{ proc: Proc; memory: number }> = []
+        const rows: Array<Listed> = []
+        const now = kernel.now()
+        rates.prune()
         for (const proc of kernel.procs.values()) {
           if (name !== undefined && !(proc.name?.toLowerCase().includes(name) || proc.pid.toString().includes(name))) continue
           if (behaviour !== undefined && !proc.behaviour.name.toLowerCase().includes(behaviour)) continue
-          rows.push({ proc, memory: sort === "memory" ? memoryOf(proc) : 0 })
+          rows.push({
+            proc,
+            memory: sort === "memory" ? memoryOf(proc) : 0,
+            rate: sort === "rate" ? rates.take(proc, now) ?? -1 : 0
+          })
         }
         // Oldest first is the table's order already (ids grow); only other sorts sort.
         if (sort !== "pid") rows.sort(compare(sort))
@@ -271,7 +345,14 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
           total: kernel.procs.size,
           matched: rows.length,
           offset,
-          processes: rows.slice(offset, offset + limit).map((r) => rowOf(kernel, r.proc, sort === "memory" ? r.memory : undefined))
+          processes: rows.slice(offset, offset + limit).map((r) =>
+            rowOf(
+              kernel,
+              r.proc,
+              sort === "rate" ? (r.rate < 0 ? null : r.rate) : rates.take(r.proc, now),
+              sort === "memory" ? r.memory : undefined
+            )
+          )
         })
       }),
     Process: (request) =>
@@ -292,7 +373,7 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
         }
         return Effect.succeed(
           new ProcessDetail({
-            row: rowOf(kernel, proc),
+            row: rowOf(kernel, proc, rates.peek(proc, kernel.now())),
             mailboxLanes: {
               urgent: proc.urgent?.length ?? 0,
               system: proc.system?.length ?? 0,
@@ -306,9 +387,17 @@ const handlers = (node: NodeService, kernel: Kernel, dist: Distribution) => {
             parent: proc.parent?.toString(),
             state: state.text,
             stateTruncated: state.truncated,
-            detail: described
+            detail: described,
+            trace: proc.trace === null ? undefined : { last: proc.trace.last, entries: proc.trace.entries() }
           })
         )
+      }),
+    Trace: (request) =>
+      Effect.suspend((): Effect.Effect<void, ProcessNotFound> => {
+        const proc = select(kernel, request.process)
+        if (proc === undefined) return Effect.fail(notFound(request.process))
+        setTrace(proc, request.last)
+        return Effect.void
       }),
     Tree: () => applications(node, kernel, true),
     WhichApplications: () => applications(node, kernel, false),
