@@ -42,6 +42,14 @@ export class SuspendFailed extends Schema.TaggedError<SuspendFailed>("rain/Proce
 
 const kernelFor = (pid: Pid) => kernels.get(`${pid.node}/${pid.creation}`)
 
+/** The kernel and record of a live local process, or why there is none (`noproc` or `remote`). */
+const localProc = (pid: Pid) => {
+  const kernel = kernelFor(pid)
+  if (kernel === undefined) return isForeign(pid) ? "remote" : "noproc"
+  const proc = kernel.lookup(pid)
+  return proc === undefined ? "noproc" : { kernel, proc }
+}
+
 /**
  * Suspends a local process (`sys:suspend`): messages sent to it keep queuing, in order,
  * and it handles none until `resume`. A process in a handler is suspended once the
@@ -64,13 +72,10 @@ export const suspend = (
   options?: { readonly timeout?: Duration.DurationInput | undefined }
 ): Effect.Effect<void, SuspendFailed> =>
   Effect.suspend(() => {
-    const kernel = kernelFor(pid)
     const target = pid.toString()
-    if (kernel === undefined) {
-      return Effect.fail(new SuspendFailed({ target, reason: isForeign(pid) ? "remote" : "noproc" }))
-    }
-    const proc = kernel.lookup(pid)
-    if (proc === undefined) return Effect.fail(new SuspendFailed({ target, reason: "noproc" }))
+    const found = localProc(pid)
+    if (typeof found === "string") return Effect.fail(new SuspendFailed({ target, reason: found }))
+    const { kernel, proc } = found
     const millis = Duration.toMillis(options?.timeout ?? Duration.seconds(5))
     return Effect.flatMap(suspendAll(kernel, [proc], millis), (result) => {
       if (result.suspended.length === 1) return Effect.void
@@ -95,13 +100,10 @@ const isForeign = (pid: Pid): boolean => {
  */
 export const resume = (pid: Pid): Effect.Effect<void, SuspendFailed> =>
   Effect.suspend(() => {
-    const kernel = kernelFor(pid)
     const target = pid.toString()
-    if (kernel === undefined) {
-      return Effect.fail(new SuspendFailed({ target, reason: isForeign(pid) ? "remote" : "noproc" }))
-    }
-    const proc = kernel.lookup(pid)
-    if (proc === undefined) return Effect.fail(new SuspendFailed({ target, reason: "noproc" }))
+    const found = localProc(pid)
+    if (typeof found === "string") return Effect.fail(new SuspendFailed({ target, reason: found }))
+    const { kernel, proc } = found
     kernel.resume(proc)
     return Effect.void
   })
@@ -147,12 +149,8 @@ export interface TraceEntry {
 }
 
 const traceTarget = (pid: Pid) => {
-  const kernel = kernelFor(pid)
-  const target = pid.toString()
-  if (kernel === undefined) return new TraceFailed({ target, reason: isForeign(pid) ? "remote" : "noproc" })
-  const proc = kernel.lookup(pid)
-  if (proc === undefined) return new TraceFailed({ target, reason: "noproc" })
-  return proc
+  const found = localProc(pid)
+  return typeof found === "string" ? new TraceFailed({ target: pid.toString(), reason: found }) : found.proc
 }
 
 /**

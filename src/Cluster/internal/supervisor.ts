@@ -11,19 +11,16 @@
  */
 import { Worker } from "node:worker_threads"
 import { Broker } from "../../Transport/internal/port.js"
-import type { CloneableNodeOptions, FromWorker, ThreadData, ToWorker, WorkerData } from "./protocol.js"
+import type { FromWorker, ThreadData, ToWorker, WorkerData } from "./protocol.js"
 
 /** What `Cluster.start` resolved from its options. */
-export interface Settings {
+export interface Settings extends
+  Pick<
+    WorkerData,
+    "module" | "cookie" | "nodeOptions" | "tcp" | "routes" | "compression" | "tickMillis" | "connectTimeoutMillis"
+  >
+{
   readonly nodes: ReadonlyArray<string>
-  readonly module: string
-  readonly cookie: string
-  readonly nodeOptions: CloneableNodeOptions
-  readonly tcp: { readonly host: string; readonly port: number } | undefined
-  readonly routes: Readonly<Record<string, string>>
-  readonly compression: boolean
-  readonly tickMillis: number | undefined
-  readonly connectTimeoutMillis: number | undefined
   readonly maxRestarts: number
   readonly withinMillis: number
   readonly stopTimeoutMillis: number

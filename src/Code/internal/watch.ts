@@ -10,7 +10,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import type { Duration, Scope } from "effect"
+import type { Scope } from "effect"
 import { Duration as D, Effect, Runtime } from "effect"
 import type { NodeService } from "../../Node/index.js"
 import { kernelOf } from "../../Node/internal/kernel.js"
@@ -18,6 +18,7 @@ import type { Behaviour } from "../../Process/Behaviour.js"
 import type { InvalidBehaviour, UpgradeFailed } from "../errors.js"
 import { LoadFailed } from "../errors.js"
 import type { UpgradeReport } from "../types.js"
+import type { WatchOptions as PublicWatchOptions } from "../index.js"
 import { load } from "./load.js"
 import { checkBehaviour, upgrade } from "./upgrade.js"
 
@@ -36,15 +37,8 @@ export interface ReloadEvent {
   readonly error: LoadFailed | undefined
 }
 
-export interface WatchOptions {
-  readonly dir: string
-  readonly debounce?: Duration.DurationInput | undefined
-  readonly extensions?: ReadonlyArray<string> | undefined
-  readonly recursive?: boolean | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly extra?: unknown
-  readonly onReload?: ((event: ReloadEvent) => Effect.Effect<void>) | undefined
-}
+/** The options of `Code.watch` (the public type, documented there). */
+export type WatchOptions = PublicWatchOptions
 
 const defaultExtensions = [".js", ".mjs", ".ts", ".mts"]
 
