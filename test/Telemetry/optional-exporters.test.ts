@@ -9,36 +9,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
-
-const root = fileURLToPath(new URL("../..", import.meta.url))
-
-const hooks = `
-let hidden = ""
-export async function initialize(data) { hidden = data.hidden }
-export async function resolve(specifier, context, next) {
-  if (specifier === hidden) {
-    const error = new Error("Cannot find package '" + specifier + "'")
-    error.code = "ERR_MODULE_NOT_FOUND"
-    throw error
-  }
-  return next(specifier, context)
-}
-`
-
-const hide = (hooksUrl: string) => `
-import { register } from "node:module"
-register(${JSON.stringify(hooksUrl)}, { data: { hidden: process.env.RAIN_HIDE } })
-`
+import { jsonResult, runWithout as run, srcUrl } from "../fixtures/without-package.js"
 
 const program = `
 import { Effect, Layer } from "effect"
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base"
-import * as Telemetry from ${JSON.stringify(pathToFileURL(path.join(root, "src/Telemetry/index.ts")).href)}
+import * as Telemetry from ${srcUrl("Telemetry/index.ts")}
 
 const outcome = (layer) =>
   Effect.scoped(Layer.build(layer)).pipe(
@@ -60,37 +36,8 @@ const main = Effect.gen(function*() {
 Effect.runPromise(main)
 `
 
-/** Runs the program in a child node with `hidden` unresolvable; its one JSON line. */
-const runWithout = (hidden: string) =>
-  Effect.async<Record<string, string>, Error>((resume) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rain-telemetry-"))
-    fs.writeFileSync(path.join(dir, "hooks.mjs"), hooks)
-    fs.writeFileSync(path.join(dir, "hide.mjs"), hide(pathToFileURL(path.join(dir, "hooks.mjs")).href))
-    // inside the repository so that its node_modules resolve
-    const file = path.join(root, "test", "Telemetry", `.optional-exporters-${process.pid}-${Date.now()}.mts`)
-    fs.writeFileSync(file, program)
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "--import", pathToFileURL(path.join(dir, "hide.mjs")).href, file],
-      { cwd: root, env: { ...process.env, NODE_OPTIONS: "", RAIN_HIDE: hidden } }
-    )
-    let out = ""
-    child.stdout.on("data", (d) => (out += d))
-    child.stderr.on("data", (d) => (out += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      fs.rmSync(file, { force: true })
-      fs.rmSync(dir, { recursive: true, force: true })
-      const line = out.split("\n").find((l) => l.startsWith("{"))
-      resume(
-        line === undefined
-          ? Effect.fail(new Error(`the program (without ${hidden}) exited ${code} with no result:\n${out.slice(-3000)}`))
-          : Effect.succeed(JSON.parse(line))
-      )
-    })
-    return Effect.sync(() => child.kill("SIGKILL"))
-  })
+/** Runs the program with `hidden` unresolvable; its one JSON line. */
+const runWithout = (hidden: string) => Effect.flatMap(run(hidden, program), (ran) => jsonResult(hidden, ran))
 
 describe("Telemetry without one exporter package installed", () => {
   it.live("Prometheus alone needs no OTLP exporter; tracing over OTLP says which package to install", () =>
