@@ -1,27 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Schedule, Stream } from "effect"
+import { Effect } from "effect"
 import { Etcd3 } from "etcd3"
 import { Application, Node, Process, Registrar } from "../../src/index.js"
 import * as Etcd from "../../src/Etcd/index.js"
 import { startEtcd } from "../fixtures/etcd.js"
-
-/** Polls `check` every 50 ms until it holds; fails with `what` after `within`. */
-const eventually = <E>(what: string, check: Effect.Effect<boolean, E>, within: Duration.DurationInput = "5 seconds") =>
-  check.pipe(
-    Effect.orElseSucceed(() => false),
-    Effect.filterOrFail((ok) => ok, () => what),
-    Effect.retry(Schedule.spaced("50 millis")),
-    Effect.timeoutFail({ duration: within, onTimeout: () => `not within ${Duration.format(Duration.decode(within))}: ${what}` })
-  )
-
-/** Every event of a registrar from now on, in an array the test reads. */
-const record = (registrar: Registrar.Registrar) =>
-  Effect.gen(function*() {
-    const seen: Array<Registrar.ClusterEvent> = []
-    yield* Effect.forkScoped(Stream.runForEach(registrar.events, (e) => Effect.sync(() => seen.push(e))))
-    yield* Effect.yieldNow()
-    return seen
-  })
+import { eventually, record } from "../fixtures/registrar.js"
 
 const Idle = Process.make({ name: "Idle", init: () => Effect.succeed(undefined) })
 const Web = Application.make({ name: "web", version: "2.1.0", root: [{ id: "idle", behaviour: Idle, args: undefined }] })

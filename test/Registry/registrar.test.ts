@@ -1,23 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Schedule, Stream } from "effect"
+import { Effect } from "effect"
 import { Application, Node, Process, Registrar } from "../../src/index.js"
 import { embedded } from "../../src/Registry/internal/embedded.js"
-
-const eventually = <E>(what: string, check: Effect.Effect<boolean, E>, within: Duration.DurationInput = "5 seconds") =>
-  check.pipe(
-    Effect.orElseSucceed(() => false),
-    Effect.filterOrFail((ok) => ok, () => what),
-    Effect.retry(Schedule.spaced("20 millis")),
-    Effect.timeoutFail({ duration: within, onTimeout: () => `not within ${Duration.format(Duration.decode(within))}: ${what}` })
-  )
-
-const record = (registrar: Registrar.Registrar) =>
-  Effect.gen(function*() {
-    const seen: Array<Registrar.ClusterEvent> = []
-    yield* Effect.forkScoped(Stream.runForEach(registrar.events, (e) => Effect.sync(() => seen.push(e))))
-    yield* Effect.yieldNow()
-    return seen
-  })
+import { eventually, record } from "../fixtures/registrar.js"
 
 const Idle = Process.make({ name: "Idle", init: () => Effect.succeed(undefined) })
 const Web = Application.make({ name: "web", version: "1.2.0", root: [{ id: "idle", behaviour: Idle, args: undefined }] })
