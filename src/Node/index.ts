@@ -125,6 +125,14 @@ export interface NodeOptions {
     readonly spawnTimeout?: CallTimeout | undefined
     /** Default `call` timeout (default 5 s, as in OTP). */
     readonly callTimeout?: CallTimeout | undefined
+    /**
+     * How long stopping the node waits for its processes to finish (`terminate`, or a handler
+     * that is running) before it kills the rest with `killed` and logs one warning naming
+     * them (default 30 s). Supervisors still apply each child's own `shutdown` within it.
+     *
+     * @since 0.2.0
+     */
+    readonly shutdownTimeout?: Duration.DurationInput | undefined
   } | undefined
   readonly log?: {
     /**
@@ -590,6 +598,15 @@ export const start = (
         expected: "a finite duration above zero"
       })
     }
+    const shutdownTimeout = options.process?.shutdownTimeout ?? "30 seconds"
+    const shutdownTimeoutMillis = Option.getOrUndefined(Option.map(Duration.decodeUnknown(shutdownTimeout), Duration.toMillis))
+    if (shutdownTimeoutMillis === undefined || !(Number.isFinite(shutdownTimeoutMillis) && shutdownTimeoutMillis >= 0)) {
+      return yield* new InvalidNodeOption({
+        option: "process.shutdownTimeout",
+        value: typeof shutdownTimeout === "string" ? JSON.stringify(shutdownTimeout) : String(shutdownTimeout),
+        expected: "a finite duration such as \"30 seconds\""
+      })
+    }
     const reportsPerSecond = options.log?.reportsPerSecond ?? 20
     if (!(Number.isInteger(reportsPerSecond) && reportsPerSecond > 0)) {
       return yield* new InvalidNodeOption({ option: "log.reportsPerSecond", value: reportsPerSecond, expected: "a positive integer" })
@@ -625,19 +642,24 @@ export const start = (
       clock,
       reports: { enabled: options.log?.crashReports ?? true, perSecond: reportsPerSecond },
       tracing: options.tracing === true,
-      maxMemory: maxMemory === undefined ? undefined : { bytes: maxMemory, intervalMillis: memoryCheckMillis }
+      maxMemory: maxMemory === undefined ? undefined : { bytes: maxMemory, intervalMillis: memoryCheckMillis },
+      shutdownTimeoutMillis
     })
     wake = kernel.wake
     const stopped = yield* Deferred.make<void>()
     let stopping = false
+    // A stop, once begun, runs to its end in a fiber of its own (bounded by process.shutdownTimeout):
+    // interrupting the fiber that asked for it must not leave the node half stopped, with every
+    // later stop (the scope's finalizer among them) waiting for it.
     const stop = Effect.suspend(() => {
       if (stopping) return Deferred.await(stopped)
       stopping = true
-      return Effect.forEach(kernel.beforeShutdown.slice().reverse(), (hook) => hook(), { discard: true }).pipe(
+      const sequence = Effect.forEach(kernel.beforeShutdown.slice().reverse(), (hook) => hook(), { discard: true }).pipe(
         Effect.zipRight(kernel.shutdown()),
-        Effect.zipRight(Deferred.succeed(stopped, undefined)),
-        Effect.asVoid
+        Effect.exit,
+        Effect.zipRight(Deferred.succeed(stopped, undefined))
       )
+      return Effect.forkDaemon(sequence).pipe(Effect.zipRight(Deferred.await(stopped)))
     })
     yield* Effect.addFinalizer(() => stop)
     // After the stop finalizer, so that the network closes first (peers see noconnection, as when a node dies).

@@ -60,6 +60,51 @@ describe("node", () => {
       yield* within(node.wait, "node.wait after the node stopped", 5)
     }))
 
+  it.scoped("stopping the node kills a terminate that does not end after process.shutdownTimeout, naming it in one warning", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ process: { shutdownTimeout: "2 seconds" } })
+      const Stuck = Process.make({ name: "Stuck", init: () => Effect.void, terminate: () => Effect.never })
+      const Quick = Process.make({ name: "Quick", init: () => Effect.void, terminate: () => Effect.void })
+      yield* env.spawn(Stuck, undefined, { name: "stuck" })
+      yield* env.spawn(Quick, undefined)
+      const stopping = yield* Effect.fork(env.node.stop)
+      yield* TestClock.adjust("1999 millis")
+      assert.isNull(stopping.unsafePoll(), "the node waits for terminate until the timeout")
+      const running = Array.from(kernelOf(env.node).procs.values()).map((proc) => proc.behaviour.name).sort()
+      assert.deepStrictEqual(running, ["Stuck"], "Quick ended at once; Stuck is still in its terminate")
+      yield* TestClock.adjust("1 millis")
+      yield* within(Fiber.join(stopping), "node.stop after the shutdown timeout", 5)
+      assert.strictEqual(kernelOf(env.node).procs.size, 0)
+      const warnings = (yield* env.logs).filter((l) => l.message.startsWith("node stop:"))
+      assert.strictEqual(warnings.length, 1)
+      assert.strictEqual(warnings[0]!.level, "WARN")
+      assert.include(warnings[0]!.message, "1 process(es) still running 2000 ms after shutdown")
+      assert.match(warnings[0]!.message, /stuck \S+ \(Stuck\)/)
+      assert.notInclude(warnings[0]!.message, "Quick")
+    }))
+
+  it.scoped("a stop whose caller is interrupted still runs to its end; a second stop waits for it", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Slow = Process.make({ name: "Slow", init: () => Effect.void, terminate: () => Effect.sleep("1 second") })
+      yield* env.spawn(Slow, undefined)
+      const first = yield* Effect.fork(env.node.stop)
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(first)
+      const second = yield* Effect.fork(env.node.stop)
+      yield* TestClock.adjust("1 second")
+      yield* within(Fiber.join(second), "the second stop", 5)
+      assert.strictEqual(kernelOf(env.node).procs.size, 0)
+    }))
+
+  it.scoped("process.shutdownTimeout that is not a duration is refused with InvalidNodeOption", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Node.start("bad@localhost", { process: { shutdownTimeout: "soon" as any } }))
+      assert.strictEqual(error._tag, "InvalidNodeOption")
+      assert.include(error.message, "process.shutdownTimeout")
+      assert.include(error.message, "soon")
+    }))
+
   it.scoped("init failure: spawn fails with InitFailed naming the behaviour; the name is released", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

@@ -16,7 +16,7 @@
  * @internal
  */
 import type { Clock, Fiber } from "effect"
-import { Cause, Effect, Exit, FiberId, Runtime, Tracer } from "effect"
+import { Cause, Effect, Exit, FiberId, LogLevel, Runtime, Tracer } from "effect"
 import type { Behaviour, CallResult, CallTimeout, Priority, SpawnOptions } from "../../Process/Behaviour.js"
 import type { SendError } from "../../Process/Context.js"
 import {
@@ -86,6 +86,8 @@ export interface KernelOptions {
   readonly tracing: boolean
   /** `limits.maxMemory` in bytes and its sampling interval; undefined without a limit. */
   readonly maxMemory: { readonly bytes: number; readonly intervalMillis: number } | undefined
+  /** `process.shutdownTimeout`: how long `shutdown` waits for `terminate`s before killing what is left. */
+  readonly shutdownTimeoutMillis: number
 }
 
 /**
@@ -975,7 +977,11 @@ export class Kernel {
   // ---------------------------------------------------------------------------
   // Stopping the node
 
-  /** Stops every process, newest first, with `shutdown`; resolves when all are gone. */
+  /**
+   * Stops every process, newest first, with `shutdown`; resolves when all are gone. Those
+   * still running after `shutdownTimeoutMillis` (a `terminate` or a handler that does not
+   * end) are killed, with one warning naming them, so that a node always stops.
+   */
   shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.stopped = true
@@ -985,9 +991,11 @@ export class Kernel {
       const all = Array.from(this.procs.values()).reverse()
       if (all.length === 0) return Effect.void
       return Effect.async<void>((resume) => {
+        let cancelTimer: (() => void) | undefined
         const check = () => {
           if (this.procs.size === 0) {
             this.exitListeners.delete(listener)
+            cancelTimer?.()
             resume(Effect.void)
           }
         }
@@ -997,8 +1005,23 @@ export class Kernel {
           if (proc.status === RUNNING) proc.pendingExit ??= Reason.shutdown
           else this.exitProcess(proc, Reason.shutdown)
         }
+        if (this.procs.size > 0) cancelTimer = this.startTimer(this.options.shutdownTimeoutMillis, () => this.killRest())
         check()
       })
     })
+  }
+
+  /** Past the shutdown timeout: kills what is still running, newest first, and says so once. */
+  private killRest(): void {
+    const left = Array.from(this.procs.values()).reverse()
+    const named = left.slice(0, 10).map((proc) => `${proc.label()} (${proc.behaviour.name})`)
+    this.reports.log(
+      LogLevel.Warning,
+      `node stop: ${left.length} process(es) still running ${this.options.shutdownTimeoutMillis} ms after shutdown ` +
+        `(a terminate or a handler that does not end), killed: ${named.join(", ")}${left.length > named.length ? ", ..." : ""}. ` +
+        `Raise process.shutdownTimeout if they need longer.`,
+      { node: this.name, killed: String(left.length) }
+    )
+    for (const proc of left) this.exitProcess(proc, Reason.killed, true)
   }
 }
