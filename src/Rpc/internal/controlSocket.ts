@@ -73,6 +73,12 @@ export const sniff = (
     duplex.close(new Error("silent connection"))
   }, SNIFF_MILLIS)
   timer.unref?.()
+  // Closed before it said anything (a peer's abandoned connect, a port scan): nothing to refuse.
+  // Routing hands the duplex on, and the new owner's `onClose` replaces this one.
+  duplex.onClose(() => {
+    clearTimeout(timer)
+    feed ??= () => {}
+  })
   const route = (to: (duplex: Duplex) => void, rest: Uint8Array) => {
     clearTimeout(timer)
     const r = replay(duplex, rest)
