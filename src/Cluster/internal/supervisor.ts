@@ -35,6 +35,8 @@ export interface Settings extends
   readonly tsx: string | undefined
   /** Undefined: Node's default (the main thread's options a worker accepts). */
   readonly execArgv: ReadonlyArray<string> | undefined
+  /** `Worker`'s `resourceLimits` of every thread (validated, defaults applied). */
+  readonly resourceLimits: Readonly<Record<string, number>>
 }
 
 /** One node of the cluster as the main thread sees it. */
@@ -121,6 +123,7 @@ export class ClusterSupervisor {
       eval: s.tsx !== undefined,
       workerData: { module: s.module } satisfies ThreadData,
       ...(s.execArgv === undefined ? {} : { execArgv: [...s.execArgv] }),
+      resourceLimits: { ...s.resourceLimits },
       name
     })
   }
