@@ -54,6 +54,16 @@ describe("Cluster options and start failures", () => {
       assert.strictEqual(given.maxOldGenerationSizeMb, defaults.maxOldGenerationSizeMb, "an unset limit stays V8's")
     }).pipe(Effect.timeout("55 seconds")))
 
+  it.scopedLive("a thread that cannot be created (a stack larger than the address space) fails the start, naming the node", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Cluster.start({ module: new URL("./nodes.ts", import.meta.url), size: 2, resourceLimits: { stackSizeMb: 1e9 } })
+      )
+      assert.strictEqual(error._tag, "ClusterStartFailed")
+      assert.strictEqual(error._tag === "ClusterStartFailed" ? error.node : undefined, "node1@cluster")
+      assert.include(error.message, "its thread could not be created")
+    }).pipe(Effect.timeout("30 seconds")))
+
   it.scopedLive("no options, or no module, from plain JS fail with InvalidClusterOption saying what module to give", () =>
     Effect.gen(function*() {
       const noModule = yield* Effect.flip(Cluster.start({ size: 1 } as any))
