@@ -114,7 +114,7 @@ export interface Options {
    * V8's default). `maxYoungGenerationSizeMb` defaults to 96 here (V8's default is 48): the
    * young generation is where messages and the Effects that carry them are allocated and
    * die, and a node that moves a million messages a second fills V8's default one every
-   * ~40 ms; twice the size halves the scavenges (and what they promote to the old
+   * ~20 ms; twice the size halves the scavenges (and what they promote to the old
    * generation) for at most 48 MB more per thread, committed only as it is used (see
    * bench/README.md). Lower it for many small clusters in one process.
    */
