@@ -4,6 +4,7 @@
  * the call that started it with the elapsed milliseconds.
  */
 import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
 import * as Application from "../src/Application/index.js"
 import * as Cluster from "../src/Cluster/index.js"
 import * as Process from "../src/Process/index.js"
@@ -15,10 +16,25 @@ export class Ping extends Schema.TaggedRequest<Ping>()("bench/Cluster/Ping", {
   success: Schema.Number,
   payload: {}
 }) {}
-/** Send `count` ticks to a new sink on `node` ("" for this node) and answer with the elapsed ms once it has them all. */
+/**
+ * What a driver measured of one `OneWay` run: when it started and when the sink had every
+ * message, on `process.hrtime` (the monotonic clock every thread of the process shares,
+ * in ms), and what its thread did meanwhile (see `threadTimes`).
+ */
+export const Run = Schema.Struct({
+  start: Schema.Number,
+  end: Schema.Number,
+  /** The driver's thread id on Linux (`/proc/thread-self`), else null. */
+  tid: Schema.NullOr(Schema.String),
+  /** ms on a core, and ms runnable but waiting for one, of the driver's thread during the run (Linux), else null. */
+  cpu: Schema.NullOr(Schema.Number),
+  wait: Schema.NullOr(Schema.Number)
+})
+export type Run = typeof Run.Type
+/** Send `count` ticks to a new sink on `node` ("" for this node) and answer with the `Run` once it has them all. */
 export class OneWay extends Schema.TaggedRequest<OneWay>()("bench/Cluster/OneWay", {
   failure: Schema.String,
-  success: Schema.Number,
+  success: Run,
   payload: { node: Schema.String, count: Schema.Number }
 }) {}
 /** Call `echo` on `node` `count` times in sequence; answer with the elapsed ms. */
@@ -27,6 +43,23 @@ export class Calls extends Schema.TaggedRequest<Calls>()("bench/Cluster/Calls", 
   success: Schema.Number,
   payload: { node: Schema.String, count: Schema.Number }
 }) {}
+
+/** ms since an arbitrary origin, on the monotonic clock every thread of the process shares. */
+export const now = (): number => Number(process.hrtime.bigint()) / 1e6
+
+/**
+ * This thread's id and scheduler times (`/proc/thread-self/schedstat`: ns on a core, ns
+ * runnable but waiting for one), in ms; undefined where there is no such file (not Linux).
+ */
+export const threadTimes = (): { readonly tid: string; readonly cpu: number; readonly wait: number } | undefined => {
+  try {
+    const tid = fs.readlinkSync("/proc/thread-self").split("/").pop()!
+    const [cpu, wait] = fs.readFileSync("/proc/thread-self/schedstat", "utf8").split(" ").map(Number)
+    return { tid, cpu: cpu! / 1e6, wait: wait! / 1e6 }
+  } catch {
+    return undefined
+  }
+}
 
 const tick = new Tick()
 const done = new Done()
@@ -49,19 +82,21 @@ export const Sink = Process.make({
 
 interface DriverState {
   readonly started: number
-  readonly from: Process.From<number> | undefined
+  readonly times: ReturnType<typeof threadTimes>
+  readonly from: Process.From<Run> | undefined
 }
 
 export const Driver = Process.make({
   name: "Driver",
-  init: () => Effect.succeed<DriverState>({ started: 0, from: undefined }),
+  init: () => Effect.succeed<DriverState>({ started: 0, times: undefined, from: undefined }),
   handleCall: (req: OneWay | Calls, from, _state, ctx) =>
     Effect.gen(function*() {
-      const started = performance.now()
+      const times = threadTimes()
+      const started = now()
       if (req instanceof Calls) {
         const echo = Process.name("echo", req.node)
         for (let i = 0; i < req.count; i++) yield* ctx.call(echo, new Ping(), "30 seconds")
-        return Process.reply(performance.now() - started, { started, from: undefined })
+        return Process.reply(now() - started, { started, times: undefined, from: undefined })
       }
       const args = { count: req.count, notify: ctx.self }
       const sink: Process.Address<Tick, any> = req.node === ""
@@ -73,12 +108,22 @@ export const Driver = Process.make({
         for (let i = 0; i < n; i++) yield* ctx.send(sink, tick)
         yield* Effect.yieldNow()
       }
-      return Process.noReply<DriverState>({ started, from: from as Process.From<number> })
+      return Process.noReply<DriverState>({ started, times, from: from as Process.From<Run> })
     }).pipe(Effect.catchAll((e) => Effect.fail(String((e as { _tag?: string })._tag ?? e)))),
-  handleMessage: (_: Done, state, ctx) =>
-    state.from === undefined
-      ? Effect.succeed(state)
-      : Effect.as(ctx.reply(state.from, performance.now() - state.started), { started: 0, from: undefined })
+  handleMessage: (_: Done, state, ctx) => {
+    if (state.from === undefined) return Effect.succeed(state)
+    const end = now()
+    const before = state.times
+    const after = threadTimes()
+    const run: Run = {
+      start: state.started,
+      end,
+      tid: after?.tid ?? null,
+      cpu: before === undefined || after === undefined ? null : after.cpu - before.cpu,
+      wait: before === undefined || after === undefined ? null : after.wait - before.wait
+    }
+    return Effect.as(ctx.reply(state.from, run), { started: 0, times: undefined, from: undefined })
+  }
 })
 
 export default Cluster.define({

@@ -137,7 +137,12 @@ const clusterUnits: Record<string, string> = {
   "cluster.call.seq_per_s": "calls/s",
   "cluster.single.msgs_per_s": "msgs/s",
   "cluster.aggregate.msgs_per_s": "msgs/s",
-  "cluster.aggregate.speedup": "x"
+  "cluster.aggregate.speedup": "x",
+  // Linux only (absent elsewhere): what the measured threads spent, to read the figures above on a shared machine
+  "cluster.single.cpu_ns_per_msg": "ns",
+  "cluster.aggregate.cpu_ns_per_msg": "ns",
+  "cluster.aggregate.wait_pct": "%",
+  "cluster.aggregate.others_cpu_pct": "%"
 }
 if (Object.keys(clusterUnits).some(selected)) {
   try {
@@ -146,9 +151,15 @@ if (Object.keys(clusterUnits).some(selected)) {
       samples.push(runChild(`${here}cluster.ts`, quick ? ["--quick"] : [], 300_000) as Record<string, number>)
     }
     for (const [name, unit] of Object.entries(clusterUnits)) {
-      if (selected(name)) emit(name, unit, samples.map((s) => s[name]!))
+      if (selected(name) && samples.every((s) => typeof s[name] === "number")) emit(name, unit, samples.map((s) => s[name]!))
     }
-    log(`cluster: ${samples[0]!["cluster.aggregate.pairs"]} pairs, one per core, vs one node: see cluster.aggregate.speedup`)
+    const first = samples[0]!
+    log(
+      `cluster: ${first["cluster.aggregate.pairs"]} pairs, one per core, vs one node: see cluster.aggregate.speedup ` +
+        `(each run the median of ${first["cluster.aggregate.rounds"]} alternating rounds; speedups seen: ` +
+        samples.map((s) => `${s["cluster.aggregate.speedup_min"]!.toFixed(2)}-${s["cluster.aggregate.speedup_max"]!.toFixed(2)}`)
+          .join(", ") + ")"
+    )
   } catch (error) {
     failed = true
     log(`FAILED cluster.*: ${(error as Error).message}`)

@@ -109,6 +109,21 @@ export interface Options {
      */
     readonly spare?: boolean | undefined
   } | undefined
+  /**
+   * V8 heap limits of each thread, in MB (`Worker`'s `resourceLimits`; an unset field is
+   * V8's default). `maxYoungGenerationSizeMb` defaults to 96 here (V8's default is 48): the
+   * young generation is where messages and the Effects that carry them are allocated and
+   * die, and a node that moves a million messages a second fills V8's default one every
+   * ~20 ms; twice the size halves the scavenges (and what they promote to the old
+   * generation) for at most 48 MB more per thread, committed only as it is used (see
+   * bench/README.md). Lower it for many small clusters in one process.
+   */
+  readonly resourceLimits?: {
+    readonly maxYoungGenerationSizeMb?: number | undefined
+    readonly maxOldGenerationSizeMb?: number | undefined
+    readonly codeRangeSizeMb?: number | undefined
+    readonly stackSizeMb?: number | undefined
+  } | undefined
   /** How long the threads may take to start and mesh (default 30 seconds). */
   readonly startTimeout?: Duration.DurationInput | undefined
   /** How long a node may take to stop before its thread is terminated (default 5 seconds). */
@@ -239,6 +254,10 @@ export class UnknownClusterNode extends Schema.TaggedError<UnknownClusterNode>()
   }
 }
 
+/** The young generation of a cluster thread unless `resourceLimits` says otherwise (V8's default: 48). */
+const DEFAULT_YOUNG_GENERATION_MB = 96
+const limitKeys = new Set(["maxYoungGenerationSizeMb", "maxOldGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"])
+
 const namePart = /^[A-Za-z0-9_.-]+$/
 const hostPart = /^[A-Za-z0-9_.:-]+$/
 
@@ -359,6 +378,33 @@ export const start = (
         expected: "plain data (numbers, strings, booleans) that a structured clone can carry to the threads"
       })
     }
+    const limits = options.resourceLimits
+    if (limits !== undefined && (typeof limits !== "object" || limits === null)) {
+      return yield* new InvalidClusterOption({
+        option: "resourceLimits",
+        value: limits,
+        expected: "an object { maxYoungGenerationSizeMb, maxOldGenerationSizeMb, codeRangeSizeMb, stackSizeMb }"
+      })
+    }
+    const resourceLimits: Record<string, number> = { maxYoungGenerationSizeMb: DEFAULT_YOUNG_GENERATION_MB }
+    for (const [key, value] of Object.entries(limits ?? {})) {
+      if (!limitKeys.has(key)) {
+        return yield* new InvalidClusterOption({
+          option: `resourceLimits.${key}`,
+          value,
+          expected: `one of ${Array.from(limitKeys).join(", ")}`
+        })
+      }
+      if (value === undefined) continue
+      if (!(typeof value === "number" && Number.isFinite(value) && value > 0)) {
+        return yield* new InvalidClusterOption({
+          option: `resourceLimits.${key}`,
+          value,
+          expected: "a positive number of megabytes"
+        })
+      }
+      resourceLimits[key] = value
+    }
     const withinMillis = yield* millis("restart.within", options.restart?.within, "5 seconds")
     const startMillis = yield* millis("startTimeout", options.startTimeout, "30 seconds")
     const stopMillis = yield* millis("stopTimeout", options.stopTimeout, "5 seconds")
@@ -404,7 +450,8 @@ export const start = (
       spare: options.restart?.spare ?? true,
       entry,
       tsx,
-      execArgv: options.execArgv
+      execArgv: options.execArgv,
+      resourceLimits
     }
     const supervisor = yield* Effect.acquireRelease(
       Effect.async<ClusterSupervisor, ClusterStartFailed>((resume) => {

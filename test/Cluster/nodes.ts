@@ -2,9 +2,11 @@
  * The module the cluster tests run in every thread node: an echo server registered as
  * `echo` (by an application), and behaviours the tests spawn remotely: a relay that calls
  * another node's `echo`, a watcher that links to and monitors a process and forwards the
- * signals, and a process that crashes its whole thread.
+ * signals, a process that crashes its whole thread, and one that reports its thread's heap
+ * limits.
  */
 import { Effect, Schema } from "effect"
+import { resourceLimits } from "node:worker_threads"
 import * as Application from "../../src/Application/index.js"
 import * as Cluster from "../../src/Cluster/index.js"
 import * as Process from "../../src/Process/index.js"
@@ -28,6 +30,19 @@ export class Watch extends Schema.TaggedClass<Watch>()("test/Cluster/Watch", { t
 
 /** Sent by a sender to `to`: one of `count`. */
 export class Tick extends Schema.TaggedClass<Tick>()("test/Cluster/Tick", { n: Schema.Number }) {}
+
+/** Asks a `LimitsReporter` for its thread's V8 heap limits (`worker_threads.resourceLimits`). */
+export class HeapLimits extends Schema.TaggedRequest<HeapLimits>()("test/Cluster/HeapLimits", {
+  failure: Schema.Never,
+  success: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  payload: {}
+}) {}
+
+export const LimitsReporter = Process.make({
+  name: "LimitsReporter",
+  init: () => Effect.succeed(undefined),
+  handleCall: (_: HeapLimits, _from, state) => Effect.succeed(Process.reply({ ...resourceLimits }, state))
+})
 
 export const EchoServer = Process.make({
   name: "EchoServer",
@@ -82,6 +97,6 @@ const app = Application.make({
 
 export default Cluster.define({
   applications: [app],
-  allowSpawn: [RelayServer, Watcher, ThreadCrasher, EchoServer],
-  messages: [Echo, Relay, Watch, Tick]
+  allowSpawn: [RelayServer, Watcher, ThreadCrasher, EchoServer, LimitsReporter],
+  messages: [Echo, Relay, Watch, Tick, HeapLimits]
 })

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Cluster } from "../../src/index.js"
+import * as Testing from "../testing.js"
+import { HeapLimits } from "./nodes.js"
 
 describe("Cluster options and start failures", () => {
   it.scopedLive("options out of range fail with InvalidClusterOption before any thread starts", () =>
@@ -18,7 +20,49 @@ describe("Cluster options and start failures", () => {
       const clone = yield* Effect.flip(Cluster.start({ module, nodeOptions: { log: (() => "no") as any } }))
       assert.include(clone.message, "nodeOptions")
       assert.include(clone.message, "structured clone")
+      const young = yield* Effect.flip(Cluster.start({ module, resourceLimits: { maxYoungGenerationSizeMb: 0 } }))
+      assert.include(young.message, "resourceLimits.maxYoungGenerationSizeMb is 0")
+      assert.include(young.message, "a positive number of megabytes")
+      const nan = yield* Effect.flip(Cluster.start({ module, resourceLimits: { stackSizeMb: NaN } }))
+      assert.include(nan.message, "resourceLimits.stackSizeMb")
+      const unknown = yield* Effect.flip(Cluster.start({ module, resourceLimits: { youngMb: 64 } as any }))
+      assert.include(unknown.message, "resourceLimits.youngMb")
+      assert.include(unknown.message, "one of maxYoungGenerationSizeMb, maxOldGenerationSizeMb")
+      const notObject = yield* Effect.flip(Cluster.start({ module, resourceLimits: 64 as any }))
+      assert.include(notObject.message, "Cluster option resourceLimits is 64")
     }))
+
+  it.scopedLive("resourceLimits reach every thread; the young generation defaults to 96 MB, the rest to V8's", () =>
+    Effect.gen(function*() {
+      const limitsOf = (options: Partial<Cluster.Options>) =>
+        Effect.scoped(Effect.gen(function*() {
+          const cluster = yield* Cluster.start({
+            module: new URL("./nodes.ts", import.meta.url),
+            size: 1,
+            restart: { spare: false },
+            ...options
+          })
+          const main = yield* Testing.make({ name: "main@cluster", network: cluster.network("main@cluster") })
+          const reporter = yield* main.node.spawnRemote("node1@cluster", "LimitsReporter", undefined)
+          return yield* main.node.call(reporter, new HeapLimits(), "10 seconds")
+        }))
+      const defaults = yield* limitsOf({})
+      assert.strictEqual(defaults.maxYoungGenerationSizeMb, 96)
+      const given = yield* limitsOf({ resourceLimits: { maxYoungGenerationSizeMb: 32, stackSizeMb: 8 } })
+      assert.strictEqual(given.maxYoungGenerationSizeMb, 32)
+      assert.strictEqual(given.stackSizeMb, 8)
+      assert.strictEqual(given.maxOldGenerationSizeMb, defaults.maxOldGenerationSizeMb, "an unset limit stays V8's")
+    }).pipe(Effect.timeout("55 seconds")))
+
+  it.scopedLive("a thread that cannot be created (a stack larger than the address space) fails the start, naming the node", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Cluster.start({ module: new URL("./nodes.ts", import.meta.url), size: 2, resourceLimits: { stackSizeMb: 1e9 } })
+      )
+      assert.strictEqual(error._tag, "ClusterStartFailed")
+      assert.strictEqual(error._tag === "ClusterStartFailed" ? error.node : undefined, "node1@cluster")
+      assert.include(error.message, "its thread could not be created")
+    }).pipe(Effect.timeout("30 seconds")))
 
   it.scopedLive("no options, or no module, from plain JS fail with InvalidClusterOption saying what module to give", () =>
     Effect.gen(function*() {

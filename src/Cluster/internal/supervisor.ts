@@ -35,6 +35,8 @@ export interface Settings extends
   readonly tsx: string | undefined
   /** Undefined: Node's default (the main thread's options a worker accepts). */
   readonly execArgv: ReadonlyArray<string> | undefined
+  /** `Worker`'s `resourceLimits` of every thread (validated, defaults applied). */
+  readonly resourceLimits: Readonly<Record<string, number>>
 }
 
 /** One node of the cluster as the main thread sees it. */
@@ -121,6 +123,7 @@ export class ClusterSupervisor {
       eval: s.tsx !== undefined,
       workerData: { module: s.module } satisfies ThreadData,
       ...(s.execArgv === undefined ? {} : { execArgv: [...s.execArgv] }),
+      resourceLimits: { ...s.resourceLimits },
       name
     })
   }
@@ -128,7 +131,13 @@ export class ClusterSupervisor {
   /** Starts a spare thread (while the cluster runs and none is waiting). */
   private replenish(): void {
     if (!this.settings.spare || this.spare !== undefined || this.phase !== "running") return
-    const spare = this.thread("spare")
+    let spare: Worker
+    try {
+      spare = this.thread("spare")
+    } catch {
+      // No spare (the process is out of threads, say): restarts start threads of their own.
+      return
+    }
     this.spare = spare
     // A spare that ends before it is used is not replaced: restarts start threads of their own.
     spare.once("exit", () => {
@@ -156,8 +165,20 @@ export class ClusterSupervisor {
     }
     let worker = this.spare
     this.spare = undefined
-    if (worker === undefined) worker = this.thread(m.node)
-    else worker.ref()
+    if (worker === undefined) {
+      try {
+        worker = this.thread(m.node)
+      } catch (e) {
+        // `new Worker` throws when the thread cannot be created (resourceLimits too large for
+        // the machine, no threads left): the node ends at once, as a thread that crashed.
+        m.dropControl = drop
+        m.threadError = `its thread could not be created: ${e instanceof Error ? e.message : String(e)}`
+        setImmediate(() => {
+          if (m.worker === undefined && m.status !== "stopped") this.exited(m, 1)
+        })
+        return
+      }
+    } else worker.ref()
     worker.postMessage({ t: "assign", data } satisfies ToWorker, [port])
     m.worker = worker
     m.dropControl = drop
