@@ -15,7 +15,7 @@
 import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Fiber, Runtime, Scope, Stream } from "effect"
-import type { Schedule } from "effect"
+import type { Exit, Schedule } from "effect"
 import { DatabaseUnavailable, PoolExhausted } from "../errors.js"
 import type { Driver } from "./driver.js"
 import { describeCause } from "./driver.js"
@@ -132,13 +132,27 @@ export class Guard {
       }))
   )
 
-  /** Runs `effect` on the pool's runtime, interrupted when the pool closes. */
-  fork(effect: Effect.Effect<unknown, unknown>): Fiber.RuntimeFiber<unknown, unknown> | undefined {
+  /**
+   * Runs `effect` on the pool's runtime, interrupted when the pool closes; `onExit` sees
+   * how it ended (one observer for both, on every query's path).
+   */
+  fork(
+    effect: Effect.Effect<unknown, unknown>,
+    onExit?: (exit: Exit.Exit<unknown, unknown>) => void
+  ): Fiber.RuntimeFiber<unknown, unknown> | undefined {
     if (this.closed) return undefined
     const fiber = Runtime.runFork(this.runtime)(effect)
     this.fibers.add(fiber)
-    fiber.addObserver(() => this.fibers.delete(fiber))
+    fiber.addObserver((exit) => {
+      this.fibers.delete(fiber)
+      if (onExit !== undefined) onExit(exit)
+    })
     return fiber
+  }
+
+  /** Whether `close` ran: the pool is stopping. */
+  get isClosed(): boolean {
+    return this.closed
   }
 
   /** The database is gone: fail fast from now on, release the waiters, and reconnect on the schedule. */
