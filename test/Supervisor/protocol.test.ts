@@ -26,7 +26,7 @@ describe("the run-time API's requests", () => {
   it.scoped("startChild through it starts the children (simple_one_for_one args and a static ChildSpec)", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
-      const dynamic = yield* Supervisor.start(env.node, Supervisor.simpleOneForOne({ id: "w", behaviour: Worker, args: undefined }))
+      const dynamic = yield* Supervisor.start(env.node, Supervisor.simpleOneForOne({ id: "w", behaviour: Worker, args: { id: "w", probe: env.probe } }))
       for (let i = 0; i < 3; i++) yield* Supervisor.startChild(env.node, dynamic, { id: `w${i}`, probe: env.probe })
       assert.strictEqual((yield* Supervisor.countChildren(env.node, dynamic)).active, 3)
       const fixed = yield* Supervisor.start(env.node, Supervisor.oneForOne())
