@@ -118,18 +118,29 @@ export class Guard {
   /** SQLite's one connection, wrapped once; PostgreSQL reserves one from its pool per acquire. */
   private fixed: SqlConnection.Connection | undefined
 
-  /** A connection for one statement or one transaction, held until the caller's scope closes. */
+  /**
+   * A connection for one statement or one transaction, held until the caller's scope closes.
+   * Hot path: SQLite's connection with its slot free is taken in one step (no waiting, so
+   * nothing to restore interruption for); otherwise the slot is waited for, interruptibly.
+   */
   readonly acquire: SqlConnection.Connection.Acquirer = Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(restore(this.takeSlot), () =>
-      Effect.scopeWith((scope) => {
+    Effect.scopeWith((scope) => {
+      const fixed = this.fixed
+      if (fixed !== undefined && this.available && this.busy < this.max && this.waiters.length === 0) {
+        this.busy++
+        this.acquired++
+        return Effect.as(Scope.addFinalizer(scope, this.giveBack), fixed)
+      }
+      return Effect.flatMap(restore(this.takeSlot), () => {
         this.acquired++
         return Effect.zipRight(
           Scope.addFinalizer(scope, this.giveBack),
-          this.fixed !== undefined
-            ? Effect.succeed(this.fixed)
+          fixed !== undefined
+            ? Effect.succeed(fixed)
             : restore(Effect.map(Effect.mapError(this.driver.inner.reserve, this.classify), (c) => this.wrap(c)))
         )
-      }))
+      })
+    })
   )
 
   /**
