@@ -75,6 +75,19 @@ export class StartChild extends Schema.TaggedRequest<StartChild>()("rain/Supervi
   success: Pid,
   payload: { spec: Schema.Unknown }
 }) {}
+/**
+ * A `StartChild` without the Schema constructor (~2 µs of `lazilyMergeDefaults` per call,
+ * a tenth of a `startChild`): the same instance, fields in the same order.
+ *
+ * @internal
+ */
+export const makeStartChild = (spec: unknown): StartChild => {
+  const request = Object.create(StartChild.prototype)
+  request.spec = spec
+  request._tag = "rain/Supervisor/StartChild"
+  return request
+}
+
 /** @internal */
 export class TerminateChild extends Schema.TaggedRequest<TerminateChild>()("rain/Supervisor/TerminateChild", {
   failure: ChildNotFound,

@@ -45,7 +45,7 @@ import {
   DelayedRestart,
   DeleteChild,
   RestartChild,
-  StartChild,
+  makeStartChild,
   TerminateChild,
   WhichChildren
 } from "./Protocol.js"
@@ -237,7 +237,7 @@ export const startChild = (
   specOrArgs: ChildSpec | unknown,
   timeout?: CallTimeout
 ): Effect.Effect<Pid, ChildStartFailed | ChildAlreadyPresent | CallError> =>
-  caller.call(supervisor as Ref<never, Request>, new StartChild({ spec: specOrArgs }, true), timeout ?? "infinity")
+  caller.call(supervisor as Ref<never, Request>, makeStartChild(specOrArgs), timeout ?? "infinity")
 
 /**
  * Stops a child (by id, or by pid for `simple_one_for_one`) and keeps its spec (deleted for dynamic children).

@@ -181,6 +181,56 @@ describe("Database on SQLite", () => {
       assert.include(yield* env.node.call(pool, Database.stats), { busy: 0, waiting: 0 })
     }))
 
+  it.scoped("concurrent queries each answer their own caller; a query that dies fails only its call with QueryFailed", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pool = yield* Database.start(env.node, memory())
+      const gate = yield* Deferred.make<void>()
+      // The first query waits on the gate; the others pass it on the pool's one connection in turn.
+      const waiting = yield* Effect.fork(
+        env.node.call(pool, Database.query(() => Effect.as(Deferred.await(gate), "gated")))
+      )
+      const answers = yield* Effect.fork(
+        Effect.forEach([1, 2, 3], (i) => env.node.call(pool, Database.query(() => Effect.succeed(i * 10))), {
+          concurrency: "unbounded"
+        })
+      )
+      const died = yield* Effect.flip(env.node.call(pool, Database.query(() => Effect.die(new Error("boom")))))
+      assert.strictEqual(died._tag, "rain/Database/QueryFailed")
+      assert.include(died.message, "the query died")
+      assert.include(died.message, "boom")
+      assert.deepStrictEqual(yield* Fiber.join(answers), [10, 20, 30])
+      assert.isNull(waiting.unsafePoll(), "the gated query is still running")
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* Fiber.join(waiting), "gated")
+      assert.include(yield* env.node.call(pool, Database.stats), { busy: 0, waiting: 0 })
+    }))
+
+  it.scoped("a query running when the pool stops is interrupted, and its caller hears that the pool exited", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pool = yield* Database.start(env.node, memory())
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const running = yield* Effect.fork(
+        env.node.call(
+          pool,
+          Database.query(() =>
+            Deferred.succeed(started, undefined).pipe(
+              Effect.zipRight(Effect.never),
+              Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+            )
+          ),
+          "infinity"
+        )
+      )
+      yield* Deferred.await(started)
+      yield* env.node.exit(pool, Process.ExitReason.shutdown)
+      const error = yield* Effect.flip(Fiber.join(running))
+      assert.strictEqual(error._tag, "ProcessExited", `the caller is told the pool exited, not ${error._tag}`)
+      yield* Deferred.await(interrupted)
+    }))
+
   it.scoped("the SqlClient layer is the same pool: same data, same figures", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

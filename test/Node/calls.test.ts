@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber, TestClock } from "effect"
 import type { Process as P } from "../../src/index.js"
 import { Process, Testing } from "../../src/index.js"
 
@@ -41,7 +41,28 @@ describe("calls", () => {
         if (Exit.isFailure(exit)) {
           const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
           assert.strictEqual((error as { _tag?: string } | undefined)?._tag, "Timeout")
+          assert.strictEqual((error as { target?: string }).target, holder.toString(), "the late reply's Timeout names the callee")
         }
       }
+    }))
+
+  it.scoped("a Timeout names the callee as it was addressed (pid or name) and says how long; an unknown name is named too", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const got = yield* Deferred.make<void>()
+      const holder = yield* env.spawn(makeHolder(got), undefined)
+      yield* env.node.register("holder", holder)
+      const byPid = yield* Effect.fork(env.node.call(holder, "ask" as const, "2 seconds"))
+      const byName = yield* Effect.fork(env.node.call("holder" as unknown as typeof holder, "ask" as const, "3 seconds"))
+      const important = yield* Effect.fork(env.node.callImportant(holder, "ask" as const, "4 seconds"))
+      yield* TestClock.adjust("4 seconds")
+      const pidTimeout = yield* Effect.flip(Fiber.join(byPid))
+      assert.include(pidTimeout, { _tag: "Timeout", target: holder.toString(), millis: 2000 })
+      const nameTimeout = yield* Effect.flip(Fiber.join(byName))
+      assert.include(nameTimeout, { _tag: "Timeout", target: "holder", millis: 3000 })
+      const importantTimeout = yield* Effect.flip(Fiber.join(important))
+      assert.include(importantTimeout, { _tag: "Timeout", target: holder.toString(), millis: 4000, delivered: true })
+      const unknown = yield* Effect.flip(env.node.call("nobody" as unknown as typeof holder, "ask" as const))
+      assert.include(unknown, { _tag: "ProcessUnknown", target: "nobody" })
     }))
 })

@@ -15,7 +15,7 @@
 import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Fiber, Runtime, Scope, Stream } from "effect"
-import type { Schedule } from "effect"
+import type { Exit, Schedule } from "effect"
 import { DatabaseUnavailable, PoolExhausted } from "../errors.js"
 import type { Driver } from "./driver.js"
 import { describeCause } from "./driver.js"
@@ -118,27 +118,52 @@ export class Guard {
   /** SQLite's one connection, wrapped once; PostgreSQL reserves one from its pool per acquire. */
   private fixed: SqlConnection.Connection | undefined
 
-  /** A connection for one statement or one transaction, held until the caller's scope closes. */
+  /**
+   * A connection for one statement or one transaction, held until the caller's scope closes.
+   * Hot path: SQLite's connection with its slot free is taken in one step (no waiting, so
+   * nothing to restore interruption for); otherwise the slot is waited for, interruptibly.
+   */
   readonly acquire: SqlConnection.Connection.Acquirer = Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(restore(this.takeSlot), () =>
-      Effect.scopeWith((scope) => {
+    Effect.scopeWith((scope) => {
+      const fixed = this.fixed
+      if (fixed !== undefined && this.available && this.busy < this.max && this.waiters.length === 0) {
+        this.busy++
+        this.acquired++
+        return Effect.as(Scope.addFinalizer(scope, this.giveBack), fixed)
+      }
+      return Effect.flatMap(restore(this.takeSlot), () => {
         this.acquired++
         return Effect.zipRight(
           Scope.addFinalizer(scope, this.giveBack),
-          this.fixed !== undefined
-            ? Effect.succeed(this.fixed)
+          fixed !== undefined
+            ? Effect.succeed(fixed)
             : restore(Effect.map(Effect.mapError(this.driver.inner.reserve, this.classify), (c) => this.wrap(c)))
         )
-      }))
+      })
+    })
   )
 
-  /** Runs `effect` on the pool's runtime, interrupted when the pool closes. */
-  fork(effect: Effect.Effect<unknown, unknown>): Fiber.RuntimeFiber<unknown, unknown> | undefined {
+  /**
+   * Runs `effect` on the pool's runtime, interrupted when the pool closes; `onExit` sees
+   * how it ended (one observer for both, on every query's path).
+   */
+  fork(
+    effect: Effect.Effect<unknown, unknown>,
+    onExit?: (exit: Exit.Exit<unknown, unknown>) => void
+  ): Fiber.RuntimeFiber<unknown, unknown> | undefined {
     if (this.closed) return undefined
     const fiber = Runtime.runFork(this.runtime)(effect)
     this.fibers.add(fiber)
-    fiber.addObserver(() => this.fibers.delete(fiber))
+    fiber.addObserver((exit) => {
+      this.fibers.delete(fiber)
+      if (onExit !== undefined) onExit(exit)
+    })
     return fiber
+  }
+
+  /** Whether `close` ran: the pool is stopping. */
+  get isClosed(): boolean {
+    return this.closed
   }
 
   /** The database is gone: fail fast from now on, release the waiters, and reconnect on the schedule. */

@@ -14,6 +14,9 @@ import type { Context as Ctx } from "../../Process/Context.js"
 import type { From } from "../../Process/Message.js"
 import { Cause, Clock, Duration, Effect, Exit, Metric, MetricLabel, Schedule, Scope } from "effect"
 import type { Fiber } from "effect"
+import { replyTo } from "../../Node/internal/calls.js"
+import type { Kernel } from "../../Node/internal/kernel.js"
+import { kernels } from "../../Node/internal/kernel.js"
 import { noReply, reply } from "../../Process/Behaviour.js"
 import type { Behaviour } from "../../Process/Behaviour.js"
 import {
@@ -38,6 +41,8 @@ export interface State {
   readonly queryMillis: number
   readonly key: string
   readonly inFlight: Set<InFlight>
+  /** The node's kernel: replies go straight to it from a query's fiber. */
+  readonly kernel: Kernel
 }
 
 type Request = Query<any, any> | Stats
@@ -153,19 +158,22 @@ const failureOf = (pool: string, cause: Cause.Cause<unknown>): unknown => {
     : new QueryFailed({ pool, reason: `the query died: ${Cause.pretty(cause)}` })
 }
 
-/** Runs a query on a fiber of its own (hot path: no timer per query; the sweeper enforces deadlines). */
-const runQuery = (state: State, query: Query<any, any>, from: From, now: number, ctx: Ctx<any, any>) => {
+/**
+ * Runs a query on a fiber of its own and answers its caller from the fiber's observer
+ * (hot path: no timer per query, the sweeper enforces deadlines; no Effect around the
+ * query for the reply, the fiber's own exit is the reply).
+ */
+const runQuery = (state: State, query: Query<any, any>, from: From, now: number): void => {
   const millis = query.timeout === undefined ? state.queryMillis : Duration.toMillis(Duration.decode(query.timeout))
   const flight: InFlight = { deadline: now + millis, millis, from, done: false, fiber: undefined }
   state.inFlight.add(flight)
-  flight.fiber = state.guard.fork(
-    Effect.suspend(() => query.run(state.client)).pipe(
-      Effect.matchCauseEffect({
-        onSuccess: (value) => (finish(state, flight) ? ctx.reply(from, value) : Effect.void),
-        onFailure: (cause) => (finish(state, flight) ? ctx.replyError(from, failureOf(state.name, cause)) : Effect.void)
-      })
-    )
-  )
+  flight.fiber = state.guard.fork(Effect.suspend(() => query.run(state.client)), (exit) => {
+    if (!finish(state, flight)) return
+    if (exit._tag === "Success") return replyTo(state.kernel, from, exit)
+    // Interrupted by the pool's close: the pool process is ending, and its callers hear that.
+    if (state.guard.isClosed && Cause.isInterruptedOnly(exit.cause)) return
+    replyTo(state.kernel, from, Exit.fail(failureOf(state.name, exit.cause)))
+  })
 }
 
 /** Cancels the queries past their deadline and answers their callers with `QueryTimeout`. */
@@ -247,6 +255,7 @@ export const behaviour: Behaviour<
           scope,
           key,
           inFlight: new Set(),
+          kernel: kernels.get(`${ctx.self.node}/${ctx.self.creation}`)!,
           queryMillis: Duration.toMillis(Duration.decode(spec.queryTimeout ?? "5 seconds"))
         }
         guard.fork(
@@ -269,8 +278,8 @@ export const behaviour: Behaviour<
     }),
   handleCall: (request, from, state, ctx) => {
     if (isQuery(request)) {
-      return Effect.map(ctx.currentTimeMillis, (now) => {
-        runQuery(state, request, from, now, ctx)
+      return Effect.sync(() => {
+        runQuery(state, request, from, state.kernel.options.clock.unsafeCurrentTimeMillis())
         return noReply(state)
       })
     }

@@ -25,7 +25,8 @@ import { EXITING } from "./proc.js"
 /** A call awaiting its reply. */
 export interface PendingCall {
   readonly resume: (effect: Effect.Effect<any, any>) => void
-  readonly targetLabel: string
+  /** The callee's address, for the message of a `Timeout` (formatted only then: `toString` per call costs). */
+  readonly to: Address<any, any>
   target: Proc | undefined
   caller: Proc | undefined
   /** The node of a remote callee, so that losing that node fails the call. */
@@ -91,9 +92,12 @@ const countOut = (kernel: Kernel, from: Proc | undefined): void => {
   }
 }
 
+/** An address as errors name it. */
+const labelOf = (to: Address<any, any>): string => typeof to === "string" ? to : to.toString()
+
 /** The failure of a call or important send to a local address with no live process. */
 const unknownTarget = (to: Address<any, any>): Effect.Effect<never, ProcessUnknown> =>
-  Effect.fail(quickError(() => new ProcessUnknown({ target: typeof to === "string" ? to : to.toString() }, true)))
+  Effect.fail(quickError(() => new ProcessUnknown({ target: labelOf(to) }, true)))
 
 /**
  * Calls a process and waits for the reply. Failures known at once (no such process,
@@ -234,10 +238,9 @@ const awaitReply = (
 ): Effect.Effect<any, any> =>
   Effect.async<any, any>((resume) => {
     const ref = kernel.makeRef()
-    const label = typeof to === "string" ? to : to.toString()
     const entry: PendingCall = {
       resume,
-      targetLabel: label,
+      to,
       target: undefined,
       caller: undefined,
       remoteNode: undefined,
@@ -281,7 +284,9 @@ const awaitReply = (
         if (!forget(kernel, ref.id)) return
         kernel.stats.callsTimedOut++
         resume(Effect.fail(
-          entry.important ? new Timeout({ target: label, millis, delivered: entry.acked }) : new Timeout({ target: label, millis })
+          entry.important
+            ? new Timeout({ target: labelOf(to), millis, delivered: entry.acked })
+            : new Timeout({ target: labelOf(to), millis })
         ))
       })
     }
@@ -352,7 +357,7 @@ export const completeCall = (kernel: Kernel, ref: Reference, exit: Exit.Exit<unk
   if (entry.started > 0) kernel.stats.latency(performance.now() - entry.started)
   if (entry.deadline !== Infinity && kernel.options.clock.unsafeCurrentTimeMillis() >= entry.deadline) {
     kernel.stats.callsTimedOut++
-    entry.resume(Effect.fail(new Timeout({ target: entry.targetLabel, millis: entry.millis })))
+    entry.resume(Effect.fail(new Timeout({ target: labelOf(entry.to), millis: entry.millis })))
     return
   }
   entry.resume(exit)
