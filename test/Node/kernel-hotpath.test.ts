@@ -6,7 +6,7 @@
  * mutation run (issue 24): each test fails when the line it guards is broken.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, Queue } from "effect"
+import { Deferred, Effect, Fiber, Option, Queue } from "effect"
 import { Process } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { Alias, Name, Pid, Reference } from "../../src/Process/Pid.js"
@@ -284,5 +284,46 @@ describe("kernel handle and complete", () => {
       const [report, ...more] = crashReports(yield* env.logs)
       assert.strictEqual(more.length, 0)
       assert.include(report!.message, "an exit signal from its parent")
+    }))
+  it.scoped("a process asked to suspend while its handler waits suspends when the handler returns, and takes nothing meanwhile", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const gate = yield* Deferred.make<void>()
+      const Waits = Process.make({
+        name: "Waits",
+        init: (probe: Process.Pid) => Effect.succeed(probe),
+        handleMessage: (msg: string, probe, ctx) =>
+          Effect.as(Effect.zipRight(msg === "wait" ? Deferred.await(gate) : Effect.void, ctx.send(probe, msg)), probe)
+      })
+      const pid = yield* env.spawn(Waits, env.probe)
+      yield* env.send(pid, "wait")
+      yield* Effect.yieldNow()
+      const suspending = yield* Effect.fork(Process.suspend(pid, { timeout: "3 seconds" }))
+      yield* Effect.yieldNow()
+      assert.isNull(suspending.unsafePoll(), "it suspends only once its handler returns")
+      yield* env.send(pid, "queued")
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* env.receive(), "wait")
+      yield* within(Fiber.join(suspending), "suspend to complete when the handler returned", 5)
+      assert.strictEqual(Option.getOrThrow(yield* env.node.info(pid)).status, "suspended")
+      yield* env.expectNoMessage("30 millis")
+      yield* Process.resume(pid)
+      assert.strictEqual(yield* env.receive(), "queued")
+    }))
+
+  it.scoped("a process that sends itself an abnormal exit signal in its handler exits with it, without a crash report", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const SelfExit = Process.make({
+        name: "SelfExit",
+        init: () => Effect.void,
+        handleMessage: (_: "exit", s, ctx) => Effect.as(ctx.exit(ctx.self, Process.ExitReason.error("by signal")), s)
+      })
+      const pid = yield* env.spawn(SelfExit, undefined)
+      yield* env.send(pid, "exit")
+      const reason = yield* env.exitReason(pid)
+      assert.strictEqual(reason._tag, "error")
+      assert.include(Process.ExitReason.format(reason), "by signal")
+      assert.strictEqual(crashReports(yield* env.logs).length, 0)
     }))
 })
