@@ -327,3 +327,110 @@ describe("kernel handle and complete", () => {
       assert.strictEqual(crashReports(yield* env.logs).length, 0)
     }))
 })
+
+describe("kernel drain details", () => {
+  it.scoped("a handler that throws instead of returning an Effect crashes its process with what it threw", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Throws = Process.make({
+        name: "Throws",
+        init: () => Effect.void,
+        handleMessage: (_: "throw"): Effect.Effect<void> => {
+          throw new Error("thrown outside any Effect")
+        }
+      })
+      const pid = yield* env.spawn(Throws, undefined)
+      yield* env.send(pid, "throw")
+      const reason = yield* env.exitReason(pid)
+      assert.strictEqual(reason._tag, "error")
+      assert.include(Process.ExitReason.format(reason), "thrown outside any Effect")
+      const [report] = crashReports(yield* env.logs)
+      assert.include(report!.message, "crashed in handleMessage")
+    }))
+
+  it.scoped("a process suspended while on the run queue takes none of its messages until resumed", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Aliased, env.probe)
+      // no yield between them: it is on the run queue, not yet drained, when it is suspended
+      yield* env.send(pid, "first")
+      yield* Process.suspend(pid)
+      yield* env.expectNoMessage("30 millis")
+      assert.strictEqual(Option.getOrThrow(yield* env.node.info(pid)).mailbox.main, 1)
+      yield* Process.resume(pid)
+      assert.strictEqual(yield* env.receive(), "first")
+    }))
+
+  it.scoped("a process that keeps sending itself messages lets another ready process run (a batch per turn)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Looper = Process.make({
+        name: "Looper",
+        init: (probe: Process.Pid) => Effect.succeed(probe),
+        handleMessage: (n: number, probe, ctx) =>
+          Effect.as(n === 0 ? ctx.send(probe, "looper done") : ctx.send(ctx.self, n - 1), probe)
+      })
+      const looper = yield* env.spawn(Looper, env.probe)
+      const other = yield* env.spawn(Aliased, env.probe)
+      yield* env.send(looper, 5_000)
+      yield* env.send(other, "other")
+      assert.strictEqual(yield* env.receive(), "other", "the other process ran before the looper's 5,000 messages")
+      assert.strictEqual(yield* env.receive(), "looper done")
+    }))
+
+  it.scoped("link exit signals queued together reach each trapping process with their own sender and reason", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Stopper = Process.make({
+        name: "Stopper",
+        init: () => Effect.void,
+        handleMessage: (reason: Process.ExitReason.ExitReason, s, ctx) => Effect.as(ctx.stop(reason), s)
+      })
+      const Trapper = Process.make({
+        name: "Trapper",
+        init: (args: { readonly probe: Process.Pid; readonly links: ReadonlyArray<Process.Pid> }, ctx) =>
+          Effect.as(Effect.zipRight(ctx.trapExit(true), Effect.forEach(args.links, (pid) => ctx.link(pid))), args.probe),
+        handleMessage: (_: "ping", probe, ctx) => Effect.as(ctx.send(probe, ["pong", ctx.self.id]), probe),
+        handleInfo: (info, probe, ctx) => Effect.as(ctx.send(probe, [info, ctx.self.id]), probe)
+      })
+      const a = yield* env.spawn(Stopper, undefined)
+      const b = yield* env.spawn(Stopper, undefined)
+      const t1 = yield* env.spawn(Trapper, { probe: env.probe, links: [a, b] })
+      const t2 = yield* env.spawn(Trapper, { probe: env.probe, links: [a] })
+      // a's one exit queues two signals (to t1 and t2), then b's: three in one batch
+      yield* env.send(a, Process.ExitReason.kill)
+      yield* env.send(b, Process.ExitReason.error("b failed"))
+      const got: Array<string> = []
+      for (let i = 0; i < 3; i++) {
+        const [exit, id] = (yield* env.receive()) as [Process.Exit, number]
+        assert.instanceOf(exit, Process.Exit)
+        got.push(`${id}:${exit.from.id}:${exit.reason._tag}`)
+      }
+      assert.sameMembers(got, [`${t1.id}:${a.id}:kill`, `${t2.id}:${a.id}:kill`, `${t1.id}:${b.id}:error`])
+      // a link's `kill` is an ordinary reason to a trapping process: both are alive
+      yield* env.send(t1, "ping")
+      yield* env.send(t2, "ping")
+      assert.sameDeepMembers([yield* env.receive(), yield* env.receive()], [["pong", t1.id], ["pong", t2.id]])
+    }))
+
+  it.scoped("after its log-priority message, an idle process handles nothing more", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Aliased, env.probe)
+      yield* env.node.send(pid, "logged", "log")
+      assert.strictEqual(yield* env.receive(), "logged")
+      yield* env.send(pid, "normal")
+      assert.strictEqual(yield* env.receive(), "normal")
+      yield* env.expectNoMessage("50 millis")
+    }))
+
+  it.scoped("a node's and a process's uptime are finite, non-negative milliseconds", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Aliased, env.probe)
+      const metrics = yield* env.node.metrics
+      assert.isTrue(Number.isFinite(metrics.uptimeMillis) && metrics.uptimeMillis >= 0, `${metrics.uptimeMillis}`)
+      const info = Option.getOrThrow(yield* env.node.info(pid))
+      assert.isTrue(Number.isFinite(info.uptimeMillis) && info.uptimeMillis >= 0, `${info.uptimeMillis}`)
+    }))
+})
