@@ -101,11 +101,17 @@ describe("links", () => {
       yield* env.send(pid, "go")
       assert.strictEqual((yield* env.exitReason(pid))._tag, "normal")
       // b links to a; a crashes; b (not trapping) dies too; c linked to b, trapping, sees b's reason
+      // each link acknowledged (a Relay forwards the next message to the probe) before a crashes:
+      // a link to a process already dead would be an exit signal noproc instead
       const a = yield* env.spawn(Relay, undefined)
-      const b = yield* env.spawn(Relay, undefined)
+      const b = yield* env.spawn(Relay, env.probe)
       yield* env.send(b, { link: a })
-      const probeLinksB = yield* env.spawnLink(Relay, undefined)
+      yield* env.send(b, "b linked")
+      assert.strictEqual(yield* env.receive(), "b linked")
+      const probeLinksB = yield* env.spawnLink(Relay, env.probe)
       yield* env.send(probeLinksB, { link: b })
+      yield* env.send(probeLinksB, "probe linked")
+      assert.strictEqual(yield* env.receive(), "probe linked")
       yield* env.send(a, "crash")
       assert.strictEqual((yield* env.exitReason(b))._tag, "error")
       assert.strictEqual((yield* env.exitReason(probeLinksB))._tag, "error")
@@ -198,6 +204,7 @@ describe("monitors", () => {
           Effect.gen(function*() {
             if (msg.watch) refs.set(msg.watch, yield* ctx.monitor(msg.watch))
             if (msg.unwatch) yield* ctx.demonitor(refs.get(msg.unwatch)!)
+            yield* ctx.send(env.probe, `done ${msg.watch ?? msg.unwatch}`)
             return refs
           }),
         handleInfo: (info, refs, ctx) => Effect.as(ctx.send(env.probe, info), refs)
@@ -205,9 +212,11 @@ describe("monitors", () => {
       const watcher = yield* env.spawn(Watcher, undefined)
       const a = yield* env.spawn(Relay, undefined, { name: "a" })
       const b = yield* env.spawn(Relay, undefined, { name: "b" })
+      // each step acknowledged: a crash before the watcher monitors would be a Down noproc instead
       yield* env.send(watcher, { watch: "a" })
       yield* env.send(watcher, { watch: "b" })
       yield* env.send(watcher, { unwatch: "b" })
+      for (const step of ["done a", "done b", "done b"]) assert.strictEqual(yield* env.receive(), step)
       yield* env.send(b, "crash")
       yield* env.send(a, "crash")
       const down = (yield* env.receive()) as Process.Down
