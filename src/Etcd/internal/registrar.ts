@@ -112,7 +112,9 @@ export const make = (settings: Settings): EtcdRegistrar => {
   const pubsub = Effect.runSync(PubSub.unbounded<ClusterEvent>())
   /** Nodes missing from the snapshot taken on reconnecting, not yet reported as left. */
   const missing = new Map<string, { readonly route: Route; readonly since: number }>()
-  const graceMillis = Math.max(2 * settings.ttlSeconds * 1000, 5000)
+  // Long enough for the slowest other node to register again: its retry may be waiting out a
+  // request timeout and a back-off when etcd comes back (5 s was seen to be too short on a busy machine).
+  const graceMillis = Math.max(2 * settings.ttlSeconds * 1000, 10_000)
 
   /** An etcd request with the request timeout, failing with a `RegistrarError`. */
   const call = <A>(operation: string, f: () => Promise<A>) =>
