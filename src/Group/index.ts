@@ -37,7 +37,7 @@ import type { Pid, Reference } from "../Process/Pid.js"
 import type { NodeService } from "../Node/index.js"
 import { Node } from "../Node/Service.js"
 import type { Kernel } from "../Node/internal/kernel.js"
-import { kernelOf, kernels } from "../Node/internal/kernel.js"
+import { kernelOf, kernelOfPid } from "../Node/internal/kernel.js"
 import type { ScopeState } from "./internal/scope.js"
 import {
   DemonitorRequest,
@@ -115,7 +115,7 @@ export interface ScopeOptions {
 }
 
 const kernelOfWhere = (where: Where): Kernel =>
-  "self" in where ? kernels.get(`${where.self.node}/${where.self.creation}`)! : kernelOf(where)
+  "self" in where ? kernelOfPid(where.self)! : kernelOf(where)
 
 /** A string for `InvalidGroup`'s value, whatever plain JS passed. */
 const shown = (value: unknown): string => typeof value === "string" ? value : String(value)

@@ -7,7 +7,7 @@
  * @since 0.2.0
  */
 import { Duration, Effect, Schema } from "effect"
-import { kernels } from "../Node/internal/kernel.js"
+import { kernelOfPid, kernels } from "../Node/internal/kernel.js"
 import { suspendAll } from "../Node/internal/suspend.js"
 import { MAX_TRACE, setTrace } from "../Node/internal/trace.js"
 import type { Pid } from "./Pid.js"
@@ -40,11 +40,9 @@ export class SuspendFailed extends Schema.TaggedError<SuspendFailed>("rain/Proce
   }
 }
 
-const kernelFor = (pid: Pid) => kernels.get(`${pid.node}/${pid.creation}`)
-
 /** The kernel and record of a live local process, or why there is none (`noproc` or `remote`). */
 const localProc = (pid: Pid) => {
-  const kernel = kernelFor(pid)
+  const kernel = kernelOfPid(pid)
   if (kernel === undefined) return isForeign(pid) ? "remote" : "noproc"
   const proc = kernel.lookup(pid)
   return proc === undefined ? "noproc" : { kernel, proc }

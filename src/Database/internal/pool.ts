@@ -16,7 +16,7 @@ import { Cause, Clock, Duration, Effect, Exit, Metric, MetricLabel, Schedule, Sc
 import type { Fiber } from "effect"
 import { replyTo } from "../../Node/internal/calls.js"
 import type { Kernel } from "../../Node/internal/kernel.js"
-import { kernels } from "../../Node/internal/kernel.js"
+import { kernelOfPid } from "../../Node/internal/kernel.js"
 import { noReply, reply } from "../../Process/Behaviour.js"
 import type { Behaviour } from "../../Process/Behaviour.js"
 import {
@@ -255,7 +255,7 @@ export const behaviour: Behaviour<
           scope,
           key,
           inFlight: new Set(),
-          kernel: kernels.get(`${ctx.self.node}/${ctx.self.creation}`)!,
+          kernel: kernelOfPid(ctx.self)!,
           queryMillis: Duration.toMillis(Duration.decode(spec.queryTimeout ?? "5 seconds"))
         }
         guard.fork(

@@ -22,7 +22,7 @@ import { Name, Pid } from "../../Process/Pid.js"
 import type { Reference } from "../../Process/Pid.js"
 import { spawnEffect } from "../../Node/internal/context.js"
 import type { Kernel } from "../../Node/internal/kernel.js"
-import { kernels } from "../../Node/internal/kernel.js"
+import { kernelOfPid } from "../../Node/internal/kernel.js"
 import type { Proc } from "../../Node/internal/proc.js"
 import { exitSignal } from "../../Node/internal/signals.js"
 import {
@@ -506,7 +506,7 @@ export const Relay = Behaviour.make<RelayState, void, Message, Request>({
   name: "rain/Event/Relay",
   init: (_: void, ctx) =>
     Effect.sync(() => {
-      const kernel = kernels.get(`${ctx.self.node}/${ctx.self.creation}`)!
+      const kernel = kernelOfPid(ctx.self)!
       const state: RelayState = {
         kernel,
         self: kernel.lookup(ctx.self)!,
@@ -549,7 +549,7 @@ const kernelOfContext = new WeakMap<object, Kernel>()
 export const kernelFor = (ctx: Context<any, any>): Kernel => {
   let kernel = kernelOfContext.get(ctx)
   if (kernel === undefined) {
-    kernel = kernels.get(`${ctx.self.node}/${ctx.self.creation}`)
+    kernel = kernelOfPid(ctx.self)
     if (kernel === undefined) throw new Error("rain: Event used outside a running process")
     kernelOfContext.set(ctx, kernel)
   }

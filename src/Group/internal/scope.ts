@@ -19,7 +19,7 @@ import type { From, Info } from "../../Process/Message.js"
 import { Name } from "../../Process/Pid.js"
 import type { Pid, Reference } from "../../Process/Pid.js"
 import type { Kernel } from "../../Node/internal/kernel.js"
-import { kernels } from "../../Node/internal/kernel.js"
+import { kernelOfPid } from "../../Node/internal/kernel.js"
 import type { Proc } from "../../Node/internal/proc.js"
 import { anyNode } from "../../Node/internal/signals.js"
 import { Discover, Joined, Left, PeerJoin, PeerLeave, Sync } from "../types.js"
@@ -343,7 +343,7 @@ export const ScopeBehaviour = Behaviour.make<
   name: "rain/Group/Scope",
   init: (args, ctx) =>
     Effect.gen(function*() {
-      const kernel = kernels.get(`${ctx.self.node}/${ctx.self.creation}`)!
+      const kernel = kernelOfPid(ctx.self)!
       const state: ScopeState = {
         scope: args.scope,
         kernel,

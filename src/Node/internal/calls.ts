@@ -136,7 +136,7 @@ const tracedCall = (
       kind: "client",
       attributes: {
         "rain.node": kernel.name,
-        "rain.target": typeof to === "string" ? to : to.toString(),
+        "rain.target": labelOf(to),
         "rain.request": requestType(request),
         ...(from === undefined ? {} : { "rain.pid": from.pid.toString() })
       }

@@ -19,14 +19,14 @@ import type { MailboxFull } from "../../Process/errors.js"
 import { ProcessUnknown } from "../../Process/errors.js"
 import { trackRemoteCall } from "./calls.js"
 import type { Kernel } from "./kernel.js"
-import { kernels } from "./kernel.js"
+import { kernelOfPid } from "./kernel.js"
 import { CallEnvelope } from "./mailbox.js"
 import type { Proc } from "./proc.js"
 import { EXITING, RUNNING, WAITING } from "./proc.js"
 
 /** The kernel and process record of the process whose pid this is (a handler's `ctx.self`). */
 export const procOf = (self: Pid): { readonly kernel: Kernel; readonly proc: Proc } => {
-  const kernel = kernels.get(`${self.node}/${self.creation}`)
+  const kernel = kernelOfPid(self)
   const proc = kernel?.lookup(self)
   if (kernel === undefined || proc === undefined) throw new Error(`rain: ${self} is not a live local process`)
   return { kernel, proc }

@@ -137,6 +137,10 @@ export const attachKernel = (node: object, kernel: Kernel): void => {
 /** Live kernels by `node/creation`, so that code holding only a pid (a process context) finds its node. */
 export const kernels = new Map<string, Kernel>()
 
+/** The live kernel a pid belongs to (its node and creation), if it is on this OS process or thread. */
+export const kernelOfPid = (pid: { readonly node: string; readonly creation: number }): Kernel | undefined =>
+  kernels.get(`${pid.node}/${pid.creation}`)
+
 /** @internal */
 export class Kernel {
   readonly name: string

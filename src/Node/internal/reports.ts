@@ -17,7 +17,7 @@ import * as Reason from "../../Process/ExitReason.js"
 import type { ExitReason } from "../../Process/ExitReason.js"
 import type { Pid } from "../../Process/Pid.js"
 import type { Kernel } from "./kernel.js"
-import { kernels } from "./kernel.js"
+import { kernelOfPid } from "./kernel.js"
 import type { Proc } from "./proc.js"
 
 /** Options of the reports (`NodeOptions.log`). */
@@ -152,7 +152,7 @@ export class Reports {
 }
 
 /** The reports of the node a pid lives on (for supervisors, which hold only their context). */
-export const reportsOf = (pid: Pid): Reports | undefined => kernels.get(`${pid.node}/${pid.creation}`)?.reports
+export const reportsOf = (pid: Pid): Reports | undefined => kernelOfPid(pid)?.reports
 
 /**
  * Counts a supervisor's restart in its node's stats (`rain/Telemetry`'s restarts by
@@ -160,7 +160,7 @@ export const reportsOf = (pid: Pid): Reports | undefined => kernels.get(`${pid.n
  * would give every incarnation of a restarted supervisor its own series).
  */
 export const countRestart = (supervisor: Pid): void => {
-  const kernel = kernels.get(`${supervisor.node}/${supervisor.creation}`)
+  const kernel = kernelOfPid(supervisor)
   if (kernel === undefined) return
   const proc = kernel.lookup(supervisor)
   kernel.stats.restarted(proc === undefined ? supervisor.toString() : (proc.name ?? proc.behaviour.name))

@@ -6,7 +6,7 @@
  * @internal
  */
 import { Effect, Exit, Scope } from "effect"
-import { kernels } from "../../Node/internal/kernel.js"
+import { kernelOfPid } from "../../Node/internal/kernel.js"
 import * as Process from "../../Process/index.js"
 import type { Context } from "../../Process/Context.js"
 import type { ObserverService, Options } from "../index.js"
@@ -17,7 +17,7 @@ export const Server = Process.make({
   name: "Observer",
   init: (options: Options | undefined, ctx: Context<any, any>) =>
     Effect.gen(function*() {
-      const kernel = kernels.get(`${ctx.self.node}/${ctx.self.creation}`)
+      const kernel = kernelOfPid(ctx.self)
       if (kernel === undefined) {
         return yield* new ObserverStartFailed({ reason: "network", detail: `the node of ${ctx.self} is not running` })
       }
