@@ -251,6 +251,10 @@ export const leave = (
     return (yield* where.call(state.self.pid, new LeaveRequest(group, list) as never)) as boolean
   })
 
+/** A copy of a group's members in one of the scope's tables (every node's, or this node's). */
+const read = (where: Where, group: string, options: ScopeOptions | undefined, table: "all" | "local") =>
+  Effect.zipRight(checkGroup(group), Effect.map(stateOf(where, options), (state) => (state[table].get(group) ?? []).slice()))
+
 /**
  * The members of a group on every connected node, this node's first (pg's `get_members`),
  * read without a message. Empty for an unknown group.
@@ -263,7 +267,7 @@ export const members = (
   group: string,
   options?: ScopeOptions
 ): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted | InvalidGroup> =>
-  Effect.zipRight(checkGroup(group), Effect.map(stateOf(where, options), (state) => (state.all.get(group) ?? []).slice()))
+  read(where, group, options, "all")
 
 /**
  * The members of a group on this node (pg's `get_local_members`).
@@ -276,7 +280,7 @@ export const localMembers = (
   group: string,
   options?: ScopeOptions
 ): Effect.Effect<ReadonlyArray<Pid>, ScopeNotStarted | InvalidGroup> =>
-  Effect.zipRight(checkGroup(group), Effect.map(stateOf(where, options), (state) => (state.local.get(group) ?? []).slice()))
+  read(where, group, options, "local")
 
 /**
  * The groups with at least one member on any connected node (pg's `which_groups`).
