@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/db.ts sqlite [--quick]
  *   node --import tsx bench/db.ts pg [--quick]      # starts its own temporary PostgreSQL
+ *   node --cpu-prof --import tsx bench/db.ts pg --side pool   # one side only, for a profile
  *
  * SQLite: one caller at a time (SQLite runs one connection). PostgreSQL: 10 concurrent
  * callers on 10 connections for both sides.
@@ -37,6 +38,7 @@ const byId = Database.findOne(byIdOptions)
 
 const [driver, ...flags] = process.argv.slice(2)
 const quick = flags.includes("--quick")
+const onlySide = flags.includes("--side") ? flags[flags.indexOf("--side") + 1] : undefined
 const concurrency = driver === "pg" ? 10 : 1
 const perRound = driver === "pg" ? (quick ? 4_000 : 20_000) : (quick ? 20_000 : 100_000)
 const rounds = quick ? 2 : 3
@@ -78,18 +80,20 @@ const compare = (spec: Database.Spec, bare: SqlClient.SqlClient) =>
     const pool = yield* Database.start(node, spec)
     const viaPool = (id: number) => node.call(pool, byId(id))
     const viaBare = SqlSchema.findOne({ ...byIdOptions, execute: (id) => byIdOptions.execute(id, bare) })
-    // Warm-up: JIT, prepared statements, connections.
-    yield* measure(viaPool)
-    yield* measure(viaBare)
     const poolSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
     const bareSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
+    const sides = ([[bareSide, viaBare, "bare"], [poolSide, viaPool, "pool"]] as const)
+      .filter(([, , name]) => onlySide === undefined || onlySide === name)
+    // Warm-up: JIT, prepared statements, connections.
+    for (const [, query] of sides) yield* measure(query)
     for (let r = 0; r < rounds; r++) {
-      for (const [side, query] of [[bareSide, viaBare], [poolSide, viaPool]] as const) {
+      for (const [side, query] of sides) {
         const { cpuUs, rate } = yield* measure(query)
         side.rate.push(rate)
         side.cpu.push(cpuUs)
       }
     }
+    if (onlySide !== undefined) return { side: onlySide, rate: median(sides[0]![0].rate), cpu_us: median(sides[0]![0].cpu) }
     return {
       pool: median(poolSide.rate),
       bare: median(bareSide.rate),

@@ -27,6 +27,7 @@
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer } from "effect"
 import type { Behaviour, SpawnOptions } from "../Process/Behaviour.js"
@@ -38,6 +39,7 @@ import { Node } from "../Node/index.js"
 import type { DatabaseStartFailed, InvalidDatabaseSpec } from "./errors.js"
 import type { Query, Stats } from "./Query.js"
 import { compilerOf } from "./internal/driver.js"
+import type { Guard } from "./internal/guard.js"
 import * as internal from "./internal/pool.js"
 import type { Spec } from "./Spec.js"
 
@@ -230,20 +232,21 @@ export const layer = (spec: Spec): Layer.Layer<SqlClient.SqlClient, never, Node>
       const node = yield* Node
       const name = internal.nameOf(spec)
       const key = internal.keyOf(node.name, node.creation, name)
-      const acquirer = Effect.suspend(() => {
-        const guard = internal.lookup(key)
-        return guard === undefined
-          ? Effect.fail(
-            new SqlError({
-              message: `No database pool "${name}" runs on node ${node.name}: start it (Database.start or a ` +
-                `supervisor child) before using its SqlClient layer.`
-            })
-          )
-          : guard.acquire
-      })
+      const via = (acquire: (guard: Guard) => SqlConnection.Connection.Acquirer) =>
+        Effect.suspend(() => {
+          const guard = internal.lookup(key)
+          return guard === undefined
+            ? Effect.fail(
+              new SqlError({
+                message: `No database pool "${name}" runs on node ${node.name}: start it (Database.start or a ` +
+                  `supervisor child) before using its SqlClient layer.`
+              })
+            )
+            : acquire(guard)
+        })
       return yield* SqlClient.make({
-        acquirer,
-        transactionAcquirer: acquirer,
+        acquirer: via((guard) => guard.acquire),
+        transactionAcquirer: via((guard) => guard.acquireTransaction),
         compiler: compilerOf(spec),
         spanAttributes: [["db.system.name", spec.driver === "sqlite" ? "sqlite" : "postgresql"], ["rain.pool", name]]
       }).pipe(Effect.provide(Reactivity.layer))

@@ -5,7 +5,7 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, layer } from "@effect/vitest"
-import { Context, Deferred, Effect, Fiber, Layer, Option, Schedule, Schema } from "effect"
+import { Chunk, Context, Deferred, Effect, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
 import * as Database from "../../src/Database/index.js"
 import { Node } from "../../src/index.js"
 import type { Postgres } from "../fixtures/postgres.js"
@@ -132,6 +132,40 @@ layer(serverLayer, { timeout: 60_000, excludeTestServices: true })("Database on 
       yield* Fiber.join(holder)
       const rows = yield* inLayer(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT 41 + 1 AS n`))
       assert.strictEqual(rows[0]?.n, 42)
+    }))
+
+  it.scoped("a statement past its query timeout is cancelled on the server; values, raw results and streams still work", () =>
+    Effect.gen(function*() {
+      const server = yield* Server
+      const node = yield* Node.start("db@localhost")
+      const spec = specFor(server, { name: "pg_cancel", pool: { maxConnections: 2 } })
+      const pool = yield* Database.start(node, spec)
+      const error = yield* Effect.flip(
+        node.call(pool, Database.query((sql) => sql`SELECT pg_sleep(30)`, { timeout: "300 millis" }), "10 seconds")
+      )
+      assert.strictEqual(error._tag, "rain/Database/QueryTimeout")
+      // the server stops running it (pg_cancel_backend), rather than holding a connection for 30 s
+      yield* eventually(
+        "the sleeping statement to leave pg_stat_activity",
+        5000,
+        Effect.map(
+          node.call(pool, Database.query((sql) =>
+            sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'`
+          )),
+          (rows) => rows[0]?.n === 0
+        )
+      )
+      assert.include(yield* node.call(pool, Database.stats), { busy: 0, waiting: 0 })
+      const inLayer = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+        effect.pipe(Effect.provide(Database.layer(spec)), Effect.provideService(Node.Node, node))
+      const values = yield* inLayer(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 AS a, 'x' AS b`.values))
+      assert.deepStrictEqual(values, [[1, "x"]])
+      const raw = yield* inLayer(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 2 AS a`.raw))
+      assert.strictEqual((raw as { rowCount?: number }).rowCount, 1)
+      const streamed = yield* inLayer(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Stream.runCollect(sql<{ n: number }>`SELECT generate_series(1, 300) AS n`.stream)))
+      assert.strictEqual(Chunk.size(streamed), 300)
+      assert.include(yield* node.call(pool, Database.stats), { busy: 0, waiting: 0 })
     }))
 
   it.scoped("idle connections close after the idle timeout", () =>

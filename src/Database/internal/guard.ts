@@ -7,8 +7,8 @@
  * `SqlClient` layer) acquire through this one gate, so their figures are the pool's.
  *
  * `acquire` is on every query's path (hot path): with a free slot it sets no timer and
- * waits for nothing; SQLite's one connection is wrapped once, a PostgreSQL connection per
- * acquire.
+ * waits for nothing; SQLite's one connection is wrapped once, as is PostgreSQL's statement
+ * connection (a pooled connection per statement); a transaction reserves one.
  *
  * @internal
  */
@@ -51,6 +51,7 @@ export class Guard {
     this.acquireMillis = Duration.toMillis(Duration.decode(acquireTimeout))
     driver.onLost = (reason) => this.lost(reason)
     this.fixed = driver.connection === undefined ? undefined : this.wrap(driver.connection)
+    this.statements = driver.statements === undefined ? undefined : this.wrap(driver.statements)
   }
 
   private unavailable(): SqlError {
@@ -115,33 +116,45 @@ export class Guard {
     }
   }
 
-  /** SQLite's one connection, wrapped once; PostgreSQL reserves one from its pool per acquire. */
+  /** SQLite's one connection, wrapped once; PostgreSQL reserves one from its pool per transaction. */
   private fixed: SqlConnection.Connection | undefined
+  /** PostgreSQL's statements outside transactions (a pooled connection each), wrapped once. */
+  private statements: SqlConnection.Connection | undefined
 
   /**
-   * A connection for one statement or one transaction, held until the caller's scope closes.
-   * Hot path: SQLite's connection with its slot free is taken in one step (no waiting, so
-   * nothing to restore interruption for); otherwise the slot is waited for, interruptibly.
+   * A connection for one statement, held until the caller's scope closes.
+   * Hot path: with a slot free it is taken in one step (no waiting, so nothing to restore
+   * interruption for); otherwise the slot is waited for, interruptibly.
    */
   readonly acquire: SqlConnection.Connection.Acquirer = Effect.uninterruptibleMask((restore) =>
-    Effect.scopeWith((scope) => {
-      const fixed = this.fixed
-      if (fixed !== undefined && this.available && this.busy < this.max && this.waiters.length === 0) {
-        this.busy++
-        this.acquired++
-        return Effect.as(Scope.addFinalizer(scope, this.giveBack), fixed)
-      }
-      return Effect.flatMap(restore(this.takeSlot), () => {
-        this.acquired++
-        return Effect.zipRight(
-          Scope.addFinalizer(scope, this.giveBack),
-          fixed !== undefined
-            ? Effect.succeed(fixed)
-            : restore(Effect.map(Effect.mapError(this.driver.inner.reserve, this.classify), (c) => this.wrap(c)))
-        )
-      })
-    })
+    Effect.scopeWith((scope) => this.take(scope, restore, this.fixed ?? this.statements))
   )
+
+  /** A connection for one transaction: SQLite's one, or one PostgreSQL connection reserved until the scope closes. */
+  readonly acquireTransaction: SqlConnection.Connection.Acquirer = Effect.uninterruptibleMask((restore) =>
+    Effect.scopeWith((scope) => this.take(scope, restore, this.fixed))
+  )
+
+  private take(
+    scope: Scope.Scope,
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+    shared: SqlConnection.Connection | undefined
+  ): Effect.Effect<SqlConnection.Connection, SqlError, Scope.Scope> {
+    if (shared !== undefined && this.available && this.busy < this.max && this.waiters.length === 0) {
+      this.busy++
+      this.acquired++
+      return Effect.as(Scope.addFinalizer(scope, this.giveBack), shared)
+    }
+    return Effect.flatMap(restore(this.takeSlot), () => {
+      this.acquired++
+      return Effect.zipRight(
+        Scope.addFinalizer(scope, this.giveBack),
+        shared !== undefined
+          ? Effect.succeed(shared)
+          : restore(Effect.map(Effect.mapError(this.driver.inner.reserve, this.classify), (c) => this.wrap(c)))
+      )
+    })
+  }
 
   /**
    * Runs `effect` on the pool's runtime, interrupted when the pool closes; `onExit` sees

@@ -225,7 +225,7 @@ export const behaviour: Behaviour<
         yield* Scope.addFinalizer(scope, guard.close)
         const client = yield* SqlClient.make({
           acquirer: guard.acquire,
-          transactionAcquirer: guard.acquire,
+          transactionAcquirer: guard.acquireTransaction,
           compiler: driver.compiler,
           spanAttributes: [["db.system.name", spec.driver === "sqlite" ? "sqlite" : "postgresql"], ["rain.pool", name]]
         }).pipe(Effect.provide(Reactivity.layer))
