@@ -77,4 +77,30 @@ describe("registrar cluster operations", () => {
       assert.deepStrictEqual((yield* first.resolveApplication("web")).map((r) => r.node), ["a@127.0.0.1"])
       assert.deepStrictEqual(yield* first.getConfig("limits"), { max: 3 })
     }))
+
+  it.scopedLive("embedded: a client looks nodes up on its registration connection, and asks afresh once the server is gone", () =>
+    Effect.gen(function*() {
+      const first = embedded(0, "127.0.0.1", 50)
+      yield* first.register("a@127.0.0.1", 4001)
+      const second = embedded(first.port, "127.0.0.1", 50)
+      yield* Effect.addFinalizer(() => second.close)
+      yield* second.register("b@127.0.0.1", 4002)
+      const before = first.accepted
+      for (let i = 0; i < 20; i++) {
+        assert.deepStrictEqual(yield* second.lookup("a@127.0.0.1"), { host: "127.0.0.1", port: 4001 })
+        assert.deepStrictEqual(yield* second.lookup("b@127.0.0.1"), { host: "127.0.0.1", port: 4002 })
+        assert.isUndefined(yield* second.lookup("nobody@127.0.0.1"))
+      }
+      // concurrent lookups each get their own answer (the answers come back in request order)
+      const many = yield* Effect.all(
+        Array.from({ length: 50 }, (_, i) => second.lookup(i % 2 === 0 ? "a@127.0.0.1" : "b@127.0.0.1")),
+        { concurrency: "unbounded" }
+      )
+      many.forEach((found, i) => assert.strictEqual(found?.port, i % 2 === 0 ? 4001 : 4002))
+      assert.strictEqual(first.accepted, before, "no connection of its own per lookup")
+      // the server goes away: the client takes the port over and answers for itself
+      yield* first.close
+      yield* eventually("b takes the registrar over", Effect.map(second.lookup("b@127.0.0.1"), (found) => found?.port === 4002))
+      assert.isUndefined(yield* second.lookup("a@127.0.0.1"), "a's registration went with its server")
+    }))
 })

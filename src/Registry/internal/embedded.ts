@@ -87,6 +87,8 @@ const lines = (socket: net.Socket, onLine: (line: any) => void): void => {
 export interface EmbeddedRegistrar extends Registrar {
   /** The registrar port: the one asked for, or once serving on port 0, the one the system picked. */
   readonly port: number
+  /** Connections this node's server accepted (registrations, and requests on a connection of their own). */
+  readonly accepted: number
 }
 
 /** @internal */
@@ -104,10 +106,42 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
   let own: { name: string; port: number } | undefined
   let closed = false
   const serverSockets = new Set<net.Socket>()
+  let accepted = 0
+
+  /** The server's answer to one request, or undefined for one it does not know (the connection closes). */
+  const serveRequest = (msg: any): object | undefined => {
+    if (msg?.op === "register" && typeof msg.name === "string" && typeof msg.port === "number") {
+      table.set(msg.name, msg.port)
+      return { ok: true }
+    }
+    if (msg?.op === "lookup" && typeof msg.name === "string") return { port: table.get(msg.name) ?? null }
+    if (msg?.op === "app" && typeof msg.node === "string" && isRoute(msg.route)) {
+      if (!served.apps.has(msg.node)) served.apps.set(msg.node, new Map())
+      served.apps.get(msg.node)!.set(msg.route.name, msg.route)
+      return { ok: true }
+    }
+    if (msg?.op === "unapp" && typeof msg.node === "string" && typeof msg.name === "string") {
+      served.apps.get(msg.node)?.delete(msg.name)
+      return { ok: true }
+    }
+    if (msg?.op === "config" && typeof msg.key === "string") {
+      if (typeof msg.value === "string") served.config.set(msg.key, msg.value)
+      else served.config.delete(msg.key)
+      return { ok: true }
+    }
+    if (msg?.op === "snapshot") {
+      const apps = Array.from(served.apps.entries())
+        .filter(([node]) => table.has(node))
+        .flatMap(([, m]) => Array.from(m.values()))
+      return { nodes: Object.fromEntries(table), apps, config: Object.fromEntries(served.config) }
+    }
+    return undefined
+  }
 
   const serve = (): Promise<boolean> =>
     new Promise((resolve) => {
       const s = net.createServer((socket) => {
+        accepted++
         serverSockets.add(socket)
         const names = new Set<string>()
         socket.on("error", () => {})
@@ -119,31 +153,10 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
           }
         })
         lines(socket, (msg) => {
-          if (msg?.op === "register" && typeof msg.name === "string" && typeof msg.port === "number") {
-            table.set(msg.name, msg.port)
-            names.add(msg.name)
-            socket.write("{\"ok\":true}\n")
-          } else if (msg?.op === "lookup" && typeof msg.name === "string") {
-            socket.write(JSON.stringify({ port: table.get(msg.name) ?? null }) + "\n")
-          } else if (msg?.op === "app" && typeof msg.node === "string" && isRoute(msg.route)) {
-            if (!served.apps.has(msg.node)) served.apps.set(msg.node, new Map())
-            served.apps.get(msg.node)!.set(msg.route.name, msg.route)
-            socket.write("{\"ok\":true}\n")
-          } else if (msg?.op === "unapp" && typeof msg.node === "string" && typeof msg.name === "string") {
-            served.apps.get(msg.node)?.delete(msg.name)
-            socket.write("{\"ok\":true}\n")
-          } else if (msg?.op === "config" && typeof msg.key === "string") {
-            if (typeof msg.value === "string") served.config.set(msg.key, msg.value)
-            else served.config.delete(msg.key)
-            socket.write("{\"ok\":true}\n")
-          } else if (msg?.op === "snapshot") {
-            const apps = Array.from(served.apps.entries())
-              .filter(([node]) => table.has(node))
-              .flatMap(([, m]) => Array.from(m.values()))
-            socket.write(
-              JSON.stringify({ nodes: Object.fromEntries(table), apps, config: Object.fromEntries(served.config) }) + "\n"
-            )
-          } else socket.destroy()
+          if (msg?.op === "register" && typeof msg.name === "string" && typeof msg.port === "number") names.add(msg.name)
+          const answer = serveRequest(msg)
+          if (answer === undefined) socket.destroy()
+          else socket.write(JSON.stringify(answer) + "\n")
         })
       })
       s.once("error", () => resolve(false))
@@ -156,23 +169,63 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
       })
     })
 
+  /**
+   * The answers awaited on the registration socket, in the order the server sends them (one
+   * line per request, in request order): lookups on this host's registrar go there, with no
+   * TCP connection of their own (a third of a warm connect's time otherwise).
+   */
+  let awaiting: Array<(answer: any) => void> = []
+  const onClientClosed = () => {
+    const pending = awaiting
+    awaiting = []
+    for (const answer of pending) answer(undefined)
+  }
+
   const join = (): Promise<void> =>
     new Promise((resolve) => {
       const socket = net.connect({ host, port })
       client = socket
       socket.on("error", () => {})
       socket.once("connect", () => {
-        socket.write(JSON.stringify({ op: "register", ...own }) + "\n")
-        for (const route of mine.apps.values()) socket.write(JSON.stringify({ op: "app", node: own!.name, route }) + "\n")
-        for (const [key, value] of mine.config) socket.write(JSON.stringify({ op: "config", key, value }) + "\n")
+        const line = (message: unknown) => {
+          awaiting.push(() => {})
+          socket.write(JSON.stringify(message) + "\n")
+        }
+        line({ op: "register", ...own })
+        for (const route of mine.apps.values()) line({ op: "app", node: own!.name, route })
+        for (const [key, value] of mine.config) line({ op: "config", key, value })
         resolve()
       })
-      lines(socket, () => {})
+      lines(socket, (answer) => awaiting.shift()?.(answer))
       socket.once("close", () => {
-        if (client === socket) client = undefined
+        if (client === socket) {
+          client = undefined
+          onClientClosed()
+        }
         resolve()
         if (!closed) setTimeout(() => void ensure(), 20 + Math.floor(Math.random() * 80))
       })
+    })
+
+  /**
+   * A request on the registration socket (still connecting is fine: writes keep their order, and
+   * so do the answers): the answer, "closed" when the socket closed first (the caller asks
+   * afresh), or undefined when no answer came in 2 s (as for `request`).
+   */
+  const askClient = (socket: net.Socket, message: unknown): Promise<any> =>
+    new Promise((resolve) => {
+      let answered = false
+      const timer = setTimeout(() => {
+        answered = true
+        resolve(undefined)
+      }, 2000)
+      awaiting.push((answer) => {
+        if (answered) return
+        answered = true
+        clearTimeout(timer)
+        resolve(answer === undefined ? "closed" : answer)
+      })
+      socket.write(JSON.stringify(message) + "\n")
     })
 
   const ensure = async (): Promise<void> => {
@@ -212,9 +265,23 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
 
   const hostOf = (node: string) => node.slice(node.indexOf("@") + 1)
 
+  /**
+   * A request to this host's server: answered here when this node serves, else on the
+   * registration connection when there is one, else on a connection of its own.
+   */
+  const requestHere = async (message: unknown): Promise<any> => {
+    // through JSON both ways, as on the wire: the caller gets a copy, not the server's tables
+    if (server !== undefined) return JSON.parse(JSON.stringify(serveRequest(message) ?? null))
+    if (client !== undefined) {
+      const answer = await askClient(client, message)
+      if (answer !== "closed") return answer
+    }
+    return request({ host, port }, message)
+  }
+
   /** The server's state (this host's cluster). */
   const snapshot = (): Promise<Snapshot> =>
-    request({ host, port }, { op: "snapshot" }).then((msg) => {
+    requestHere({ op: "snapshot" }).then((msg) => {
       if (typeof msg?.nodes !== "object" || !Array.isArray(msg.apps) || typeof msg.config !== "object") {
         throw new Error(`no registrar answers on ${host}:${port}`)
       }
@@ -223,7 +290,7 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
 
   /** A write to the server, acknowledged; remembered to send again to a new server. */
   const write = (message: unknown): Promise<void> =>
-    request({ host, port }, message).then((msg) => {
+    requestHere(message).then((msg) => {
       if (msg?.ok !== true) throw new Error(`no registrar answers on ${host}:${port}`)
     })
 
@@ -245,6 +312,9 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
     get port() {
       return port
     },
+    get accepted() {
+      return accepted
+    },
     register: (name, nodePort) =>
       Effect.tryPromise({
         try: async () => {
@@ -263,7 +333,12 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
         try: async () => {
           const nodeHost = name.slice(name.indexOf("@") + 1)
           if (server !== undefined && table.has(name)) return { host: nodeHost, port: table.get(name)! }
-          const found = await ask({ host: nodeHost === "localhost" ? host : nodeHost, port }, name)
+          const registrarHost = nodeHost === "localhost" ? host : nodeHost
+          if (client !== undefined && registrarHost === host) {
+            const answer = await askClient(client, { op: "lookup", name })
+            if (answer !== "closed") return typeof answer?.port === "number" ? { host: nodeHost, port: answer.port } : undefined
+          }
+          const found = await ask({ host: registrarHost, port }, name)
           return found === undefined ? undefined : { host: nodeHost, port: found }
         },
         catch: failed(`look ${name} up in the embedded registrar on port ${port}`)
