@@ -32,6 +32,16 @@ const durationProblem = (input: Duration.DurationInput | undefined): string | un
   return undefined
 }
 
+/** `network.busyWait`: zero (off) up to 10 ms; a longer spin would only burn CPU. */
+const busyWaitProblem = (input: Duration.DurationInput | undefined): string | undefined => {
+  if (input === undefined) return undefined
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded)) return `is not a duration: ${JSON.stringify(String(input))} (use e.g. "100 micros", or 0 to turn it off)`
+  const millis = Duration.toMillis(decoded.value)
+  if (!(millis >= 0 && millis <= 10)) return `must be between 0 and 10 millis, got ${Duration.format(decoded.value)}`
+  return undefined
+}
+
 /** Where a distributed node keeps its registrar (`Kernel.extensions`), for the applications to announce themselves. */
 export const registrarKey = "rain/Registrar"
 
@@ -66,6 +76,8 @@ export const startDistribution = (
       const problem = durationProblem(options[key])
       if (problem !== undefined) return yield* failed(`network.${key} ${problem}`)
     }
+    const busyWait = busyWaitProblem(options.busyWait)
+    if (busyWait !== undefined) return yield* failed(`network.busyWait ${busyWait}`)
     // A registrar with only register/lookup/close gets the cluster operations in memory.
     const registrar = options.registrar === undefined
       ? undefined

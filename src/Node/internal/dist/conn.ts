@@ -11,8 +11,9 @@ import { pack } from "../../../Message/internal/codec.js"
 import type * as Transport from "../../../Transport/index.js"
 import type { Distribution } from "./connection.js"
 import { onFrame } from "./dispatch.js"
+import { busyWait } from "./busyWait.js"
 import type { Frame } from "./frames.js"
-import { REPLY } from "./frames.js"
+import { ACK, CALL, REPLY, SEND_IMPORTANT } from "./frames.js"
 
 /** Frames queued for a peer before they are written without waiting for the end of the run. */
 const EARLY_FLUSH = 64
@@ -25,6 +26,8 @@ export class Conn {
   /** Frames, or frames already packed (large payloads are packed at send time). */
   private out: Array<Frame | Buffer> = []
   private flushing = false
+  /** A request or an answer is queued: busy-wait after the write (see busyWait.ts). */
+  private answerAwaited = false
   closed = false
   readonly peerName: string
   readonly peerCreation: number
@@ -59,6 +62,10 @@ export class Conn {
   write(frame: Frame | Buffer): void {
     if (this.closed) return
     this.framesOut++
+    if (!(frame instanceof Buffer)) {
+      const kind = frame[0]
+      if (kind === CALL || kind === REPLY || kind === SEND_IMPORTANT || kind === ACK) this.answerAwaited = true
+    }
     if (this.out.push(frame) >= EARLY_FLUSH) {
       // Long runs leave in slices, so the peer starts on them while this node goes on:
       // both nodes work at once instead of taking turns (100 concurrent callers, say).
@@ -90,6 +97,10 @@ export class Conn {
       } else run.push(frame as Frame)
     }
     this.sendRun(run)
+    if (this.answerAwaited) {
+      this.answerAwaited = false
+      if (this.dist.busyWaitMillis > 0) busyWait(this.dist.busyWaitMillis)
+    }
   }
 
   private sendRun(run: Array<Frame>): void {

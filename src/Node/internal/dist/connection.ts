@@ -79,6 +79,8 @@ export class Distribution implements Remote {
   /** `connectTimeout` and `tickTime` in milliseconds (checked by `startDistribution`). */
   readonly connectTimeoutMillis: number
   readonly tickMillis: number
+  /** How long the event loop keeps polling after a request or an answer leaves (`network.busyWait`). */
+  readonly busyWaitMillis: number
   /** `network.maxNodes`: the most peers kept connected (Infinity: no limit). */
   readonly maxNodes: number
   readonly peers: Peers
@@ -103,6 +105,7 @@ export class Distribution implements Remote {
     this.maxFrame = this.maxMessage + FRAME_SLACK
     this.connectTimeoutMillis = Duration.toMillis(Duration.decode(options.connectTimeout ?? "5 seconds"))
     this.tickMillis = Duration.toMillis(Duration.decode(options.tickTime ?? "20 seconds"))
+    this.busyWaitMillis = Duration.toMillis(Duration.decode(options.busyWait ?? "100 micros"))
     this.maxNodes = options.maxNodes ?? Infinity
     if (options.messages !== undefined) register(...options.messages)
     const t = options.tls
