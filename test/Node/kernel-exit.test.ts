@@ -1,0 +1,107 @@
+/**
+ * The second half of the kernel's hot path (`src/Node/internal/kernel.ts`: spawn, send,
+ * enqueue, exit), on what a user can observe. Written against the survivors of the mutation
+ * run of part `core2` (issue 24): each test fails when the line it guards is broken.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber } from "effect"
+import { Node, Process, Supervisor } from "../../src/index.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
+import * as Testing from "../testing.js"
+import { within } from "../Process/helpers.js"
+
+/** Forwards every message to the probe; "hold" waits on the gate first. */
+const Gated = Process.make({
+  name: "Gated",
+  init: (args: { readonly probe: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
+  handleMessage: (msg: string, s, ctx) =>
+    msg === "hold" ? Effect.as(Deferred.await(s.gate), s) : Effect.as(ctx.send(s.probe, msg), s)
+})
+
+/** Polls `f` every 5 ms of real time until it holds, for at most 5 s. */
+const until = (what: string, f: () => boolean) =>
+  within(
+    Effect.gen(function*() {
+      while (!f()) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+    }),
+    what,
+    5
+  )
+
+describe("senders waiting for room in a full mailbox", () => {
+  it.scoped("an interrupted sender leaves the line: its message never arrives, the next sender's does, in order", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const gate = yield* Deferred.make<void>()
+      const pid = yield* env.spawn(Gated, { probe: env.probe, gate }, { mailboxSize: 1 })
+      const proc = kernelOf(env.node).lookup(pid)!
+      yield* env.send(pid, "hold")
+      yield* until("the process to take 'hold'", () => proc.mailboxLength() === 0)
+      yield* env.send(pid, "a") // fills the mailbox
+      const lost = yield* Effect.fork(env.send(pid, "lost"))
+      yield* until("the sender to wait in line", () => proc.waiters?.length === 1)
+      yield* Fiber.interrupt(lost)
+      assert.strictEqual(proc.waiters?.length ?? 0, 0, "the interrupted sender left the line")
+      const next = yield* Effect.fork(env.send(pid, "b"))
+      yield* until("the next sender to wait in line", () => proc.waiters?.length === 1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(next)
+      assert.strictEqual(yield* env.receive(), "a")
+      assert.strictEqual(yield* env.receive(), "b", "the interrupted sender's message was not delivered")
+      yield* env.expectNoMessage("20 millis")
+    }))
+})
+
+/** Traps exits, and holds `terminate` until its gate opens (reporting the reason first). */
+const Stubborn = Process.make({
+  name: "Stubborn",
+  options: { trapExit: true },
+  init: (args: { readonly probe: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
+  handleMessage: (_: string, s) => Effect.succeed(s),
+  terminate: (reason, s, ctx) =>
+    Effect.zipRight(Effect.orDie(ctx.send(s.probe, `terminating: ${Process.ExitReason.format(reason)}`)), Deferred.await(s.gate))
+})
+
+describe("exiting", () => {
+  it.scoped("a second exit signal while terminate runs does not cut it short; kill does", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const gate = yield* Deferred.make<void>()
+      const pid = yield* env.spawn(Stubborn, { probe: env.probe, gate })
+      yield* env.node.exit(pid, Process.ExitReason.shutdown)
+      assert.strictEqual(yield* env.receive(), "terminating: shutdown")
+      yield* env.node.exit(pid, Process.ExitReason.error("another reason"))
+      yield* env.expectNoMessage("20 millis")
+      assert.isDefined(kernelOf(env.node).lookup(pid), "still running terminate")
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(Process.ExitReason.format(yield* env.exitReason(pid)), "shutdown")
+      // kill during terminate ends it at once, with killed
+      const gate2 = yield* Deferred.make<void>()
+      const other = yield* env.spawn(Stubborn, { probe: env.probe, gate: gate2 })
+      yield* env.node.exit(other, Process.ExitReason.shutdown)
+      assert.strictEqual(yield* env.receive(), "terminating: shutdown")
+      yield* env.node.exit(other, Process.ExitReason.kill)
+      assert.strictEqual(Process.ExitReason.format(yield* env.exitReason(other)), "killed")
+    }))
+
+  it.scopedLive("a suspended child that traps exits still obeys its supervisor's shutdown at once", () =>
+    Effect.gen(function*() {
+      const node = yield* Node.start("suspended@localhost", { log: { level: "None" } })
+      const gate = yield* Deferred.make<void>()
+      yield* Deferred.succeed(gate, undefined)
+      const probe = yield* node.spawn(Process.make({ name: "Sink", init: () => Effect.void, handleMessage: () => Effect.void }), undefined)
+      const sup = yield* Supervisor.start(
+        node,
+        Supervisor.oneForOne().pipe(
+          // a minute to stop: only the parent-exit path ends it in time
+          Supervisor.child({ id: "c", behaviour: Stubborn, args: { probe, gate }, shutdown: 60_000 })
+        )
+      )
+      const [child] = yield* Supervisor.whichChildren(node, sup)
+      const pid = child!.pid!
+      yield* Process.suspend(pid)
+      yield* node.exit(sup, Process.ExitReason.shutdown)
+      yield* within(node.awaitExit(sup), "the supervisor to stop its suspended child", 5)
+      assert.isUndefined(kernelOf(node).lookup(pid))
+    }))
+})
