@@ -104,4 +104,35 @@ describe("exiting", () => {
       yield* within(node.awaitExit(sup), "the supervisor to stop its suspended child", 5)
       assert.isUndefined(kernelOf(node).lookup(pid))
     }))
+
+  it.scoped("linking to or monitoring a process that is running terminate is noproc at once, as for a dead one", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const gate = yield* Deferred.make<void>()
+      const target = yield* env.spawn(Stubborn, { probe: env.probe, gate })
+      yield* env.node.exit(target, Process.ExitReason.shutdown)
+      assert.strictEqual(yield* env.receive(), "terminating: shutdown")
+      /** Traps exits; links to or monitors `target` on demand and reports every Exit and Down. */
+      const Watcher = Process.make({
+        name: "Watcher",
+        options: { trapExit: true },
+        init: () => Effect.void,
+        handleMessage: (msg: "link" | "monitor", s, ctx) =>
+          Effect.as(msg === "link" ? ctx.link(target) : ctx.monitor(target), s),
+        handleInfo: (info, s, ctx) =>
+          Effect.as(
+            Effect.orDie(ctx.send(env.probe, `${info._tag}: ${Process.ExitReason.format((info as { reason: Process.Reason }).reason)}`)),
+            s
+          )
+      })
+      const watcher = yield* env.spawn(Watcher, undefined)
+      yield* env.send(watcher, "link")
+      assert.strictEqual(yield* env.receive(), "Exit: noproc", "no link to a process that is exiting")
+      yield* env.send(watcher, "monitor")
+      assert.strictEqual(yield* env.receive(), "Down: noproc")
+      // when it ends, nobody is told a second time
+      yield* Deferred.succeed(gate, undefined)
+      yield* env.exitReason(target)
+      yield* env.expectNoMessage("20 millis")
+    }))
 })
