@@ -22,24 +22,23 @@ import type { Kernel } from "./kernel.js"
 import { makeLocal } from "./local.js"
 import type { SpawnRequest } from "./remote.js"
 
-/** Why a duration option cannot be used (not a duration, not finite and positive), or undefined. */
-const durationProblem = (input: Duration.DurationInput | undefined): string | undefined => {
-  if (input === undefined) return undefined
-  const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) return `is not a duration: ${JSON.stringify(String(input))} (use e.g. "5 seconds" or Duration.seconds(5))`
-  const millis = Duration.toMillis(decoded.value)
-  if (!Number.isFinite(millis) || millis <= 0) return `must be finite and positive, got ${Duration.format(decoded.value)}`
-  return undefined
-}
-
+/** A duration option's range: a reason it is outside, or undefined. */
+type Range = (millis: number) => string | undefined
+const positive: Range = (millis) => (Number.isFinite(millis) && millis > 0 ? undefined : "must be finite and positive")
 /** `network.busyWait`: zero (off) up to 10 ms; a longer spin would only burn CPU. */
-const busyWaitProblem = (input: Duration.DurationInput | undefined): string | undefined => {
+const upTo10Millis: Range = (millis) => (millis >= 0 && millis <= 10 ? undefined : "must be between 0 and 10 millis")
+
+/** Why a duration option cannot be used (not a duration, or outside its range), or undefined. */
+const durationProblem = (
+  input: Duration.DurationInput | undefined,
+  range: Range = positive,
+  example = `"5 seconds" or Duration.seconds(5)`
+): string | undefined => {
   if (input === undefined) return undefined
   const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) return `is not a duration: ${JSON.stringify(String(input))} (use e.g. "100 micros", or 0 to turn it off)`
-  const millis = Duration.toMillis(decoded.value)
-  if (!(millis >= 0 && millis <= 10)) return `must be between 0 and 10 millis, got ${Duration.format(decoded.value)}`
-  return undefined
+  if (Option.isNone(decoded)) return `is not a duration: ${JSON.stringify(String(input))} (use e.g. ${example})`
+  const outside = range(Duration.toMillis(decoded.value))
+  return outside === undefined ? undefined : `${outside}, got ${Duration.format(decoded.value)}`
 }
 
 /** Where a distributed node keeps its registrar (`Kernel.extensions`), for the applications to announce themselves. */
@@ -76,7 +75,7 @@ export const startDistribution = (
       const problem = durationProblem(options[key])
       if (problem !== undefined) return yield* failed(`network.${key} ${problem}`)
     }
-    const busyWait = busyWaitProblem(options.busyWait)
+    const busyWait = durationProblem(options.busyWait, upTo10Millis, `"100 micros", or 0 to turn it off`)
     if (busyWait !== undefined) return yield* failed(`network.busyWait ${busyWait}`)
     // A registrar with only register/lookup/close gets the cluster operations in memory.
     const registrar = options.registrar === undefined

@@ -26,8 +26,6 @@ export class Conn {
   /** Frames, or frames already packed (large payloads are packed at send time). */
   private out: Array<Frame | Buffer> = []
   private flushing = false
-  /** A request or an answer is queued: busy-wait after the write (see busyWait.ts). */
-  private answerAwaited = false
   closed = false
   readonly peerName: string
   readonly peerCreation: number
@@ -62,10 +60,6 @@ export class Conn {
   write(frame: Frame | Buffer): void {
     if (this.closed) return
     this.framesOut++
-    if (!(frame instanceof Buffer)) {
-      const kind = frame[0]
-      if (kind === CALL || kind === REPLY || kind === SEND_IMPORTANT || kind === ACK) this.answerAwaited = true
-    }
     if (this.out.push(frame) >= EARLY_FLUSH) {
       // Long runs leave in slices, so the peer starts on them while this node goes on:
       // both nodes work at once instead of taking turns (100 concurrent callers, say).
@@ -89,18 +83,23 @@ export class Conn {
     // frame, never compressed); a large frame was packed at send time and goes on its own,
     // compressed when the session negotiated compression.
     let run: Array<Frame> = []
+    // A request or an answer among them: busy-wait after the write (see busyWait.ts).
+    let answerAwaited = false
     for (const frame of frames) {
       if (frame instanceof Buffer) {
         this.sendRun(run)
         run = []
         this.sendBytes(frame, true)
-      } else run.push(frame as Frame)
+      } else {
+        run.push(frame as Frame)
+        if (!answerAwaited) {
+          const kind = (frame as Frame)[0]
+          answerAwaited = kind === CALL || kind === REPLY || kind === SEND_IMPORTANT || kind === ACK
+        }
+      }
     }
     this.sendRun(run)
-    if (this.answerAwaited) {
-      this.answerAwaited = false
-      if (this.dist.busyWaitMillis > 0) busyWait(this.dist.busyWaitMillis)
-    }
+    if (answerAwaited && this.dist.busyWaitMillis > 0) busyWait(this.dist.busyWaitMillis)
   }
 
   private sendRun(run: Array<Frame>): void {
