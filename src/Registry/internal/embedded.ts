@@ -260,9 +260,6 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
       })
     })
 
-  const ask = (route: Route, name: string): Promise<number | undefined> =>
-    request(route, { op: "lookup", name }).then((msg) => (typeof msg?.port === "number" ? msg.port : undefined))
-
   const hostOf = (node: string) => node.slice(node.indexOf("@") + 1)
 
   /**
@@ -334,12 +331,10 @@ export const embedded = (requestedPort: number, host: string, pollMillis = 1000)
           const nodeHost = name.slice(name.indexOf("@") + 1)
           if (server !== undefined && table.has(name)) return { host: nodeHost, port: table.get(name)! }
           const registrarHost = nodeHost === "localhost" ? host : nodeHost
-          if (client !== undefined && registrarHost === host) {
-            const answer = await askClient(client, { op: "lookup", name })
-            if (answer !== "closed") return typeof answer?.port === "number" ? { host: nodeHost, port: answer.port } : undefined
-          }
-          const found = await ask({ host: registrarHost, port }, name)
-          return found === undefined ? undefined : { host: nodeHost, port: found }
+          const message = { op: "lookup", name }
+          // this host's registrar through the registration connection; another host's on a connection of its own
+          const answer = registrarHost === host ? await requestHere(message) : await request({ host: registrarHost, port }, message)
+          return typeof answer?.port === "number" ? { host: nodeHost, port: answer.port as number } : undefined
         },
         catch: failed(`look ${name} up in the embedded registrar on port ${port}`)
       }),
