@@ -92,9 +92,10 @@ const sqliteLost = (error: SqlError): boolean => {
 /**
  * PostgreSQL statements outside a transaction: one of pg's pooled connections per statement,
  * taken and given back in one callback chain, as `@effect/sql-pg` runs its own statements.
- * Reserving a connection through the client's `reserve` for each statement (two asynchronous
- * steps and a scope) cost the pool process 60% of the bare client's throughput; this keeps it
- * at the bare client's cost. An interrupted statement (a query timeout, the pool stopping) is
+ * (`@effect/sql-pg` does not export that connection.) Reserving one through the client's
+ * `reserve` for each statement (two asynchronous steps and a scope) cost 215-230 µs of CPU a
+ * query through the `SqlClient` layer; this costs 125-160, the bare client's 110-140 (see
+ * bench/db.ts). An interrupted statement (a query timeout, the pool stopping) is
  * cancelled on the server with `pg_cancel_backend`, best-effort and bounded, before its
  * connection goes back. Streams reserve a connection for their lifetime.
  */
