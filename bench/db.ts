@@ -1,27 +1,28 @@
 /**
  * A primary-key select through a `Database` pool process beside the same statement
- * (`SqlSchema.findOne`, same Schema) on a bare `@effect/sql` client, in the same process
- * and run, rounds alternating so that drift hits both alike. Prints
- * `{"pool": n, "bare": n, "pool_cpu_us": n, "bare_cpu_us": n}` (queries/s and this process's
- * CPU µs per query, medians of the rounds; the CPU figure is steadier on a shared machine),
- * or `{"skip": "why"}`.
+ * (`SqlSchema.findOne`, same Schema) on a bare `@effect/sql` client and on the pool's
+ * `SqlClient` layer (the second door: same pool, no process), in the same process and run,
+ * rounds alternating so that drift hits all alike. Prints `{"pool": n, "bare": n, "layer": n,
+ * "pool_cpu_us": n, "bare_cpu_us": n, "layer_cpu_us": n}` (queries/s and this process's CPU µs
+ * per query, medians of the rounds; the CPU figure is steadier on a shared machine), or
+ * `{"skip": "why"}`.
  *
  *   node --import tsx bench/db.ts sqlite [--quick]
  *   node --import tsx bench/db.ts pg [--quick]      # starts its own temporary PostgreSQL
- *   node --cpu-prof --import tsx bench/db.ts pg --side pool   # one side only, for a profile
+ *   node --cpu-prof --import tsx bench/db.ts pg --side pool   # one side (pool|bare|layer), for a profile
  *
  * SQLite: one caller at a time (SQLite runs one connection). PostgreSQL: 10 concurrent
- * callers on 10 connections for both sides.
+ * callers on 10 connections for each side.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Option, Redacted, Schema } from "effect"
+import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Database from "../src/Database/index.js"
 import { Node } from "../src/index.js"
 import { findBinaries, startPostgres } from "../test/fixtures/postgres.js"
@@ -80,9 +81,14 @@ const compare = (spec: Database.Spec, bare: SqlClient.SqlClient) =>
     const pool = yield* Database.start(node, spec)
     const viaPool = (id: number) => node.call(pool, byId(id))
     const viaBare = SqlSchema.findOne({ ...byIdOptions, execute: (id) => byIdOptions.execute(id, bare) })
+    // The second door: the same pool as a `SqlClient` layer, no process on the path.
+    const layered = yield* Layer.build(Database.layer(spec).pipe(Layer.provide(Layer.succeed(Node.Node, node))))
+    const sqlViaLayer = Context.get(layered, SqlClient.SqlClient)
+    const viaLayer = SqlSchema.findOne({ ...byIdOptions, execute: (id) => byIdOptions.execute(id, sqlViaLayer) })
     const poolSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
     const bareSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
-    const sides = ([[bareSide, viaBare, "bare"], [poolSide, viaPool, "pool"]] as const)
+    const layerSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
+    const sides = ([[bareSide, viaBare, "bare"], [poolSide, viaPool, "pool"], [layerSide, viaLayer, "layer"]] as const)
       .filter(([, , name]) => onlySide === undefined || onlySide === name)
     // Warm-up: JIT, prepared statements, connections.
     for (const [, query] of sides) yield* measure(query)
@@ -97,8 +103,10 @@ const compare = (spec: Database.Spec, bare: SqlClient.SqlClient) =>
     return {
       pool: median(poolSide.rate),
       bare: median(bareSide.rate),
+      layer: median(layerSide.rate),
       pool_cpu_us: median(poolSide.cpu),
-      bare_cpu_us: median(bareSide.cpu)
+      bare_cpu_us: median(bareSide.cpu),
+      layer_cpu_us: median(layerSide.cpu)
     }
   })
 
