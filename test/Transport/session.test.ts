@@ -4,7 +4,7 @@ import * as crypto from "node:crypto"
 import * as Message from "../../src/Message/index.js"
 import { Pid } from "../../src/Process/Pid.js"
 import * as Transport from "../../src/Transport/index.js"
-import { instrumented } from "../fixtures/transports.js"
+import { instrumented, rechunking } from "../fixtures/transports.js"
 import { closedAddress, closedOf, collect, cookie, listen, packed, rawFrame, send, take } from "./helpers.js"
 
 class Put extends Schema.TaggedClass<Put>()("test/Put", { key: Schema.String, value: Schema.Number, from: Pid }) {}
@@ -146,6 +146,29 @@ describe("Transport session", () => {
 
       yield* Transport.connectScoped(transport, listener.address, { name: "a@localhost", cookie })
       yield* take(sessions, "a good session after the garbage")
+    }))
+
+  it.scopedLive("frames split across chunks at every offset arrive whole and in order", () =>
+    Effect.gen(function*() {
+      // Chunks of 1, 2, 3... bytes split length prefixes; 700 and 70,000 end chunks inside frames
+      // and hold several small frames at once.
+      const transport = rechunking(Transport.memory(), [1, 2, 3, 4, 5, 7, 11, 700, 70_000])
+      const { listener, sessions } = yield* listen(transport)
+      const client = yield* Transport.connectScoped(transport, listener.address, { name: "a@localhost", cookie })
+      const server = yield* take(sessions)
+      const sizes = [0, 1, 3, 4, 5, 100, 1_000, 4_096, 65_536, 200_000]
+      const values = Array.from({ length: 200 }, (_, i) => {
+        const bytes = new Uint8Array(sizes[i % sizes.length]!)
+        for (let j = 0; j < bytes.length; j += 97) bytes[j] = (i + j) & 0xff
+        return { i, bytes }
+      })
+      const atServer = yield* collect(server, values.length)
+      for (const value of values) assert.isTrue(Either.isRight(send(client, value)))
+      const received = (yield* atServer.await) as Array<{ i: number; bytes: Uint8Array }>
+      assert.deepStrictEqual(received.map((v) => v.i), values.map((v) => v.i))
+      for (const [k, v] of received.entries()) {
+        assert.isTrue(Buffer.from(v.bytes).equals(Buffer.from(values[k]!.bytes)), `frame ${k} (${values[k]!.bytes.length} bytes)`)
+      }
     }))
 
   it.scopedLive("garbage after the handshake closes that session with a protocol reason", () =>

@@ -158,19 +158,36 @@ export class Connection implements Session {
 
   // --- reading -------------------------------------------------------------------------
 
-  /** Hot path: parses every complete frame of a chunk in place, copying only a split frame. */
+  /**
+   * Hot path: parses every complete frame of a chunk in place. A frame split across chunks
+   * is completed with only the bytes of the next chunk it lacks (copying that frame, not the
+   * chunk), and the rest of that chunk is parsed in place.
+   */
   private onChunk = (chunk: Uint8Array): void => {
     if (this.phase === "closed") return
     this.bytesIn += chunk.byteLength
     let data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    if (this.pendingLen > 0) {
-      this.pending.push(data)
-      this.pendingLen += data.length
-      if (this.pendingLen < this.need) return
-      data = Buffer.concat(this.pending, this.pendingLen)
+    while (this.pendingLen > 0) {
+      const missing = this.need - this.pendingLen
+      if (data.length < missing) {
+        this.pending.push(data)
+        this.pendingLen += data.length
+        return
+      }
+      this.pending.push(data.subarray(0, missing))
+      const head = Buffer.concat(this.pending, this.need)
       this.pending = []
       this.pendingLen = 0
+      data = data.subarray(missing)
+      // `head` is a whole frame, or a frame's length alone (then pending again, needing the frame)
+      this.parse(head)
+      if (data.length === 0 || this.isClosed()) return
     }
+    this.parse(data)
+  }
+
+  /** Parses the complete frames of `data` in place and keeps an incomplete one's start pending. */
+  private parse(data: Buffer): void {
     let off = 0
     const end = data.length
     while (!this.isClosed()) {
