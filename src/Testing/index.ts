@@ -41,6 +41,7 @@ import type { Address, Pid, Ref } from "../Process/Pid.js"
 import { kernelOf } from "../Node/internal/kernel.js"
 import { EXITING } from "../Node/internal/proc.js"
 import { link, monitor } from "../Node/internal/signals.js"
+import { ClockTimers } from "../Node/internal/timers.js"
 
 /**
  * `receive` waited past its timeout with no (matching) message.
@@ -148,13 +149,24 @@ export const make = (
     /**
      * Waits up to `timeout` of Clock time; under TestClock that time only passes with
      * TestClock.adjust, so a real-time guard (never shorter than 2 s) ends a wait that
-     * nothing will satisfy instead of hanging the test.
+     * nothing will satisfy instead of hanging the test. The Clock-time bound is a node
+     * timer, not `Effect.timeout`: TestClock keeps the sleep of an interrupted timeout until
+     * the clock passes it, and a test of a thousand `receive`s then took seconds to adjust
+     * the clock past them (a heap of timers, as the node's, keeps one sleep for all; the
+     * kit's own, so that the node's figures stay the node's).
      */
+    const timers = kernel.options.liveClock ? undefined : new ClockTimers(kernel.options.clock, kernel.options.runtime)
     const bounded = <A>(wait: Effect.Effect<A>, timeout: Duration.DurationInput | undefined): Effect.Effect<A, NoMessage> => {
       const millis = millisOf(timeout)
       const guard = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(millis, 2000))))
+      const onClock = Effect.async<never, NoMessage>((resume) => {
+        const fire = () => resume(Effect.fail(new NoMessage({ millis })))
+        if (timers !== undefined) return Effect.sync(timers.start(millis, fire))
+        const handle = setTimeout(fire, millis)
+        return Effect.sync(() => clearTimeout(handle))
+      })
       return wait.pipe(
-        Effect.timeoutFail({ duration: timeout ?? "1 second", onTimeout: () => new NoMessage({ millis }) }),
+        Effect.raceFirst(onClock),
         Effect.raceFirst(Effect.zipRight(guard, Effect.fail(new NoMessage({ millis }))))
       )
     }

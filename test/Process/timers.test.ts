@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Chunk, Effect, Either, Fiber, TestClock } from "effect"
 import { Process } from "../../src/index.js"
 import * as Testing from "../testing.js"
 import { clockTimerCount, Relay } from "./helpers.js"
@@ -101,6 +101,25 @@ describe("timers", () => {
       assert.strictEqual(yield* env.receive(), "late")
       assert.isFalse(yield* timer.cancel)
       assert.strictEqual(clockTimerCount(env.node), 0)
+    }))
+
+  it.scoped("the test kit's receive gives up after its timeout of Clock time, and its answered waits leave one TestClock sleep", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const waiting = yield* Effect.fork(Effect.either(env.receive("1 second")))
+      yield* TestClock.adjust("999 millis")
+      assert.isNull(waiting.unsafePoll(), "still waiting at 999 ms")
+      yield* TestClock.adjust("1 millis")
+      const result = yield* Fiber.join(waiting)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "NoMessage", `gave up at 1 s: ${JSON.stringify(result)}`)
+      const before = Chunk.size(yield* TestClock.sleeps())
+      for (let i = 0; i < 1000; i++) {
+        yield* env.send(env.probe, i)
+        assert.strictEqual(yield* env.receive(), i)
+      }
+      // An interrupted Effect.timeout would leave each of its sleeps in TestClock's list until
+      // the clock passed it (and adjusting past a thousand took seconds).
+      assert.isAtMost(Chunk.size(yield* TestClock.sleeps()) - before, 1)
     }))
 
   it.scoped("setTimeout delivers IdleTimeout after idleness, and any message resets it", () =>

@@ -9,6 +9,12 @@
  * rebuilt from its live entries, in O(n) for n/2 cancels, so it never holds more than
  * twice the live timers (a node whose processes die with timers set does not leak).
  *
+ * The sleeping fiber is interrupted only for an earlier deadline, never because the heap
+ * emptied: it then wakes into an empty heap. TestClock keeps an interrupted sleep in its
+ * list until the clock passes it, and `TestClock.adjust` settles every fiber once per
+ * sleep it passes (a few ms each): a thousand timers set and cancelled one after the other
+ * left a thousand such sleeps, and adjusting past them took seconds.
+ *
  * @internal
  */
 import type { Clock, Fiber, Runtime } from "effect"
@@ -80,11 +86,6 @@ export class ClockTimers {
     heap.length = live
     this.cancelled = 0
     for (let i = (live >> 1) - 1; i >= 0; i--) this.siftDown(i)
-    if (live === 0 && this.ticker !== undefined) {
-      this.ticker.unsafeInterruptAsFork(FiberId.none)
-      this.ticker = undefined
-      this.tickerAt = Infinity
-    }
   }
 
   private arm(at: number): void {
