@@ -1,0 +1,169 @@
+/**
+ * Links and exit signals (`src/Node/internal/signals.ts`) at the edges a user rarely
+ * reaches but the kernel must get right: a link to oneself, to a node with no distribution,
+ * a link that an exit signal consumes, exit signals from another node with and without the
+ * link they claim, and the pids that look like the parent's or the target's own but belong
+ * to another node or incarnation. Written against the survivors of the mutation run of
+ * part `core2` (issue 24): each test fails when the check it names is removed.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect } from "effect"
+import { Process } from "../../src/index.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { pidKey } from "../../src/Node/internal/proc.js"
+import { exitSignal, link, remoteExitSignal, remoteLink } from "../../src/Node/internal/signals.js"
+import { Pid } from "../../src/Process/Pid.js"
+import * as Testing from "../testing.js"
+
+/** Traps exits and reports each exit signal it gets to `probe` as "Exit <from> <reason>". */
+const Trapper = Process.make({
+  name: "Trapper",
+  options: { trapExit: true },
+  init: (probe: Process.Pid) => Effect.succeed(probe),
+  handleMessage: (_: "ping", probe, ctx) => Effect.as(Effect.orDie(ctx.send(probe, "pong")), probe),
+  handleInfo: (info, probe, ctx) => {
+    const { from, reason } = info as unknown as { readonly from: Process.Pid; readonly reason: Process.Reason }
+    return Effect.as(Effect.orDie(ctx.send(probe, `Exit ${from} ${Process.ExitReason.format(reason)}`)), probe)
+  },
+  terminate: (reason, probe, ctx) => Effect.orDie(ctx.send(probe, `terminate ${Process.ExitReason.format(reason)}`))
+})
+
+/** Spawns and links a trapping child (reporting to `probe`): its parent, as proc_lib has it. Tells `probe` the child's pid. */
+const Parent = Process.make({
+  name: "Parent",
+  init: (probe: Process.Pid) => Effect.succeed(probe),
+  handleMessage: (_: "spawn", probe, ctx) =>
+    Effect.gen(function*() {
+      const child = yield* Effect.orDie(ctx.spawnLink(Trapper, probe))
+      yield* Effect.orDie(ctx.send(probe, child))
+      return probe
+    })
+})
+
+const Idle = Process.make({ name: "Idle", init: () => Effect.void })
+
+/** Holds `terminate` until its gate opens, after telling `probe` it is exiting. */
+const Lingering = Process.make({
+  name: "Lingering",
+  init: (args: { readonly probe: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
+  terminate: (_reason, s, ctx) =>
+    Effect.orDie(ctx.send(s.probe, "exiting")).pipe(Effect.zipRight(Deferred.await(s.gate)))
+})
+
+describe("links and exit signals at the edges", () => {
+  it.scoped("a link to oneself is no link, and no signal", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const pid = yield* env.spawn(Trapper, env.probe)
+      const proc = kernel.lookup(pid)!
+      link(kernel, proc, pid)
+      assert.strictEqual(proc.links?.size ?? 0, 0)
+      yield* env.expectNoMessage("20 millis")
+    }))
+
+  it.scoped("a link to a pid of another node, on a node without distribution, is an exit signal noconnection", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const pid = yield* env.spawn(Trapper, env.probe)
+      const proc = kernel.lookup(pid)!
+      const far = new Pid({ node: "elsewhere@host", id: 7, creation: 1 })
+      link(kernel, proc, far)
+      assert.strictEqual(yield* env.receive(), `Exit ${far} noconnection`)
+      assert.isFalse(proc.links?.has(pidKey(far)) ?? false, "the link the signal came through is gone")
+    }))
+
+  it.scoped("an exit signal through a link removes that link on the receiving end", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const trapper = yield* env.spawn(Trapper, env.probe)
+      const other = yield* env.spawn(Idle, undefined)
+      const proc = kernel.lookup(trapper)!
+      const otherProc = kernel.lookup(other)!
+      link(kernel, proc, other)
+      assert.isTrue(proc.links?.has(otherProc) ?? false)
+      yield* env.node.exit(other, Process.ExitReason.error("boom"))
+      assert.match(String(yield* env.receive()), new RegExp(`^Exit ${other} error`))
+      assert.strictEqual(proc.links?.size ?? 0, 0)
+    }))
+
+  it.scoped("an exit signal from another node through a link that does not exist here is dropped", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const trapper = yield* env.spawn(Trapper, env.probe)
+      const far = new Pid({ node: "elsewhere@host", id: 7, creation: 1 })
+      remoteExitSignal(kernel, far, trapper, Process.ExitReason.shutdown, true)
+      yield* env.send(trapper, "ping")
+      assert.strictEqual(yield* env.receive(), "pong", "no exit signal came before the ping's answer")
+      // With the link in place, the same signal arrives and consumes the link.
+      assert.isTrue(remoteLink(kernel, far, trapper))
+      remoteExitSignal(kernel, far, trapper, Process.ExitReason.shutdown, true)
+      assert.strictEqual(yield* env.receive(), `Exit ${far} shutdown`)
+      assert.isFalse(kernel.lookup(trapper)!.links?.has(pidKey(far)) ?? false)
+      // Not through a link (exit/2 from there), no link is needed.
+      remoteExitSignal(kernel, far, trapper, Process.ExitReason.shutdown, false)
+      assert.strictEqual(yield* env.receive(), `Exit ${far} shutdown`)
+    }))
+
+  it.scoped("a remote link to a process that is gone or exiting is refused (noproc)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const far = new Pid({ node: "elsewhere@host", id: 7, creation: 1 })
+      const gone = yield* env.spawn(Idle, undefined)
+      yield* env.node.exit(gone, Process.ExitReason.kill)
+      yield* env.exitReason(gone)
+      assert.isFalse(remoteLink(kernel, far, gone))
+      const gate = yield* Deferred.make<void>()
+      // Opened whatever happens, so that a failed assertion does not leave the node waiting on it.
+      yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
+      const exiting = yield* env.spawn(Lingering, { probe: env.probe, gate })
+      yield* env.node.exit(exiting, Process.ExitReason.shutdown)
+      assert.strictEqual(yield* env.receive(), "exiting")
+      assert.isFalse(remoteLink(kernel, far, exiting), "a process running terminate takes no new link")
+      assert.strictEqual(kernel.lookup(exiting)!.links?.size ?? 0, 0)
+      const trapper = yield* env.spawn(Trapper, env.probe)
+      assert.isTrue(remoteLink(kernel, far, trapper))
+    }))
+
+  it.scoped("only the parent's own pid is the parent: the same id on another node or incarnation is an ordinary exit signal", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const parent = yield* env.spawn(Parent, env.probe)
+      yield* env.send(parent, "spawn")
+      const child = (yield* env.receive()) as Process.Pid
+      const childProc = kernel.lookup(child)!
+      const lookalikes = [
+        new Pid({ node: "elsewhere@host", id: parent.id, creation: parent.creation }),
+        new Pid({ node: parent.node, id: parent.id, creation: parent.creation + 1 })
+      ]
+      for (const lookalike of lookalikes) {
+        exitSignal(kernel, childProc, lookalike, Process.ExitReason.shutdown, false)
+        assert.strictEqual(yield* env.receive(), `Exit ${lookalike} shutdown`, "handled as a message, the child lives on")
+      }
+      // The parent itself: gen_server's terminate with the parent's reason.
+      exitSignal(kernel, childProc, parent, Process.ExitReason.shutdown, false)
+      assert.strictEqual(yield* env.receive(), "terminate shutdown")
+      assert.strictEqual((yield* env.exitReason(child))._tag, "shutdown")
+    }))
+
+  it.scoped("exit(pid, normal) ends only the process itself, not a lookalike of it from another node or incarnation", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const target = yield* env.spawn(Idle, undefined)
+      const proc = kernel.lookup(target)!
+      const lookalikes = [
+        new Pid({ node: "elsewhere@host", id: target.id, creation: target.creation }),
+        new Pid({ node: target.node, id: target.id, creation: target.creation + 1 })
+      ]
+      for (const lookalike of lookalikes) exitSignal(kernel, proc, lookalike, Process.ExitReason.normal, false)
+      assert.strictEqual(kernel.lookup(target), proc, "a normal exit signal from another process is ignored")
+      exitSignal(kernel, proc, target, Process.ExitReason.normal, false)
+      assert.strictEqual((yield* env.exitReason(target))._tag, "normal")
+    }))
+})
