@@ -11,20 +11,35 @@ import { Deferred, Effect } from "effect"
 import { Process } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { pidKey } from "../../src/Node/internal/proc.js"
-import { exitSignal, link, remoteExitSignal, remoteLink } from "../../src/Node/internal/signals.js"
+import {
+  adoptRemoteMonitor,
+  exitSignal,
+  link,
+  nodeDown,
+  remoteExitSignal,
+  remoteLink,
+  remoteMonitor
+} from "../../src/Node/internal/signals.js"
 import { Pid } from "../../src/Process/Pid.js"
 import * as Testing from "../testing.js"
 
-/** Traps exits and reports each exit signal it gets to `probe` as "Exit <from> <reason>". */
+/** What a process was told, as one line: "Exit <from> <reason>", "Down <target> <reason>", "NodeDown <node>". */
+const describeInfo = (info: unknown): string => {
+  const i = info as { readonly _tag: string; readonly from?: unknown; readonly target?: unknown; readonly node?: string; readonly reason?: Process.Reason }
+  if (i._tag === "NodeDown") return `NodeDown ${i.node}`
+  return `${i._tag} ${i._tag === "Down" ? i.target : i.from} ${Process.ExitReason.format(i.reason!)}`
+}
+
+/** Traps exits and reports each signal it gets to `probe` (`describeInfo`); "watch" monitors every node. */
 const Trapper = Process.make({
   name: "Trapper",
   options: { trapExit: true },
   init: (probe: Process.Pid) => Effect.succeed(probe),
-  handleMessage: (_: "ping", probe, ctx) => Effect.as(Effect.orDie(ctx.send(probe, "pong")), probe),
-  handleInfo: (info, probe, ctx) => {
-    const { from, reason } = info as unknown as { readonly from: Process.Pid; readonly reason: Process.Reason }
-    return Effect.as(Effect.orDie(ctx.send(probe, `Exit ${from} ${Process.ExitReason.format(reason)}`)), probe)
-  },
+  handleMessage: (msg: "ping" | "watch", probe, ctx) =>
+    msg === "watch"
+      ? Effect.as(Effect.zipRight(ctx.monitorNode("*"), Effect.orDie(ctx.send(probe, "watching"))), probe)
+      : Effect.as(Effect.orDie(ctx.send(probe, "pong")), probe),
+  handleInfo: (info, probe, ctx) => Effect.as(Effect.orDie(ctx.send(probe, describeInfo(info))), probe),
   terminate: (reason, probe, ctx) => Effect.orDie(ctx.send(probe, `terminate ${Process.ExitReason.format(reason)}`))
 })
 
@@ -165,5 +180,31 @@ describe("links and exit signals at the edges", () => {
       assert.strictEqual(kernel.lookup(target), proc, "a normal exit signal from another process is ignored")
       exitSignal(kernel, proc, target, Process.ExitReason.normal, false)
       assert.strictEqual((yield* env.exitReason(target))._tag, "normal")
+    }))
+
+  it.scoped("a node going down fires what crossed to it, with noconnection, and leaves what crossed to other nodes", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const trapper = yield* env.spawn(Trapper, env.probe)
+      const proc = kernel.lookup(trapper)!
+      yield* env.send(trapper, "watch")
+      assert.strictEqual(yield* env.receive(), "watching")
+      const [gone, stays] = [new Pid({ node: "gone@host", id: 7, creation: 1 }), new Pid({ node: "stays@host", id: 8, creation: 1 })]
+      const refs = { watched: kernel.makeRef(), watchedToo: kernel.makeRef(), watcher: kernel.makeRef(), watcherToo: kernel.makeRef() }
+      // The trapper monitors a process on each node, is monitored from each, and is linked to each.
+      assert.isTrue(adoptRemoteMonitor(kernel, trapper, gone, refs.watched))
+      assert.isTrue(adoptRemoteMonitor(kernel, trapper, stays, refs.watchedToo))
+      assert.isTrue(remoteMonitor(kernel, gone, trapper, refs.watcher))
+      assert.isTrue(remoteMonitor(kernel, stays, trapper, refs.watcherToo))
+      assert.isTrue(remoteLink(kernel, gone, trapper))
+      assert.isTrue(remoteLink(kernel, stays, trapper))
+      nodeDown(kernel, "gone@host", "test")
+      const told = [yield* env.receive(), yield* env.receive(), yield* env.receive()].sort()
+      assert.deepStrictEqual(told, [`Down ${gone} noconnection`, `Exit ${gone} noconnection`, "NodeDown gone@host"])
+      yield* env.expectNoMessage("20 millis")
+      assert.deepStrictEqual([...proc.watching!.keys()], [refs.watchedToo.id], "the monitor of the lost node's process is gone")
+      assert.deepStrictEqual([...proc.watchers!.keys()], [refs.watcherToo.id], "the lost node's monitor is forgotten")
+      assert.deepStrictEqual([...proc.links!.keys()], [pidKey(stays)], "the lost node's link is gone")
     }))
 })
