@@ -192,6 +192,14 @@ describe("spawnTimeout", () => {
       assert.strictEqual(kernelOf(node).procs.size, 0)
       assert.deepStrictEqual(yield* node.whereis("sleepy"), Option.none())
     }))
+
+  it.live("spawnTimeout \"infinity\" sets no limit: a slow init finishes (live clock)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const node = yield* Node.start("patient@localhost", { process: { spawnTimeout: "infinity" } })
+      const Slow = Process.make({ name: "Slow", init: () => Effect.as(Effect.sleep("50 millis"), "ready") })
+      const pid = yield* within(node.spawn(Slow, undefined), "the slow init to finish", 5)
+      assert.isDefined(kernelOf(node).lookup(pid))
+    })))
 })
 
 describe("behaviour bugs", () => {

@@ -68,6 +68,25 @@ describe("crash reports", () => {
       assert.include(reports[2]!.message, "gave up")
     }))
 
+  it.scoped("an init that stops cleanly or interrupts itself is no crash report; one that stops with an error is", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Stopper = Process.make({
+        name: "Stopper",
+        init: (how: "normal" | "shutdown" | "interrupt" | "error", ctx) =>
+          how === "interrupt"
+            ? Effect.interrupt
+            : ctx.stop(how === "normal" ? undefined : how === "shutdown" ? Process.ExitReason.shutdown : Process.ExitReason.error("init gave up"))
+      })
+      for (const how of ["normal", "shutdown", "interrupt", "error"] as const) {
+        const error = yield* Effect.flip(env.spawn(Stopper, how))
+        assert.strictEqual(error._tag, "InitFailed", how)
+      }
+      const reports = crashReports(yield* env.logs)
+      assert.strictEqual(reports.length, 1, reports.map((r) => r.message).join("\n"))
+      assert.include(reports[0]!.message, "init gave up")
+    }))
+
   it.scoped("a handler that suspends before it fails is reported with its message too", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()
