@@ -8,7 +8,7 @@ import { Deferred, Effect, Fiber } from "effect"
 import { Node, Process, Supervisor } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import * as Testing from "../testing.js"
-import { within } from "../Process/helpers.js"
+import { clockTimerCount, within } from "../Process/helpers.js"
 
 /** Forwards every message to the probe; "hold" waits on the gate first. */
 const Gated = Process.make({
@@ -134,5 +134,69 @@ describe("exiting", () => {
       yield* Deferred.succeed(gate, undefined)
       yield* env.exitReason(target)
       yield* env.expectNoMessage("20 millis")
+    }))
+})
+
+/** Holds what a process can hold: an alias, an idle timeout, a watch on every node, a name. */
+const Holder = Process.make({
+  name: "Holder",
+  init: (probe: Process.Pid) => Effect.succeed(probe),
+  handleMessage: (msg: "hold" | "register twice" | "busy", probe, ctx) =>
+    Effect.gen(function*() {
+      if (msg === "hold") {
+        const alias = yield* ctx.alias()
+        yield* ctx.monitorNode("*")
+        yield* ctx.setTimeout("1 second")
+        yield* Effect.orDie(ctx.send(probe, alias))
+      } else if (msg === "register twice") {
+        yield* Effect.orDie(ctx.register("holder"))
+        yield* Effect.orDie(ctx.register("holder"))
+        yield* Effect.orDie(ctx.send(probe, "registered"))
+      } else {
+        yield* Effect.orDie(ctx.send(probe, "busy"))
+        yield* Effect.never
+      }
+      return probe
+    })
+})
+
+describe("what a dead process leaves behind", () => {
+  it.scoped("nothing: its alias, idle timeout and node watch go with it", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const pid = yield* env.spawn(Holder, env.probe)
+      yield* env.send(pid, "hold")
+      yield* env.receive()
+      assert.strictEqual(kernel.aliases.size, 1)
+      assert.strictEqual(kernel.nodeWatchers.get("*")?.size, 1)
+      assert.strictEqual(clockTimerCount(env.node), 1, "the idle timeout is armed")
+      yield* env.node.exit(pid, Process.ExitReason.kill)
+      yield* env.exitReason(pid)
+      assert.strictEqual(kernel.aliases.size, 0, "the alias is gone")
+      assert.strictEqual(kernel.nodeWatchers.get("*")?.size ?? 0, 0, "the node watch is gone")
+      assert.strictEqual(clockTimerCount(env.node), 0, "the idle timeout is cancelled")
+    }))
+
+  it.scoped("a suspend waiting for a busy process that dies ends at once with noproc", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Holder, env.probe)
+      yield* env.send(pid, "busy")
+      assert.strictEqual(yield* env.receive(), "busy")
+      const suspending = yield* Effect.fork(Effect.flip(Process.suspend(pid)))
+      yield* Effect.yieldNow()
+      yield* env.node.exit(pid, Process.ExitReason.kill)
+      const error = yield* within(Fiber.join(suspending), "the suspend to end when its process died", 5)
+      assert.strictEqual(error.reason, "noproc")
+    }))
+
+  it.scoped("registering the name a process already has is no error", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Holder, env.probe)
+      yield* env.send(pid, "register twice")
+      assert.strictEqual(yield* env.receive(), "registered")
+      assert.isTrue(kernelOf(env.node).lookup("holder") === kernelOf(env.node).lookup(pid))
     }))
 })
