@@ -16,7 +16,9 @@ export default defineConfig({
     isolate: false,
     include: [
       "test/{Node,Process,Supervisor,Transport,Message,Application}/**/*.test.ts",
-      "test/Registry/registry.test.ts"
+      "test/Registry/registry.test.ts",
+      // the kernel's counters (sent, refused, dropped) as the node's metrics publish them
+      "test/Telemetry/metrics.test.ts"
     ],
     exclude: [
       // it measures the process's heap, which other files' leftovers fill when modules are shared

@@ -156,6 +156,7 @@ describe("node", () => {
       const metrics = yield* env.node.metrics
       assert.strictEqual(metrics.processCount, 2)
       assert.isTrue(metrics.messagesIn >= 1)
+      assert.strictEqual(metrics.messagesOut, 1, "the relay's one send")
     }))
 
   it.scoped("logs from handlers carry pid, name and node annotations", () =>
