@@ -18,7 +18,9 @@ export default defineConfig({
       "test/{Node,Process,Supervisor,Transport,Message,Application}/**/*.test.ts",
       "test/Registry/registry.test.ts",
       // the kernel's counters (sent, refused, dropped) as the node's metrics publish them
-      "test/Telemetry/metrics.test.ts"
+      "test/Telemetry/metrics.test.ts",
+      // Process.suspend / resume and code upgrades: the kernel's suspended state
+      "test/Code/upgrade.test.ts"
     ],
     exclude: [
       // it measures the process's heap, which other files' leftovers fill when modules are shared
