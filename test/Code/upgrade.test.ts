@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, TestClock } from "effect"
 import { Application, Node, Pool, Process, Supervisor } from "../../src/index.js"
 import { cluster } from "../fixtures/dist.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 import * as Testing from "../testing.js"
 import type { Counts } from "./fixtures.js"
 import { CounterV1, CounterV2, Producer } from "./fixtures.js"
@@ -350,6 +351,35 @@ describe("Process.suspend / resume", () => {
       yield* Process.suspend(child)
       yield* Supervisor.terminateChild(env.node, sup, "t").pipe(Effect.timeout("5 seconds"))
       assert.strictEqual(yield* env.receive("1 second"), "terminated: shutdown")
+    }))
+
+  it.scoped("a suspended child ends with its parent's reason at once, with a crash report when that reason is not clean", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Child = Process.make({
+        name: "Child",
+        options: { trapExit: true },
+        init: (probe: Process.Pid) => Effect.succeed(probe),
+        terminate: (reason, probe, ctx) => Effect.ignore(ctx.send(probe, `terminated: ${Process.ExitReason.format(reason)}`))
+      })
+      const Parent = Process.make({
+        name: "Parent",
+        init: (probe: Process.Pid, ctx) => Effect.flatMap(Effect.orDie(ctx.spawnLink(Child, probe)), (child) => ctx.send(probe, child))
+      })
+      const reportsOfChild = Effect.map(env.logs, (logs) =>
+        logs.filter((l) => l.annotations.report === "crash" && l.annotations.behaviour === "Child"))
+      for (const reason of [Process.ExitReason.shutdown, Process.ExitReason.error("parent broke")]) {
+        yield* env.spawn(Parent, env.probe)
+        const child = (yield* env.receive()) as Process.Pid
+        yield* Process.suspend(child)
+        const parent = kernelOf(env.node).lookup(child)!.parent!
+        yield* env.node.exit(parent, reason)
+        assert.strictEqual(yield* env.receive(), `terminated: ${Process.ExitReason.format(reason)}`)
+      }
+      const reports = yield* reportsOfChild
+      assert.strictEqual(reports.length, 1, reports.map((r) => r.message).join("\n"))
+      assert.include(reports[0]!.message, "an exit signal from its parent")
+      assert.include(reports[0]!.message, "parent broke")
     }))
 
   it.scoped("a suspended process still dies from an exit signal; unknown pids fail with noproc", () =>

@@ -400,9 +400,7 @@ export class Kernel {
     if (system && message instanceof ParentExit) {
       // gen_server: an exit signal from the parent ends a process that traps exits, through terminate.
       proc.status = WAITING
-      if (!Reason.isClean(message.reason)) this.reports.crash(proc, message.reason, "an exit signal from its parent", message.from)
-      this.exitProcess(proc, message.reason)
-      return
+      return this.obeyParent(proc, message)
     }
     let effect: Effect.Effect<unknown, unknown, unknown>
     proc.status = RUNNING
@@ -743,12 +741,16 @@ export class Kernel {
     if (proc.status === SUSPENDED && message instanceof ParentExit) {
       // A suspended process still obeys its parent (sys's suspended loop handles the parent's
       // 'EXIT'): it terminates now, with the state it has, so a supervisor can stop it.
-      if (!Reason.isClean(message.reason)) this.reports.crash(proc, message.reason, "an exit signal from its parent", message.from)
-      this.exitProcess(proc, message.reason)
-      return
+      return this.obeyParent(proc, message)
     }
     ;(proc.system ??= new Lane()).push(message)
     if (proc.status === IDLE) this.schedule(proc)
+  }
+
+  /** An exit signal from its parent ends a process through `terminate`, with a crash report unless the reason is clean. */
+  private obeyParent(proc: Proc, message: ParentExit): void {
+    if (!Reason.isClean(message.reason)) this.reports.crash(proc, message.reason, "an exit signal from its parent", message.from)
+    this.exitProcess(proc, message.reason)
   }
 
   // ---------------------------------------------------------------------------
