@@ -200,3 +200,37 @@ describe("what a dead process leaves behind", () => {
       assert.isTrue(kernelOf(env.node).lookup("holder") === kernelOf(env.node).lookup(pid))
     }))
 })
+
+describe("a spawner that dies while its linked child runs init", () => {
+  for (const trapExit of [false, true]) {
+    it.scopedLive(`gives the child its exit signal once init is done, as OTP's link before init does (child ${trapExit ? "traps exits" : "does not trap"})`, () =>
+      Effect.gen(function*() {
+        const env = yield* Testing.make()
+        const gate = yield* Deferred.make<void>()
+        yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
+        const Child = Process.make({
+          name: "Child",
+          options: { trapExit },
+          init: (probe: Process.Pid) => Effect.as(Deferred.await(gate), probe),
+          terminate: (reason, probe, ctx) => Effect.ignore(ctx.send(probe, `terminate ${Process.ExitReason.format(reason)}`))
+        })
+        const Spawner = Process.make({
+          name: "Spawner",
+          init: () => Effect.void,
+          handleMessage: (_: "go", s, ctx) => Effect.as(Effect.orDie(ctx.spawnLink(Child, env.probe, { name: "child" })), s)
+        })
+        const spawner = yield* env.spawn(Spawner, undefined)
+        yield* env.send(spawner, "go")
+        const child = yield* until("the child to start its init", () => kernelOf(env.node).names.has("child")).pipe(
+          Effect.zipRight(Effect.map(env.node.whereis("child"), (found) => found._tag === "Some" ? found.value : undefined))
+        )
+        assert.isDefined(child)
+        yield* env.node.exit(spawner, Process.ExitReason.error("spawner broke"))
+        yield* env.exitReason(spawner)
+        yield* Deferred.succeed(gate, undefined)
+        // Trapping or not, the spawner's reason ends it, through terminate (its parent's exit, or a link's).
+        assert.strictEqual(yield* env.receive(), "terminate error: Error: spawner broke")
+        assert.strictEqual((yield* env.exitReason(child!))._tag, "error")
+      }))
+  }
+})

@@ -598,7 +598,11 @@ export class Kernel {
     proc.initDone = (exit) => {
       if (exit._tag === "Success") {
         let ref: Reference | undefined
-        if (link !== undefined && link.status < EXITING) linkProcs(link, proc)
+        if (link !== undefined) {
+          if (link.status !== DEAD) linkProcs(link, proc)
+          // The spawner died while this ran init: OTP links before init, so its exit signal comes now.
+          else this.queueSignal(proc, link.pid, link.exitReason ?? Reason.killed)
+        }
         if (monitor !== undefined && monitor.status < EXITING) ref = monitorLocal(this, monitor, proc, pid)
         done(Exit.succeed(pid), ref)
       } else {
