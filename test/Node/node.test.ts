@@ -81,6 +81,25 @@ describe("node", () => {
       assert.include(warnings[0]!.message, "1 process(es) still running 2000 ms after shutdown")
       assert.match(warnings[0]!.message, /stuck \S+ \(Stuck\)/)
       assert.notInclude(warnings[0]!.message, "Quick")
+      assert.notInclude(warnings[0]!.message, ", ...", "one process: nothing more to say")
+    }))
+
+  it.scoped("past the shutdown timeout, the warning names the ten newest still running, newest first, then says there are more", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ process: { shutdownTimeout: "1 second" } })
+      const Stuck = Process.make({ name: "Stuck", init: () => Effect.void, terminate: () => Effect.never })
+      for (let i = 0; i < 12; i++) yield* env.spawn(Stuck, undefined, { name: `stuck${i}` })
+      const stopping = yield* Effect.fork(env.node.stop)
+      yield* TestClock.adjust("1 second")
+      yield* within(Fiber.join(stopping), "node.stop after the shutdown timeout", 5)
+      const [warning, ...more] = (yield* env.logs).filter((l) => l.message.startsWith("node stop:"))
+      assert.strictEqual(more.length, 0)
+      assert.include(warning!.message, "12 process(es) still running")
+      const named = [...warning!.message.matchAll(/stuck(\d+)/g)].map((m) => Number(m[1]))
+      assert.deepStrictEqual(named, [11, 10, 9, 8, 7, 6, 5, 4, 3, 2])
+      assert.include(warning!.message, "(Stuck), ...")
+      assert.strictEqual(warning!.annotations.killed, "12")
+      assert.strictEqual(warning!.annotations.node, env.node.name)
     }))
 
   it.scoped("a stop whose caller is interrupted still runs to its end; a second stop waits for it", () =>
