@@ -103,6 +103,38 @@ describe("timers", () => {
       assert.strictEqual(clockTimerCount(env.node), 0)
     }))
 
+  it.scoped("a timer leaves nothing in its target's record once fired or cancelled; cancelled with its dead target, it cancels no more", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const target = yield* env.spawn(Relay, env.probe)
+      const proc = kernel.lookup(target)!
+      const fires = sendAfter(kernel, undefined, target, "fired", "1 second")
+      const dropped = sendAfter(kernel, undefined, target, "never", "2 seconds")
+      assert.strictEqual(proc.timers?.size, 2)
+      assert.isTrue(yield* dropped.cancel)
+      assert.isFalse(yield* dropped.cancel, "cancelled once")
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* env.receive(), "fired")
+      assert.isFalse(yield* fires.cancel, "it fired")
+      assert.strictEqual(proc.timers?.size ?? 0, 0)
+      const orphan = sendAfter(kernel, undefined, target, "never", "1 second")
+      yield* env.node.exit(target, Process.ExitReason.kill)
+      yield* env.exitReason(target)
+      assert.isFalse(yield* orphan.cancel, "its target's death cancelled it")
+      yield* TestClock.adjust("1 second")
+      yield* env.expectNoMessage("5 millis")
+    }))
+
+  it.scoped("a timer to a name nobody holds yet is sent by name when it fires", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      sendAfter(kernelOf(env.node), undefined, "late", "hello", "1 second")
+      yield* env.spawn(Relay, env.probe, { name: "late" })
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* env.receive(), "hello")
+    }))
+
   it.scoped("the test kit's receive gives up after its timeout of Clock time, and its answered waits leave one TestClock sleep", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

@@ -171,7 +171,13 @@ export const sendAfter = (
     if (target !== undefined) kernel.enqueue(target, message, "normal")
     else kernel.send(owner, to, message)
   })
-  if (target !== undefined) (target.timers ??= new Map()).set(ref.id, cancelFn)
+  // Cancelled with its target (`finalize`): a `cancel` after that finds nothing, as Erlang's cancel_timer.
+  if (target !== undefined) {
+    ;(target.timers ??= new Map()).set(ref.id, () => {
+      cancelled = true
+      cancelFn()
+    })
+  }
   const cancel = Effect.sync(() => {
     if (fired || cancelled) return false
     cancelled = true
