@@ -197,7 +197,7 @@ describe("what a dead process leaves behind", () => {
       const pid = yield* env.spawn(Holder, env.probe)
       yield* env.send(pid, "register twice")
       assert.strictEqual(yield* env.receive(), "registered")
-      assert.isTrue(kernelOf(env.node).lookup("holder") === kernelOf(env.node).lookup(pid))
+      assert.strictEqual(kernelOf(env.node).lookup("holder"), kernelOf(env.node).lookup(pid))
     }))
 })
 
