@@ -12,7 +12,7 @@ import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { From } from "../../src/Process/Message.js"
 import { Pid, Reference } from "../../src/Process/Pid.js"
 import * as Testing from "../testing.js"
-import { clockTimerCount, within } from "../Process/helpers.js"
+import { clockTimerCount, Lingering, within } from "../Process/helpers.js"
 
 /** Answers "echo" at once; holds "hold" unanswered (noReply). */
 const Server = Process.make({
@@ -29,13 +29,6 @@ const Caller = Process.make({
     Effect.flatMap(Effect.either(ctx.call(s.server, q)), (answer) => Effect.as(Effect.orDie(ctx.send(s.probe, answer)), s))
 })
 
-/** Holds `terminate` until its gate opens, after telling `probe` it is exiting. */
-const Lingering = Process.make({
-  name: "Lingering",
-  init: (args: { readonly probe: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
-  handleCall: (_: "echo", _from, s) => Effect.succeed(Process.reply("echo", s)),
-  terminate: (_reason, s, ctx) => Effect.orDie(ctx.send(s.probe, "exiting")).pipe(Effect.zipRight(Deferred.await(s.gate)))
-})
 
 describe("what a call leaves behind", () => {
   it.scoped("nothing once answered: no pending entry, no timer, no count on either side", () =>

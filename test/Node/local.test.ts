@@ -14,15 +14,9 @@ import { pidKey } from "../../src/Node/internal/proc.js"
 import { MailboxFull } from "../../src/Process/errors.js"
 import { Pid, Reference } from "../../src/Process/Pid.js"
 import * as Testing from "../testing.js"
+import { Idle, Lingering } from "../Process/helpers.js"
 
-const Idle = Process.make({ name: "Idle", init: () => Effect.void })
 
-/** Holds `terminate` until its gate opens, after telling `probe` it is exiting. */
-const Lingering = Process.make({
-  name: "Lingering",
-  init: (args: { readonly probe: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
-  terminate: (_reason, s, ctx) => Effect.orDie(ctx.send(s.probe, "exiting")).pipe(Effect.zipRight(Deferred.await(s.gate)))
-})
 
 const far = new Pid({ node: "elsewhere@host", id: 3, creation: 1 })
 const farRef = (id: number) => new Reference({ node: far.node, id, creation: 1 })

@@ -22,6 +22,7 @@ import {
 } from "../../src/Node/internal/signals.js"
 import { Pid } from "../../src/Process/Pid.js"
 import * as Testing from "../testing.js"
+import { Idle, Lingering } from "../Process/helpers.js"
 
 /** What a process was told, as one line: "Exit <from> <reason>", "Down <target> <reason>", "NodeDown <node>". */
 const describeInfo = (info: unknown): string => {
@@ -55,15 +56,7 @@ const Parent = Process.make({
     })
 })
 
-const Idle = Process.make({ name: "Idle", init: () => Effect.void })
 
-/** Holds `terminate` until its gate opens, after telling `probe` it is exiting. */
-const Lingering = Process.make({
-  name: "Lingering",
-  init: (args: { readonly probe: Process.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
-  terminate: (_reason, s, ctx) =>
-    Effect.orDie(ctx.send(s.probe, "exiting")).pipe(Effect.zipRight(Deferred.await(s.gate)))
-})
 
 describe("links and exit signals at the edges", () => {
   it.scoped("a link to oneself is no link, and no signal", () =>

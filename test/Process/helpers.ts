@@ -1,4 +1,4 @@
-import { Effect, Schema } from "effect"
+import { Deferred, Effect, Schema } from "effect"
 import type { Node, Process as P } from "../../src/index.js"
 import { Process } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
@@ -38,6 +38,14 @@ export const Relay = Process.make({
 
 /** Waits for nothing: a process that only lives. */
 export const Idle = Process.make({ name: "Idle", init: () => Effect.void })
+
+/** Answers "echo"; its `terminate` tells `probe` "exiting", then holds until `gate` opens (a process caught exiting). */
+export const Lingering = Process.make({
+  name: "Lingering",
+  init: (args: { readonly probe: P.Pid; readonly gate: Deferred.Deferred<void> }) => Effect.succeed(args),
+  handleCall: (_: "echo", _from, s) => Effect.succeed(Process.reply("echo", s)),
+  terminate: (_reason, s, ctx) => Effect.orDie(ctx.send(s.probe, "exiting")).pipe(Effect.zipRight(Deferred.await(s.gate)))
+})
 
 /**
  * Entries in the node's clock-timer heap (TestClock timers), cancelled ones included. The kernel
