@@ -27,6 +27,18 @@ const Gated = Process.make({
     Effect.zipRight(Deferred.await(state.gate), Effect.as(Queue.offer(state.out, message), state))
 })
 
+/** Spins about a quarter of a millisecond per message: with a flood queued, every drain runs past its budget. */
+const Busy = Process.make({
+  name: "Busy",
+  init: () => Effect.succeed(0),
+  handleMessage: (_message: unknown, n) =>
+    Effect.sync(() => {
+      const until = performance.now() + 0.25
+      while (performance.now() < until) { /* busy */ }
+      return n + 1
+    })
+})
+
 const take = (queue: Queue.Queue<unknown>) =>
   Effect.timeoutFail(Queue.take(queue), { duration: "15 seconds", onTimeout: () => new Error("nothing within 15 s") })
 
@@ -138,6 +150,30 @@ describe("Meta.Port", () => {
       }
       assert.strictEqual((got[total] as Meta.PortExited).status, 0)
     }), 30_000)
+
+  it.scopedLive("a command that exits at once on a busy node still delivers all its output", () =>
+    Effect.gen(function*() {
+      // The port's readers must listen on the pipes before Node sees the OS process exit: it
+      // throws away output nobody is reading then. They once started a few scheduler turns
+      // after the spawn, and a busy node (a drain past its budget lets I/O in) lost it all.
+      const node = yield* Node.start("port@localhost")
+      const busy = yield* node.spawn(Busy, undefined)
+      for (let i = 0; i < 2; i++) {
+        for (let n = 0; n < 4_000; n++) yield* node.send(busy, n) // a second of work
+        const inbox = yield* Queue.unbounded<unknown>()
+        const collector = yield* node.spawn(Collector, inbox)
+        yield* node.spawn(Meta.Port, { command: "sh", args: ["-c", `echo early ${i}; echo late ${i} >&2`], handler: collector })
+        const got: Array<string> = []
+        for (;;) {
+          const message = yield* take(inbox)
+          if (message instanceof Meta.PortExited) break
+          got.push(`${(message as Meta.PortData).stream}: ${(message as Meta.PortData).data}`)
+        }
+        assert.deepStrictEqual(got.sort(), [`stderr: late ${i}`, `stdout: early ${i}`])
+        // the flood was still being handled: the node was busy all along
+        assert.isAbove(Option.getOrThrow(yield* node.info(busy)).mailbox.main, 0)
+      }
+    }))
 
   it.scopedLive("a command that cannot start fails spawn with why", () =>
     Effect.gen(function*() {

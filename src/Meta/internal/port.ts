@@ -11,7 +11,8 @@
  */
 import { Command, CommandExecutor } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Duration, Effect, Exit, Option, Queue, Scope, Stream } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Queue, Runtime, Scope, Stream } from "effect"
+import type { Scheduler } from "effect"
 import type { Behaviour } from "../../Process/Behaviour.js"
 import type { Context } from "../../Process/Context.js"
 import * as Reason from "../../Process/ExitReason.js"
@@ -44,6 +45,15 @@ class Ended {
 
 const encoder = new TextEncoder()
 
+/**
+ * A Scheduler that runs each task the moment it is scheduled: a fiber on it resumes inside the
+ * callback that resumed it (here, Node's `spawn` event) instead of a turn later.
+ */
+const atOnce: Scheduler.Scheduler = {
+  scheduleTask: (task) => task(),
+  shouldYield: () => false
+}
+
 const init = (spec: PortSpec, ctx: Context<any, any>) =>
   Effect.gen(function*() {
     if (spec === null || typeof spec !== "object" || typeof spec.command !== "string" || spec.command === "") {
@@ -59,22 +69,6 @@ const init = (spec: PortSpec, ctx: Context<any, any>) =>
     let command = Command.make(spec.command, ...(spec.args ?? []))
     if (spec.cwd !== undefined) command = Command.workingDirectory(command, spec.cwd)
     if (spec.env !== undefined) command = Command.env(command, spec.env)
-    const process = yield* Command.start(command).pipe(
-      Scope.extend(scope),
-      Effect.provide(NodeContext.layer),
-      Effect.mapError((error) => startFailed(spec, error)),
-      Effect.onError(() => Scope.close(scope, Exit.void))
-    )
-    const stdin = yield* Queue.unbounded<Uint8Array | null>()
-    const state: State = {
-      scope,
-      process,
-      stdin,
-      command: [spec.command, ...(spec.args ?? [])].join(" "),
-      killMillis: Duration.toMillis(Duration.decode(spec.killTimeout ?? "2 seconds")),
-      handler: spec.handler,
-      running: true
-    }
     const handler = spec.handler
     // Delivers one piece of output; while the handler's mailbox is full it waits (`roomWait`)
     // and the stream is not pulled, so the OS process blocks on a full pipe.
@@ -90,13 +84,37 @@ const init = (spec: PortSpec, ctx: Context<any, any>) =>
       })
     const text = (bytes: Stream.Stream<Uint8Array, unknown>) =>
       spec.output === "chunks" ? Stream.decodeText(bytes) : Stream.splitLines(Stream.decodeText(bytes))
-    const output = Effect.all([
-      Stream.runForEach(text(process.stdout), deliver("stdout")),
-      Stream.runForEach(text(process.stderr), deliver("stderr"))
-    ], { concurrency: 2, discard: true }).pipe(Effect.ignore)
+    // The readers must listen on the pipes before Node sees the OS process exit: Node discards
+    // what nobody reads from an exited child (`flushStdio` resumes unread pipes), and on a busy
+    // node a reader started a few scheduler turns after the spawn lost a short command's whole
+    // output. So the code after the spawn runs inside Node's `spawn` callback, and the readers
+    // (`Stream.runForEach` forks its pull loop) on `atOnce` too: they listen before it returns.
+    const runtime = yield* Effect.runtime<never>()
+    const reader = (stream: "stdout" | "stderr", bytes: Stream.Stream<Uint8Array, unknown>) =>
+      Runtime.runFork(runtime)(Effect.withScheduler(Effect.ignore(Stream.runForEach(text(bytes), deliver(stream))), atOnce))
+    const read = (process: CommandExecutor.Process) => [reader("stdout", process.stdout), reader("stderr", process.stderr)]
+    const [process, readers] = yield* Command.start(command).pipe(
+      Effect.map((process) => [process, read(process)] as const),
+      Effect.withScheduler(atOnce),
+      Scope.extend(scope),
+      Effect.provide(NodeContext.layer),
+      Effect.mapError((error) => startFailed(spec, error)),
+      Effect.onError(() => Scope.close(scope, Exit.void))
+    )
+    yield* Scope.addFinalizer(scope, Fiber.interruptAll(readers))
+    const stdin = yield* Queue.unbounded<Uint8Array | null>()
+    const state: State = {
+      scope,
+      process,
+      stdin,
+      command: [spec.command, ...(spec.args ?? [])].join(" "),
+      killMillis: Duration.toMillis(Duration.decode(spec.killTimeout ?? "2 seconds")),
+      handler: spec.handler,
+      running: true
+    }
     // the end: all output delivered first, then the exit status
     yield* Effect.forkIn(
-      Effect.zipRight(output, Effect.exit(process.exitCode)).pipe(
+      Effect.zipRight(Fiber.joinAll(readers), Effect.exit(process.exitCode)).pipe(
         Effect.map((exit) => {
           const signal = Exit.isFailure(exit)
             ? /signal: (\w+)/.exec(String(Option.getOrUndefined(Exit.causeOption(exit)) ?? ""))?.[1] ?? "unknown"

@@ -270,9 +270,7 @@ export class Kernel {
       for (;;) {
         // Time budget, checked every few hundred messages or after any fiber tasks
         // (a task may run 2048 Effect operations): while processes keep the loop busy,
-        // timers, I/O and Effect code outside processes wait about this long. 5 ms was
-        // tried (an outside caller beside a spinning handler waits ~20 ms per call): the
-        // Meta.Port test then hung 2 times in 32, not understood yet, so it stays at 20.
+        // timers, I/O and Effect code outside processes wait about this long.
         if (handled > 256) {
           handled = 0
           if (performance.now() - started > 20) {
