@@ -54,6 +54,10 @@ export const Lingering = Process.make({
 export const clockTimerCount = (node: Node.NodeService): number =>
   (kernelOf(node) as unknown as { readonly clockTimers: { readonly size: number } }).clockTimers.size
 
+/** Timers set and neither fired nor cancelled in the node's clock-timer heap. */
+export const liveClockTimers = (node: Node.NodeService): number =>
+  (kernelOf(node) as unknown as { readonly clockTimers: { readonly live: number } }).clockTimers.live
+
 /**
  * Bounds a wait in real time (TestClock cannot end it): fails with `what` after `seconds`, so a
  * broken behaviour fails fast with a message instead of at vitest's timeout.

@@ -74,6 +74,11 @@ export class ClockTimers {
     return this.heap.length
   }
 
+  /** Timers set and not yet fired or cancelled. */
+  get live(): number {
+    return this.heap.length - this.cancelled
+  }
+
   /** Drops every cancelled entry and restores the heap order bottom-up (Floyd), O(n). */
   private compact(): void {
     const heap = this.heap
