@@ -26,6 +26,9 @@ class ByPath extends BaseSequencer {
 }
 
 export default defineConfig({
+  // "rain" and "rain/..." are the sources, as in the main config (without it they were the built
+  // `dist/`, a second copy of every class, and the mutants were not in it)
+  resolve: base.resolve,
   test: {
     ...test,
     isolate: false,
@@ -39,7 +42,9 @@ export default defineConfig({
       "test/Code/upgrade.test.ts",
       // forwarding (a worker answers the caller directly): pools and routers
       "test/Pool/pool.test.ts",
-      "test/Router/router.test.ts"
+      "test/Router/router.test.ts",
+      // how a node sets up its loggers (log.level, log.format, log.output)
+      "test/Telemetry/logs.test.ts"
     ],
     exclude: [
       // other OS processes run these (the mutant is active only in this one) and they take a
