@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Exit, Fiber, Option, Scope } from "effect"
 import { Application, Process } from "../../src/index.js"
-import type * as Testing from "../testing.js"
+import * as Testing from "../testing.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { within } from "../Process/helpers.js"
 import { Black, Blob, cluster, Counter, GetCount, Hang, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
@@ -264,6 +264,32 @@ describe("distribution", () => {
       const refused = yield* Effect.flip(a.node.spawnRemote("b@127.0.0.1", "Relay", undefined))
       assert.strictEqual(refused._tag, "SpawnRefused")
       assert.include(refused.message, "allowSpawn")
+      const self = yield* Effect.flip(a.node.spawnRemote("a@127.0.0.1", "Counter", 1))
+      assert.strictEqual(self._tag, "SpawnRefused")
+      assert.include(self.message, "that is this node")
+      const app = yield* Effect.flip(a.node.startRemoteApplication("b@127.0.0.1", "no-such-app"))
+      assert.strictEqual(app._tag, "SpawnRefused")
+    }))
+
+  it.scoped("a node without network: its network operations fail with NotDistributed or report nothing", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ name: "alone@localhost" })
+      const node = env.node
+      for (const error of [
+        yield* Effect.flip(node.connect("b@127.0.0.1")),
+        yield* Effect.flip(node.spawnRemote("b@127.0.0.1", "Counter", 1)),
+        yield* Effect.flip(node.startRemoteApplication("b@127.0.0.1", "app"))
+      ]) {
+        assert.strictEqual(error._tag, "NotDistributed")
+        assert.strictEqual((error as { readonly node?: string }).node, "alone@localhost")
+      }
+      assert.strictEqual(node.port, 0)
+      assert.strictEqual(node.address, "")
+      assert.deepStrictEqual(yield* node.nodes, [])
+      assert.deepStrictEqual(yield* node.connections, { count: 0, maxNodes: 0, peers: [] })
+      yield* node.disconnect("b@127.0.0.1")
+      const down = yield* node.monitorNode("b@127.0.0.1")
+      assert.deepStrictEqual([down.node, down.reason], ["b@127.0.0.1", "not connected"])
     }))
 
   it.scopedLive("remote spawn linked or monitored from the start: a process that dies at once still signals its spawner", () =>
