@@ -28,7 +28,7 @@ export interface ReportOptions {
 
 /** A value as a report shows it: one line, bounded. */
 export const render = (value: unknown): string => {
-  const text = inspect(value, { depth: 3, breakLength: Infinity, maxArrayLength: 10, maxStringLength: 200 })
+  const text = inspect(value, { depth: 3, breakLength: Infinity, compact: true, maxArrayLength: 10, maxStringLength: 200 })
   return text.length > 500 ? `${text.slice(0, 500)}...` : text
 }
 
