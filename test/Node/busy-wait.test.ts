@@ -63,11 +63,16 @@ describe("busy waiting after a request or an answer", () => {
 
   it.scoped("a busyWait that is not a duration, or longer than 10 ms, fails the start with NetworkError", () =>
     Effect.gen(function*() {
-      for (const busyWait of ["soon", "1 second", Infinity] as const) {
+      for (const busyWait of ["soon", "1 second", "11 millis", Infinity] as const) {
         const exit = yield* Effect.exit(Node.start("bad@127.0.0.1", { network: { cookie, busyWait: busyWait as Duration.DurationInput } }))
-        assert.isTrue(Exit.isFailure(exit))
+        assert.isTrue(Exit.isFailure(exit), `busyWait ${busyWait}`)
         const error = Exit.isFailure(exit) ? String(exit.cause) : ""
         assert.include(error, "network.busyWait")
+      }
+      // the bounds themselves are fine
+      for (const busyWait of ["10 millis", 0] as const) {
+        const node = yield* Node.start(`ok${busyWait === 0 ? 0 : 10}@127.0.0.1`, { network: { cookie, busyWait } })
+        assert.isAbove(node.port, 0)
       }
     }))
 })

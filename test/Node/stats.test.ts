@@ -4,7 +4,7 @@
  * with times given (no clock), so each figure is exact.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import { Process } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { LATENCY_SLOTS, NodeStats } from "../../src/Node/internal/stats.js"
@@ -81,6 +81,27 @@ describe("NodeStats", () => {
     assert.strictEqual(stats.rate(1, 5_000, 1_400), 100)
     assert.strictEqual(stats.rate(10, 5_000, 1_400), 1_400 / 5)
   })
+
+  it.scoped("the memory breakdown counts the messages queued in every mailbox", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const gate = yield* Deferred.make<void>()
+      const held = Process.make({
+        name: "Held",
+        init: (probe: Process.Pid) => Effect.succeed(probe),
+        handleMessage: (_: number, probe, ctx) =>
+          Effect.zipRight(ctx.send(probe, "holding"), Effect.as(Deferred.await(gate), probe))
+      })
+      const a = yield* env.spawn(held, env.probe)
+      const b = yield* env.spawn(held, env.probe)
+      for (let i = 0; i < 4; i++) yield* env.send(a, i)
+      for (let i = 0; i < 3; i++) yield* env.send(b, i)
+      // each has taken its first message and waits in its handler with the rest queued
+      assert.deepStrictEqual([yield* env.receive(), yield* env.receive()], ["holding", "holding"])
+      const { memoryBreakdown } = yield* env.node.metrics
+      assert.strictEqual(memoryBreakdown.mailboxBytes, (3 + 2) * 64)
+      yield* Deferred.succeed(gate, undefined)
+    }))
 
   it.scoped("a node times calls only while asked (a publisher): one latency per completed call", () =>
     Effect.gen(function*() {

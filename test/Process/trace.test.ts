@@ -2,6 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema, TestClock } from "effect"
 import { Process } from "../../src/index.js"
 import * as Testing from "../testing.js"
+import type { Proc } from "../../src/Node/internal/proc.js"
+import { setTrace, Trace } from "../../src/Node/internal/trace.js"
 
 class Get extends Schema.TaggedRequest<Get>()("test/Trace/Get", { failure: Schema.Never, success: Schema.Number, payload: {} }) {}
 
@@ -90,4 +92,35 @@ describe("message trace (Process.trace)", () => {
       const other = yield* env.spawn(Adder, undefined)
       assert.strictEqual(yield* env.call(other, new Get()), 0)
     }))
+})
+
+describe("the trace ring", () => {
+  const entries = (proc: { trace: Trace | null }) => proc.trace!.entries().map((entry) => entry.message)
+
+  it("keeps the newest `last` entries oldest first; resizing keeps the newest that fit; 0 turns it off", () => {
+    const proc = { trace: null as Trace | null }
+    setTrace(proc as unknown as Proc, 5)
+    for (let i = 1; i <= 3; i++) proc.trace!.record(i, "message", i)
+    assert.deepStrictEqual(entries(proc), ["1", "2", "3"])
+    for (let i = 4; i <= 7; i++) proc.trace!.record(i, "message", i)
+    assert.deepStrictEqual(entries(proc), ["3", "4", "5", "6", "7"])
+    const same = proc.trace
+    setTrace(proc as unknown as Proc, 5)
+    assert.strictEqual(proc.trace, same, "the same size keeps the trace as it is")
+    setTrace(proc as unknown as Proc, 3)
+    assert.deepStrictEqual(entries(proc), ["5", "6", "7"])
+    setTrace(proc as unknown as Proc, 8)
+    assert.deepStrictEqual(entries(proc), ["5", "6", "7"])
+    proc.trace!.record(8, "call", 8)
+    assert.deepStrictEqual(entries(proc), ["5", "6", "7", "8"])
+    assert.deepStrictEqual(proc.trace!.entries().map((entry) => [entry.at, entry.kind]).at(-1), [8, "call"])
+    setTrace(proc as unknown as Proc, 0)
+    assert.isNull(proc.trace)
+  })
+
+  it("a message whose inspection throws is traced as such", () => {
+    const trace = new Trace(2)
+    trace.record(1, "message", { [Symbol.for("nodejs.util.inspect.custom")]: () => { throw new Error("no view") } })
+    assert.deepStrictEqual(trace.entries().map((entry) => entry.message), ["<cannot render: no view>"])
+  })
 })
