@@ -273,7 +273,7 @@ export class Kernel {
         // timers, I/O and Effect code outside processes wait about this long.
         if (handled > 256) {
           handled = 0
-          if (performance.now() - started > 20) {
+          if (performance.now() - started > 5) {
             // Let timers and I/O in; resume on the next macrotask.
             this.drainScheduled = true
             setImmediate(this.drain)
