@@ -2,16 +2,14 @@
  * A primary-key select through a `Database` pool process beside the same statement
  * (`SqlSchema.findOne`, same Schema) on a bare `@effect/sql` client and on the pool's
  * `SqlClient` layer (the second door: same pool, no process), in the same process and run,
- * rounds alternating so that drift hits all alike. The pool process is called two ways: by
- * Effect code outside processes (`node.call`, "pool") and by processes (`ctx.call` from a
- * handler, "procs"), the callers the process door is for. Prints `{"pool": n, "procs": n,
- * "bare": n, "layer": n, "pool_cpu_us": n, "procs_cpu_us": n, "bare_cpu_us": n,
- * "layer_cpu_us": n}` (queries/s and this process's CPU µs per query, medians of the rounds;
- * the CPU figure is steadier on a shared machine), or `{"skip": "why"}`.
+ * rounds alternating so that drift hits all alike. Prints `{"pool": n, "bare": n, "layer": n,
+ * "pool_cpu_us": n, "bare_cpu_us": n, "layer_cpu_us": n}` (queries/s and this process's CPU µs
+ * per query, medians of the rounds; the CPU figure is steadier on a shared machine), or
+ * `{"skip": "why"}`.
  *
  *   node --import tsx bench/db.ts sqlite [--quick]
  *   node --import tsx bench/db.ts pg [--quick]      # starts its own temporary PostgreSQL
- *   node --cpu-prof --import tsx bench/db.ts pg --side pool   # one side (pool|procs|bare|layer), for a profile
+ *   node --cpu-prof --import tsx bench/db.ts pg --side pool   # one side (pool|bare|layer), for a profile
  *
  * SQLite: one caller at a time (SQLite runs one connection). PostgreSQL: 10 concurrent
  * callers on 10 connections for each side.
@@ -26,7 +24,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Database from "../src/Database/index.js"
-import { Node, Process } from "../src/index.js"
+import { Node } from "../src/index.js"
 import { findBinaries, startPostgres } from "../test/fixtures/postgres.js"
 
 class Item extends Schema.Class<Item>("Item")({ id: Schema.Number, name: Schema.String }) {}
@@ -52,49 +50,26 @@ const check = (found: Option.Option<Item>, id: number) => {
   }
 }
 
-/** Runs `count` queries for caller `c`, starting at the `first`th of its ids, checking each row. */
-type Caller = (c: number, first: number, count: number) => Effect.Effect<void, unknown>
-
-/** The id caller `c` asks for in its `i`th query. */
-const idOf = (c: number, each: number, i: number) => 1 + ((c * each + i) % rows)
-
-/** A caller that runs `query` in a loop in the calling fiber. */
-const inFiber = (query: (id: number) => Effect.Effect<Option.Option<Item>, unknown>): Caller => (c, first, count) =>
-  Effect.gen(function*() {
-    for (let i = first; i < first + count; i++) {
-      const id = idOf(c, count, i)
-      check(yield* query(id), id)
-    }
-  })
-
-/** Queries/s of `caller` over `perRound` selects spread over `concurrency` callers. */
-const measure = (caller: Caller) =>
+/** Queries/s of `query` over `perRound` selects spread over `concurrency` callers. */
+const measure = (query: (id: number) => Effect.Effect<Option.Option<Item>, unknown>) =>
   Effect.gen(function*() {
     const each = perRound / concurrency
     const t = performance.now()
     const cpu = process.cpuUsage()
     yield* Effect.forEach(
       Array.from({ length: concurrency }, (_, c) => c),
-      (c) => caller(c, 0, each),
+      (c) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < each; i++) {
+            const id = 1 + ((c * each + i) % rows)
+            check(yield* query(id), id)
+          }
+        }),
       { concurrency: "unbounded", discard: true }
     )
     const used = process.cpuUsage(cpu)
     return { rate: perRound / ((performance.now() - t) / 1000), cpuUs: (used.user + used.system) / perRound }
   })
-
-/** A process that, asked for `count` queries, makes them one after another with `ctx.call` and answers when done. */
-const Querier = Process.make({
-  name: "Querier",
-  init: (pool: Database.Pool) => Effect.succeed(pool),
-  handleCall: (ask: { readonly c: number; readonly count: number }, _from, pool, ctx) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < ask.count; i++) {
-        const id = idOf(ask.c, ask.count, i)
-        check(yield* ctx.call(pool, byId(id), "1 minute"), id)
-      }
-      return Process.reply(ask.count, pool)
-    })
-})
 
 const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[xs.length >> 1]!
 
@@ -104,24 +79,16 @@ const compare = (spec: Database.Spec, bare: SqlClient.SqlClient) =>
     for (let id = 1; id <= rows; id++) yield* bare`INSERT INTO items (id, name) VALUES (${id}, ${`item ${id}`})`
     const node = yield* Node.start("bench@localhost")
     const pool = yield* Database.start(node, spec)
-    const viaPool = inFiber((id: number) => node.call(pool, byId(id)))
-    const queriers = yield* Effect.forEach(Array.from({ length: concurrency }), () => node.spawn(Querier, pool))
-    const viaProcs: Caller = (c, _first, count) => node.call(queriers[c]!, { c, count }, "5 minutes")
-    const viaBare = inFiber(SqlSchema.findOne({ ...byIdOptions, execute: (id) => byIdOptions.execute(id, bare) }))
+    const viaPool = (id: number) => node.call(pool, byId(id))
+    const viaBare = SqlSchema.findOne({ ...byIdOptions, execute: (id) => byIdOptions.execute(id, bare) })
     // The second door: the same pool as a `SqlClient` layer, no process on the path.
     const layered = yield* Layer.build(Database.layer(spec).pipe(Layer.provide(Layer.succeed(Node.Node, node))))
     const sqlViaLayer = Context.get(layered, SqlClient.SqlClient)
-    const viaLayer = inFiber(SqlSchema.findOne({ ...byIdOptions, execute: (id) => byIdOptions.execute(id, sqlViaLayer) }))
+    const viaLayer = SqlSchema.findOne({ ...byIdOptions, execute: (id) => byIdOptions.execute(id, sqlViaLayer) })
     const poolSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
-    const procsSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
     const bareSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
     const layerSide = { rate: [] as Array<number>, cpu: [] as Array<number> }
-    const sides = ([
-      [bareSide, viaBare, "bare"],
-      [poolSide, viaPool, "pool"],
-      [procsSide, viaProcs, "procs"],
-      [layerSide, viaLayer, "layer"]
-    ] as const)
+    const sides = ([[bareSide, viaBare, "bare"], [poolSide, viaPool, "pool"], [layerSide, viaLayer, "layer"]] as const)
       .filter(([, , name]) => onlySide === undefined || onlySide === name)
     // Warm-up: JIT, prepared statements, connections.
     for (const [, query] of sides) yield* measure(query)
@@ -135,11 +102,9 @@ const compare = (spec: Database.Spec, bare: SqlClient.SqlClient) =>
     if (onlySide !== undefined) return { side: onlySide, rate: median(sides[0]![0].rate), cpu_us: median(sides[0]![0].cpu) }
     return {
       pool: median(poolSide.rate),
-      procs: median(procsSide.rate),
       bare: median(bareSide.rate),
       layer: median(layerSide.rate),
       pool_cpu_us: median(poolSide.cpu),
-      procs_cpu_us: median(procsSide.cpu),
       bare_cpu_us: median(bareSide.cpu),
       layer_cpu_us: median(layerSide.cpu)
     }

@@ -186,17 +186,11 @@ for (const [prefix, driver] of dbDrivers) {
     emit(`${prefix}bare_query_per_s`, "queries/s", values("bare"))
     emit(`${prefix}cpu_us_per_query`, "us", values("pool_cpu_us"))
     emit(`${prefix}bare_cpu_us_per_query`, "us", values("bare_cpu_us"))
-    emit(`${prefix}procs_query_per_s`, "queries/s", values("procs"))
-    emit(`${prefix}procs_cpu_us_per_query`, "us", values("procs_cpu_us"))
     emit(`${prefix}layer_query_per_s`, "queries/s", values("layer"))
     emit(`${prefix}layer_cpu_us_per_query`, "us", values("layer_cpu_us"))
     const pool = figures.get(`${prefix}query_per_s`)!.value
     const bare = figures.get(`${prefix}bare_query_per_s`)!.value
-    const procs = figures.get(`${prefix}procs_query_per_s`)!.value
-    log(
-      `${prefix}query_per_s: pool process ${Math.round(pool)} (${((pool / bare) * 100).toFixed(0)}% of bare) from outside processes, ` +
-        `${Math.round(procs)} (${((procs / bare) * 100).toFixed(0)}%) from processes, vs bare SqlClient ${Math.round(bare)}`
-    )
+    log(`${prefix}query_per_s: pool process ${Math.round(pool)} vs bare SqlClient ${Math.round(bare)} (${((pool / bare) * 100).toFixed(0)}% of bare)`)
   } catch (error) {
     failed = true
     log(`FAILED ${prefix}*: ${(error as Error).message}`)
