@@ -7,6 +7,7 @@ import { within } from "../Process/helpers.js"
 import { Black, Blob, cluster, Counter, GetCount, Hang, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { monitor } from "../../src/Node/internal/signals.js"
+import { EXITING, pidKey } from "../../src/Node/internal/proc.js"
 
 /** Crashes right after init (allowed for remote spawn on b in one test). */
 const Crasher = Process.make({
@@ -436,6 +437,33 @@ describe("distribution", () => {
       const downA = yield* b.receiveMatching(isDown, "2 seconds")
       assert.deepStrictEqual(downA.target, pa)
       assert.strictEqual(downA.reason._tag, "normal")
+    }))
+
+  it.scopedLive("a remote unlink and a remote demonitor reach the other node: its process's end then signals nothing", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const server = yield* b.spawn(Counter, 0)
+      const pa = yield* a.spawn(Relay, a.probe, { trapExit: true } as any)
+      const pb = yield* b.spawn(Relay, undefined)
+      yield* a.send(pa, { link: pb })
+      yield* a.send(pa, { monitor: pb })
+      const ref = yield* a.receive("5 seconds")
+      yield* settled(a, [pa], server)
+      assert.isTrue(kernelOf(b.node).lookup(pb)!.links?.has(pidKey(pa)) === true, "the link reached b")
+      assert.strictEqual(kernelOf(b.node).lookup(pb)!.watchers?.size, 1, "the monitor reached b")
+      yield* a.send(pa, { unlink: pb })
+      yield* a.send(pa, { demonitor: ref })
+      yield* settled(a, [pa], server)
+      assert.isFalse(kernelOf(b.node).lookup(pb)!.links?.has(pidKey(pa)) === true, "the unlink reached b")
+      assert.strictEqual(kernelOf(b.node).lookup(pb)!.watchers?.size ?? 0, 0, "the demonitor reached b")
+      yield* b.send(pb, "crash")
+      assert.strictEqual((yield* b.exitReason(pb))._tag, "error")
+      // neither an Exit nor a Down comes: the next thing pa forwards is this
+      yield* settled(a, [pa], server)
+      yield* a.expectNoMessage("100 millis")
+      assert.isBelow(kernelOf(a.node).lookup(pa)!.status, EXITING, "pa lives on")
     }))
 
   it.scopedLive("a remote call in flight fails with NoConnection when the connection drops, long before its timeout", () =>
