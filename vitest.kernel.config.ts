@@ -45,8 +45,8 @@ export default defineConfig({
       "test/Router/router.test.ts",
       // how a node sets up its loggers (log.level, log.format, log.output)
       "test/Telemetry/logs.test.ts",
-      // trace context in call frames across nodes
-      "test/Telemetry/tracing.test.ts"
+      // trace context in call frames across nodes; traffic and handshake failures per peer
+      "test/Telemetry/{tracing,peers}.test.ts"
     ],
     exclude: [
       // other OS processes run these (the mutant is active only in this one) and they take a
