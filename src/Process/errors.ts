@@ -242,7 +242,12 @@ export class SpawnRefused extends Schema.TaggedError<SpawnRefused>("rain/Process
   reason: Schema.String
 }) {
   override get message(): string {
-    return `Node ${this.node} did not start ${this.behaviour}: ${this.reason}. A node starts for others only the behaviours in its network.allowSpawn and the applications in its network.allowApplications.`
+    const reason = this.reason.replace(/\.$/, "")
+    // the allow lists are the fix only when they are the reason (not for a taken name or a failed init)
+    const hint = /allowSpawn|allowApplications/.test(reason)
+      ? " A node starts for others only the behaviours in its network.allowSpawn and the applications in its network.allowApplications."
+      : ""
+    return `Node ${this.node} did not start ${this.behaviour}: ${reason}.${hint}`
   }
 }
 

@@ -16,6 +16,9 @@ const Crasher = Process.make({
   handleMessage: (_msg: string) => Effect.fail("crashed at once")
 })
 
+/** Its init fails. */
+const Refuser = Process.make({ name: "Refuser", init: () => Effect.fail("no, thanks") })
+
 /** Spawns a Crasher on b, linked or monitored as told; forwards pids, failures and infos to `to`. */
 const Spawner = Process.make({
   name: "Spawner",
@@ -270,6 +273,24 @@ describe("distribution", () => {
       assert.include(self.message, "that is this node")
       const app = yield* Effect.flip(a.node.startRemoteApplication("b@127.0.0.1", "no-such-app"))
       assert.strictEqual(app._tag, "SpawnRefused")
+    }))
+
+  it.scopedLive("remote spawn with a name registers it there; a taken name or a failing init is refused with why", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1", { allowSpawn: [Counter, Refuser] })
+      const pid = yield* a.node.spawnRemote("b@127.0.0.1", "Counter", 5, { name: "counter" })
+      assert.deepStrictEqual(yield* b.node.whereis("counter"), Option.some(pid))
+      yield* a.send(Process.name("counter", "b@127.0.0.1"), new Increment({ by: 2 }))
+      assert.strictEqual(yield* a.call(pid as Process.Ref<Increment, GetCount>, new GetCount()), 7)
+      const taken = yield* Effect.flip(a.node.spawnRemote("b@127.0.0.1", "Counter", 0, { name: "counter" }))
+      assert.strictEqual(taken._tag, "SpawnRefused")
+      assert.include(taken.message, "The name \"counter\" is already registered")
+      assert.notInclude(taken.message, "allowSpawn")
+      const failed = yield* Effect.flip(a.node.spawnRemote("b@127.0.0.1", "Refuser", undefined))
+      assert.strictEqual(failed._tag, "SpawnRefused")
+      assert.include(failed.message, "no, thanks")
     }))
 
   it.scoped("a node without network: its network operations fail with NotDistributed or report nothing", () =>

@@ -6,13 +6,13 @@
  *
  * @internal
  */
-import { Exit } from "effect"
+import { Cause, Exit } from "effect"
 import type { Behaviour, SpawnOptions } from "../../../Process/Behaviour.js"
-import { encodeExit } from "../../../Message/internal/codec.js"
 import { SpawnRefused } from "../../../Process/errors.js"
 import * as Reason from "../../../Process/ExitReason.js"
 import { Pid } from "../../../Process/Pid.js"
 import type { Reference } from "../../../Process/Pid.js"
+import { render } from "../reports.js"
 import type { Distribution } from "./connection.js"
 import type { SpawnedFrame, SpawnRequest } from "./frames.js"
 import { APP_START, SPAWN, SPAWNED } from "./frames.js"
@@ -27,6 +27,14 @@ interface PendingSpawn {
 }
 
 /** The remote spawns of one node's distribution. */
+/** Why a spawn failed, in words for the spawner on the other node. */
+const whyNot = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "None") return Cause.pretty(cause)
+  const error = failure.value
+  return error instanceof Error ? error.message : typeof error === "string" ? error : render(error)
+}
+
 export class Spawns {
   private readonly pending = new Map<number, PendingSpawn>()
   private readonly allow = new Map<string, Behaviour<any, any, any, any, any, any>>()
@@ -88,7 +96,7 @@ export class Spawns {
     }
   }
 
-  /** A peer asks this node to spawn `name`; answered with SPAWNED. */
+    /** A peer asks this node to spawn `name`; answered with SPAWNED. */
   spawnHere(node: string, id: number, name: string, args: unknown, options: SpawnRequest | null): void {
     const dist = this.dist
     const answer = (ok: boolean, value: unknown) => dist.peers.enqueue(node, [SPAWNED, id, ok, value], false)
@@ -100,10 +108,7 @@ export class Spawns {
     // `done` runs as init completes, before the new process handles any message: the link
     // and monitor exist before it can exit, and the answer leaves before any signal of it.
     dist.local.spawn(behaviour, args, spawnOptions, (exit) => {
-      if (exit._tag === "Failure") {
-        const error = encodeExit(exit)[1]
-        return answer(false, error instanceof Error ? error.message : String(error))
-      }
+      if (exit._tag === "Failure") return answer(false, whyNot(exit.cause))
       const pid = exit.value
       const linked = link !== undefined && dist.local.link(link, pid)
       const monitored = monitor !== undefined && dist.local.monitor(monitor[0], pid, monitor[1])
