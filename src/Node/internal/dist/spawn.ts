@@ -26,7 +26,6 @@ interface PendingSpawn {
   readonly monitor?: readonly [Pid, Reference] | undefined
 }
 
-/** The remote spawns of one node's distribution. */
 /** Why a spawn failed, in words for the spawner on the other node. */
 const whyNot = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
@@ -35,6 +34,7 @@ const whyNot = (cause: Cause.Cause<unknown>): string => {
   return error instanceof Error ? error.message : typeof error === "string" ? error : render(error)
 }
 
+/** The remote spawns of one node's distribution. */
 export class Spawns {
   private readonly pending = new Map<number, PendingSpawn>()
   private readonly allow = new Map<string, Behaviour<any, any, any, any, any, any>>()
@@ -96,7 +96,7 @@ export class Spawns {
     }
   }
 
-    /** A peer asks this node to spawn `name`; answered with SPAWNED. */
+  /** A peer asks this node to spawn `name`; answered with SPAWNED. */
   spawnHere(node: string, id: number, name: string, args: unknown, options: SpawnRequest | null): void {
     const dist = this.dist
     const answer = (ok: boolean, value: unknown) => dist.peers.enqueue(node, [SPAWNED, id, ok, value], false)
