@@ -1,6 +1,6 @@
 /**
  * What a database pool is: its driver, where the database is, the pool's limits, the
- * migrations to run at start and how to reconnect. The seed's `meta.DatabaseSpec`.
+ * migrations to run at start and how to reconnect.
  *
  * @since 0.2.0
  */
@@ -31,7 +31,7 @@ export interface PoolOptions {
  * @category models
  */
 export interface CommonSpec {
-  /** The name the pool process registers under (default "db_pool", the seed's). */
+  /** The name the pool process registers under (default "db_pool"). */
   readonly name?: string | undefined
   readonly pool?: PoolOptions | undefined
   /** Migrations run at start, in order, through `@effect/sql`'s `Migrator` (e.g. `Migrator.fromRecord`). */
@@ -60,7 +60,7 @@ export interface SqliteSpec extends CommonSpec {
 }
 
 /**
- * A PostgreSQL database (`@effect/sql-pg`): a connection string (`url`, the seed's DSN)
+ * A PostgreSQL database (`@effect/sql-pg`): a connection string (`url`, a DSN)
  * and/or its parts.
  *
  * @since 0.2.0

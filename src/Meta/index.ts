@@ -50,7 +50,7 @@ import type {
 export * from "./types.js"
 
 /**
- * The web server (the seed's `gen.MetaWebServer`): owns an `@effect/platform` HTTP server
+ * The web server: owns an `@effect/platform` HTTP server
  * on `host:port` and serves each request by a `WebRequest` call to its handler process
  * (or pool, or `HttpApp`). Requests past `requestTimeout` get 504, bodies over
  * `maxBodySize` 413, malformed requests 400 (bodies say why); a handler crash gets that

@@ -154,7 +154,7 @@ export type WebHandler =
   | HttpApp.Default<unknown, never>
 
 /**
- * How a web server is spawned (the seed's `meta.WebServerSpec`).
+ * How a web server is spawned.
  *
  * @since 0.2.0
  * @category web

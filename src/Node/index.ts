@@ -147,7 +147,7 @@ export interface NodeOptions {
      */
     readonly format?: "text" | "json" | "logfmt" | "pretty" | undefined
     /**
-     * Where the lines go (the seed's `Log.Output`): "stdout" (default, the console),
+     * Where the lines go: "stdout" (default, the console),
      * "stderr", or `{ file }`, appended to and closed when the node stops. An output other
      * than stdout is written even beside a `Logger` of your own.
      *

@@ -1,5 +1,5 @@
 /**
- * Worker pools (Ergo's `act.Pool`, the seed's "dynamic load balancing"): a process that
+ * Worker pools (Ergo's `act.Pool`): a process that
  * owns N workers of one behaviour and forwards each message or call sent to it to one of
  * them, round-robin or to the least busy. A forwarded call keeps its caller's reply
  * address, so the worker answers the caller directly.
