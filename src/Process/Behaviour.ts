@@ -137,7 +137,9 @@ export interface Behaviour<S, A = void, M = never, Q = never, E = never, R = nev
    * Runs when the process ends for any reason but `kill`: a failing handler, `ctx.stop`,
    * an exit signal from its parent (even when it traps exits, as gen_server), and (unlike
    * OTP, so that resources are released) an exit signal it does not trap. Keep it short:
-   * supervisors kill a child whose terminate outlasts its shutdown timeout.
+   * supervisors kill a child whose terminate outlasts its shutdown timeout. A terminate that
+   * dies is a crash report, and the process ends with that defect as its reason, as with
+   * gen_server.
    */
   readonly terminate?: ((reason: ExitReason, state: S, ctx: Context<any, any>) => Effect.Effect<void, never, R>) | undefined
   readonly options?: ProcessOptions | undefined

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Option, TestClock } from "effect"
 import { Application, Node, Pool, Process, Supervisor } from "../../src/index.js"
 import { cluster } from "../fixtures/dist.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
@@ -321,6 +321,16 @@ describe("supervisors and applications", () => {
     }))
 })
 
+/** Counts "count"s (telling `to` the count); a "block" tells `to` "blocked" and waits for `release`. */
+const Busy = Process.make({
+  name: "Busy",
+  init: (args: { readonly release: Deferred.Deferred<void>; readonly to: Process.Pid }) => Effect.succeed({ ...args, n: 0 }),
+  handleMessage: (message: "block" | "count", s, ctx) =>
+    message === "block"
+      ? Effect.as(Effect.zipRight(ctx.send(s.to, "blocked"), Deferred.await(s.release)), s)
+      : Effect.as(ctx.send(s.to, s.n + 1), { ...s, n: s.n + 1 })
+})
+
 describe("Process.suspend / resume", () => {
   it.scoped("messages queue while suspended and are handled in order on resume", () =>
     Effect.gen(function*() {
@@ -393,5 +403,43 @@ describe("Process.suspend / resume", () => {
       const error = yield* Effect.flip(Process.suspend(pid))
       assert.strictEqual(error.reason, "noproc")
       assert.include(error.message, "not alive")
+    }))
+
+  it.scoped("of two suspend requests waiting for a handler, the one that timed out is withdrawn and the other still answered", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const release = yield* Deferred.make<void>()
+      const pid = yield* env.spawn(Busy, { release, to: env.probe })
+      yield* env.send(pid, "block")
+      assert.strictEqual(yield* env.receive(), "blocked")
+      // The short one times out and is withdrawn, the long one is still answered.
+      const short = yield* Effect.fork(Process.suspend(pid, { timeout: "1 second" }))
+      const long = yield* Effect.fork(Process.suspend(pid, { timeout: "10 seconds" }))
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Effect.flip(Fiber.join(short))).reason, "timeout")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(long)
+      assert.strictEqual(Option.getOrThrow(yield* env.node.info(pid)).status, "suspended")
+      yield* env.send(pid, "count")
+      yield* env.expectNoMessage("10 millis")
+      yield* Process.resume(pid)
+      assert.strictEqual(yield* env.receive(), 1)
+    }))
+
+  it.scoped("withdrawn alone, a suspend request leaves the process running its next messages", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const release = yield* Deferred.make<void>()
+      const pid = yield* env.spawn(Busy, { release, to: env.probe })
+      yield* env.send(pid, "block")
+      assert.strictEqual(yield* env.receive(), "blocked")
+      const attempt = yield* Effect.fork(Process.suspend(pid, { timeout: "1 second" }))
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Effect.flip(Fiber.join(attempt))).reason, "timeout")
+      yield* Deferred.succeed(release, undefined)
+      yield* env.send(pid, "count")
+      assert.strictEqual(yield* env.receive(), 1, "not suspended: it handles the next message")
+      assert.strictEqual(Option.getOrThrow(yield* env.node.info(pid)).status, "idle")
     }))
 })

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, TestClock } from "effect"
 import type { Process as P } from "../../src/index.js"
 import { Process, Testing } from "../../src/index.js"
+import { kernelOf } from "../../src/Node/internal/kernel.js"
 
 /** Keeps each call's `from` and replies only when told to ("reply"). */
 const makeHolder = (got: Deferred.Deferred<void>) =>
@@ -44,6 +45,7 @@ describe("calls", () => {
           assert.strictEqual((error as { target?: string }).target, holder.toString(), "the late reply's Timeout names the callee")
         }
       }
+      assert.strictEqual(kernelOf(env.node).stats.callsTimedOut, 5, "each late call counted once, as timed out")
     }))
 
   it.scoped("a Timeout names the callee as it was addressed (pid or name) and says how long; an unknown name is named too", () =>
@@ -62,6 +64,7 @@ describe("calls", () => {
       assert.include(nameTimeout, { _tag: "Timeout", target: "holder", millis: 3000 })
       const importantTimeout = yield* Effect.flip(Fiber.join(important))
       assert.include(importantTimeout, { _tag: "Timeout", target: holder.toString(), millis: 4000, delivered: true })
+      assert.strictEqual(kernelOf(env.node).stats.callsTimedOut, 3, "each timed-out call counted once")
       const unknown = yield* Effect.flip(env.node.call("nobody" as unknown as typeof holder, "ask" as const))
       assert.include(unknown, { _tag: "ProcessUnknown", target: "nobody" })
     }))

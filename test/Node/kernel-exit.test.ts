@@ -234,3 +234,46 @@ describe("a spawner that dies while its linked child runs init", () => {
       }))
   }
 })
+
+describe("a behaviour written in plain JavaScript that returns a value instead of an Effect", () => {
+  const Sloppy = (where: "init" | "handler" | "terminate") =>
+    Process.make({
+      name: "Sloppy",
+      init: (() => (where === "init" ? 0 : Effect.succeed(0))) as unknown as () => Effect.Effect<number>,
+      handleMessage: ((_: string, n: number) => (where === "handler" ? n : Effect.succeed(n))) as unknown as (
+        m: string,
+        n: number
+      ) => Effect.Effect<number>,
+      terminate: (() => (where === "terminate" ? undefined : Effect.void)) as unknown as () => Effect.Effect<void>
+    })
+
+  it.scoped("init: the spawn fails with InitFailed saying what init returned", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const error = yield* Effect.flip(env.spawn(Sloppy("init"), undefined))
+      assert.strictEqual(error._tag, "InitFailed")
+      assert.include(error.message, "init returned number instead of an Effect")
+    }))
+
+  it.scoped("a handler: the process exits with an error saying so; the node goes on", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Sloppy("handler"), undefined)
+      yield* env.send(pid, "hello")
+      const reason = yield* env.exitReason(pid)
+      assert.strictEqual(reason._tag, "error")
+      assert.include(Process.ExitReason.format(reason), "handler returned number instead of an Effect")
+      const again = yield* env.spawn(Sloppy("terminate"), undefined)
+      assert.isTrue((yield* env.node.info(again))._tag === "Some")
+    }))
+
+  it.scoped("terminate: the process ends with an error saying so, as with a terminate that fails", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Sloppy("terminate"), undefined)
+      yield* env.node.exit(pid, Process.ExitReason.shutdown)
+      const reason = yield* env.exitReason(pid)
+      assert.include(Process.ExitReason.format(reason), "terminate returned undefined instead of an Effect")
+      assert.strictEqual(kernelOf(env.node).lookup(pid), undefined)
+    }))
+})

@@ -14,6 +14,38 @@ const Fragile = Process.make({
 const crashReports = (logs: ReadonlyArray<Testing.LogEntry>) => logs.filter((l) => l.annotations.report === "crash")
 
 describe("crash reports", () => {
+  it.scoped("a terminate that dies is a crash report, and the process ends with that defect (gen_server's rule)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Leaky = Process.make({
+        name: "Leaky",
+        init: (how: "dies" | "dies later" | "ok") => Effect.succeed(how),
+        terminate: (_reason, how) =>
+          how === "dies"
+            ? Effect.die(new Error("could not flush"))
+            : how === "dies later"
+            ? Effect.zipRight(Effect.sleep("1 second"), Effect.dieMessage("disk gone"))
+            : Effect.void
+      })
+      const fails = yield* env.spawn(Leaky, "dies")
+      const later = yield* env.spawn(Leaky, "dies later")
+      const ok = yield* env.spawn(Leaky, "ok")
+      for (const pid of [fails, later, ok]) yield* env.monitor(pid)
+      for (const pid of [fails, later, ok]) yield* env.node.exit(pid, Process.ExitReason.shutdown)
+      yield* TestClock.adjust("1 second")
+      const downs = new Map<string, Process.ExitReason.ExitReason>()
+      for (let i = 0; i < 3; i++) {
+        const down = (yield* env.receive()) as Process.Down
+        downs.set(down.target.toString(), down.reason)
+      }
+      assert.include(Process.ExitReason.format(downs.get(fails.toString())!), "could not flush")
+      assert.include(Process.ExitReason.format(downs.get(later.toString())!), "disk gone")
+      assert.strictEqual(downs.get(ok.toString())!._tag, "shutdown")
+      const reports = crashReports(yield* env.logs)
+      assert.deepStrictEqual(reports.map((r) => r.annotations.pid).sort(), [fails.toString(), later.toString()].sort())
+      for (const report of reports) assert.include(report.message, "crashed in terminate")
+    }))
+
   it.scoped("a crashing process logs its pid, name, behaviour, reason with cause, and the message it was handling", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

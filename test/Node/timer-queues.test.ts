@@ -7,7 +7,7 @@
  * run of part `core3` (issue 24).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import { Chunk, Effect, TestClock } from "effect"
 import { Deadlines } from "../../src/Node/internal/deadlines.js"
 import { ClockTimers } from "../../src/Node/internal/timers.js"
 import { within } from "../Process/helpers.js"
@@ -70,6 +70,100 @@ describe("ClockTimers", () => {
       assert.notInclude(fired, 301)
       yield* TestClock.adjust("1 millis")
       assert.strictEqual(fired.at(-1), 301)
+    }))
+})
+
+describe("ClockTimers: what the heap holds", () => {
+  const make = Effect.gen(function*() {
+    return new ClockTimers(yield* Effect.clock, yield* Effect.runtime<never>())
+  })
+
+  it.effect("cancelled entries stay until they are more than half the heap, then go; live counts only the others", () =>
+    Effect.gen(function*() {
+      const timers = yield* make
+      const cancels = [1, 2, 3, 4].map((n) => timers.start(n * 100, () => assert.fail("cancelled")))
+      cancels[0]!()
+      cancels[1]!()
+      cancels[1]!() // twice is once
+      assert.strictEqual(timers.size, 4, "2 cancelled of 4: kept (not more than half)")
+      assert.strictEqual(timers.live, 2)
+      cancels[2]!()
+      assert.strictEqual(timers.size, 1, "3 cancelled of 4: the heap is rebuilt from the live one")
+      assert.strictEqual(timers.live, 1)
+      cancels[2]!()
+      assert.strictEqual(timers.live, 1, "cancelling a compacted entry again counts nothing")
+      cancels[3]!()
+      assert.strictEqual(timers.live, 0)
+    }))
+
+  it.effect("a timer cancelled after it fired counts nothing", () =>
+    Effect.gen(function*() {
+      const timers = yield* make
+      const fired: Array<string> = []
+      const cancelA = timers.start(10, () => fired.push("a"))
+      for (const name of ["b", "c", "d"]) timers.start(100, () => fired.push(name))
+      yield* TestClock.adjust("10 millis")
+      assert.deepStrictEqual(fired, ["a"])
+      cancelA()
+      assert.strictEqual(timers.live, 3)
+      assert.strictEqual(timers.size, 3)
+      yield* TestClock.adjust("90 millis")
+      assert.deepStrictEqual(fired, ["a", "b", "c", "d"])
+      assert.strictEqual(timers.live, 0)
+    }))
+
+  it.effect("after firing, the one sleep is for the next live timer, past cancelled ones", () =>
+    Effect.gen(function*() {
+      const timers = yield* make
+      const fired: Array<number> = []
+      timers.start(100, () => fired.push(100))
+      const cancel200 = timers.start(200, () => fired.push(200))
+      timers.start(300, () => fired.push(300))
+      cancel200()
+      yield* TestClock.adjust("100 millis")
+      assert.deepStrictEqual(fired, [100])
+      assert.deepStrictEqual(Chunk.toArray(yield* TestClock.sleeps()), [300])
+      assert.strictEqual(timers.size, 1, "the cancelled entry on top was dropped")
+      assert.strictEqual(timers.live, 1)
+      yield* TestClock.adjust("200 millis")
+      assert.deepStrictEqual(fired, [100, 300])
+    }))
+
+  it.effect("many distinct deadlines set in random order fire in deadline order", () =>
+    Effect.gen(function*() {
+      const timers = yield* make
+      const next = random(23)
+      const fired: Array<number> = []
+      const deadlines = Array.from({ length: 200 }, (_, i) => i + 1)
+      for (let i = deadlines.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1))
+        ;[deadlines[i], deadlines[j]] = [deadlines[j]!, deadlines[i]!]
+      }
+      const cancels = deadlines.map((at) => timers.start(at, () => fired.push(at)))
+      // cancel a third (below half: no compaction), then fire in steps so that pops interleave
+      const cancelled = new Set<number>()
+      deadlines.forEach((at, i) => {
+        if (at % 3 === 0) {
+          cancels[i]!()
+          cancelled.add(at)
+        }
+      })
+      for (let t = 0; t < 200; t += 50) yield* TestClock.adjust("50 millis")
+      assert.deepStrictEqual(fired, Array.from({ length: 200 }, (_, i) => i + 1).filter((at) => !cancelled.has(at)))
+      assert.strictEqual(timers.size, 0)
+    }))
+
+  it.effect("a later timer set after all the others were compacted away still fires", () =>
+    Effect.gen(function*() {
+      const timers = yield* make
+      const fired: Array<number> = []
+      const cancels = [100, 200, 300].map((at) => timers.start(at, () => fired.push(at)))
+      for (const cancel of cancels) cancel()
+      assert.strictEqual(timers.size, 0)
+      yield* TestClock.adjust("100 millis") // the sleep for 100 wakes into an empty heap
+      timers.start(50, () => fired.push(150))
+      yield* TestClock.adjust("50 millis")
+      assert.deepStrictEqual(fired, [150])
     }))
 })
 

@@ -138,6 +138,29 @@ describe("timers", () => {
       assert.strictEqual(yield* env.receive(), "hello")
     }))
 
+  it.scopedLive("on the live clock, a cancelled timer is never delivered and a kept one is", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      assert.isTrue(kernel.options.liveClock)
+      const cancelled = sendAfter(kernel, undefined, env.probe, "cancelled", "20 millis")
+      sendAfter(kernel, undefined, env.probe, "kept", "40 millis")
+      assert.isTrue(yield* cancelled.cancel)
+      assert.strictEqual(yield* env.receive("2 seconds"), "kept")
+      yield* env.expectNoMessage("10 millis")
+    }))
+
+  it.scoped("a timer to a name nobody holds can be cancelled, once", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const timer = sendAfter(kernelOf(env.node), undefined, "later", "hello", "1 second")
+      assert.isTrue(yield* timer.cancel)
+      assert.isFalse(yield* timer.cancel, "cancelled already")
+      yield* env.spawn(Relay, env.probe, { name: "later" })
+      yield* TestClock.adjust("1 second")
+      yield* env.expectNoMessage("5 millis")
+    }))
+
   it.scoped("the test kit's receive gives up after its timeout of Clock time, and its answered waits leave one TestClock sleep", () =>
     Effect.gen(function*() {
       const env = yield* Testing.make()

@@ -137,10 +137,18 @@ export class Deadlines {
     lane.refed = true
   }
 
-  /** Entries held across lanes, answered ones included (for tests: bounded by about twice the live ones). */
+  /**
+   * Entries the lanes' arrays hold, answered and already fired ones included (for tests:
+   * bounded by about twice the live ones).
+   */
   get size(): number {
     let n = 0
-    for (const lane of this.lanes.values()) n += lane.entries.length - lane.head
+    for (const lane of this.lanes.values()) n += lane.entries.length
     return n
+  }
+
+  /** Lanes kept (for tests: a lane goes once nothing in it is outstanding). */
+  get laneCount(): number {
+    return this.lanes.size
   }
 }

@@ -461,7 +461,7 @@ export class Kernel {
   complete(proc: Proc, exit: Exit.Exit<unknown, unknown>, inDrain: boolean): void {
     const kind = proc.kind
     if (kind === K_TERMINATE) {
-      this.finalize(proc, proc.exitReason!)
+      this.terminated(proc, exit)
       return
     }
     if (kind === K_INIT) {
@@ -926,10 +926,23 @@ export class Kernel {
       }
       if (!Effect.isEffect(effect)) effect = notAnEffect(proc.behaviour.name, "terminate", effect)
       const result = runEffect(effect, proc.runtime, proc)
-      if (isExit(result)) this.finalize(proc, reason)
+      if (isExit(result)) this.terminated(proc, result)
       else proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>
       return
     }
+    this.finalize(proc, reason)
+  }
+
+  /**
+   * `terminate` returned. As gen_server does, a `terminate` that failed or died is reported
+   * as a crash and the process ends with that failure instead of the reason it was given
+   * (its links and monitors see it); one that was interrupted (by `kill`) changes nothing.
+   */
+  private terminated(proc: Proc, exit: Exit.Exit<unknown, unknown>): void {
+    const given = proc.exitReason!
+    if (exit._tag === "Success" || Cause.isInterruptedOnly(exit.cause)) return this.finalize(proc, given)
+    const reason = Reason.fromCause(exit.cause)
+    this.reports.crash(proc, reason, "terminate", given)
     this.finalize(proc, reason)
   }
 
