@@ -1,19 +1,40 @@
 /**
- * Calls at their edges (src/Node/internal/calls.ts): which calls a death fails and which it
- * leaves alone, an infinite timeout on the live clock, an interrupted outside caller, the
- * reply address, counters, and the helpers the hot path uses (`requestType`, `quickError`).
+ * Calls and important sends (`src/Node/internal/calls.ts`) at their edges: what a call
+ * leaves behind once answered or abandoned, the targets that fail at once, which calls a
+ * death fails and which it leaves alone, a timeout of "infinity", an interrupted outside
+ * caller, the reply address, the lanes of an important send, counters, replies that belong to
+ * no call, and the helpers the hot path uses (`requestType`, `quickError`). Written against
+ * the survivors of the mutation runs of parts `core2` and `core3` (issue 24).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Schema } from "effect"
-import type { Process as P } from "../../src/index.js"
-import { Process, Testing } from "../../src/index.js"
-import { quickError, requestType } from "../../src/Node/internal/calls.js"
+import { Deferred, Effect, Either, Exit, Fiber, Option, Schema } from "effect"
+import { Process } from "../../src/index.js"
+import { quickError, replyTo, requestType } from "../../src/Node/internal/calls.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { From } from "../../src/Process/Message.js"
+import { Pid, Reference } from "../../src/Process/Pid.js"
+import * as Testing from "../testing.js"
+import { clockTimerCount, Lingering, within } from "../Process/helpers.js"
+
+/** Answers "echo" at once; holds "hold" unanswered (noReply). */
+const Server = Process.make({
+  name: "Server",
+  init: () => Effect.void,
+  handleCall: (q: "echo" | "hold", _from, s) => Effect.succeed(q === "echo" ? Process.reply("echo", s) : Process.noReply(s))
+})
+
+/** Calls `server` with what it is sent and tells `probe` the answer. */
+const Caller = Process.make({
+  name: "Caller",
+  init: (args: { readonly probe: Process.Pid; readonly server: Process.Pid }) => Effect.succeed(args),
+  handleMessage: (q: "echo" | "hold", s, ctx) =>
+    Effect.flatMap(Effect.either(ctx.call(s.server, q)), (answer) => Effect.as(Effect.orDie(ctx.send(s.probe, answer)), s))
+})
 
 /** Holds every call it gets ("ask") until told "reply", then answers each with "answer". */
 const Holder = Process.make({
   name: "Holder",
-  init: (got: Deferred.Deferred<void>) => Effect.succeed({ got, held: [] as Array<P.From> }),
+  init: (got: Deferred.Deferred<void>) => Effect.succeed({ got, held: [] as Array<Process.From> }),
   handleCall: (_: "ask", from, s) =>
     Effect.as(Deferred.succeed(s.got, undefined), Process.noReply({ got: s.got, held: [...s.held, from] })),
   handleMessage: (_: "reply", s, ctx) =>
@@ -21,12 +42,12 @@ const Holder = Process.make({
 })
 
 /** On any message, calls `target` and tells `to` how the call ended. */
-const Caller = Process.make({
-  name: "Caller",
-  init: (args: { readonly target: P.Pid; readonly to: P.Pid }) => Effect.succeed(args),
+const Asker = Process.make({
+  name: "Asker",
+  init: (args: { readonly target: Process.Pid; readonly to: Process.Pid }) => Effect.succeed(args),
   handleMessage: (_: "go", s, ctx) =>
     Effect.as(
-      Effect.flatMap(Effect.exit(ctx.call(s.target as P.Ref<unknown, "ask" | "who">, "ask")), (exit) => ctx.send(s.to, exit)),
+      Effect.flatMap(Effect.exit(ctx.call(s.target as Process.Ref<unknown, "ask" | "who">, "ask")), (exit) => ctx.send(s.to, exit)),
       s
     )
 })
@@ -41,12 +62,111 @@ const WhoCalls = Process.make({
 /** Tells `to` what it handles; after its first message it waits until `release` completes. */
 const Blocked = Process.make({
   name: "Blocked",
-  init: (args: { readonly release: Deferred.Deferred<void>; readonly to: P.Pid }) => Effect.succeed(args),
+  init: (args: { readonly release: Deferred.Deferred<void>; readonly to: Process.Pid }) => Effect.succeed(args),
   handleMessage: (message: string, s, ctx) =>
     Effect.as(
       Effect.zipRight(ctx.send(s.to, message), message === "first" ? Deferred.await(s.release) : Effect.void),
       s
     )
+})
+
+describe("what a call leaves behind", () => {
+  it.scoped("nothing once answered: no pending entry, no timer, no count on either side", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const server = yield* env.spawn(Server, undefined)
+      const caller = yield* env.spawn(Caller, { probe: env.probe, server })
+      yield* env.send(caller, "echo")
+      const answer = (yield* env.receive()) as Either.Either<string, unknown>
+      assert.isTrue(Either.isRight(answer) && answer.right === "echo", `answered: ${String(answer)}`)
+      assert.strictEqual(kernel.pending.size, 0)
+      assert.strictEqual(kernel.lookup(caller)!.outstanding, 0)
+      assert.strictEqual(kernel.lookup(server)!.callers, 0)
+      assert.strictEqual(clockTimerCount(env.node), 0, "the call's timeout is cancelled")
+    }))
+
+  it.scoped("nothing when the caller dies waiting: the callee is not left counting it", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const server = yield* env.spawn(Server, undefined)
+      const caller = yield* env.spawn(Caller, { probe: env.probe, server })
+      yield* env.send(caller, "hold")
+      const callerProc = kernel.lookup(caller)!
+      yield* within(
+        Effect.repeat(Effect.sync(() => callerProc.outstanding), { until: (n) => n === 1 }),
+        "the call to be made",
+        5
+      )
+      assert.strictEqual(kernel.lookup(server)!.callers, 1)
+      yield* env.node.exit(caller, Process.ExitReason.kill)
+      yield* env.exitReason(caller)
+      assert.strictEqual(kernel.pending.size, 0)
+      assert.strictEqual(kernel.lookup(server)!.callers, 0)
+      assert.strictEqual(clockTimerCount(env.node), 0)
+    }))
+})
+
+describe("calls and important sends that fail at once", () => {
+  it.scoped("to a process running terminate: ProcessUnknown, as for a dead one", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const gate = yield* Deferred.make<void>()
+      yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
+      const pid = yield* env.spawn(Lingering, { probe: env.probe, gate })
+      yield* env.node.exit(pid, Process.ExitReason.shutdown)
+      assert.strictEqual(yield* env.receive(), "exiting")
+      assert.strictEqual((yield* Effect.flip(env.node.call(pid, "echo")))._tag, "ProcessUnknown")
+      assert.strictEqual((yield* Effect.flip(env.node.sendImportant(pid as Process.Pid, "x")))._tag, "ProcessUnknown")
+      assert.strictEqual(kernelOf(env.node).pending.size, 0)
+    }))
+
+  it.scoped("to a full mailbox: MailboxFull, for a call and an important send alike", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Server, undefined, { mailboxSize: 1 })
+      yield* Process.suspend(pid)
+      yield* env.send(pid as Process.Pid, "first")
+      assert.strictEqual((yield* Effect.flip(env.node.call(pid, "echo")))._tag, "MailboxFull")
+      assert.strictEqual((yield* Effect.flip(env.node.sendImportant(pid as Process.Pid, "x")))._tag, "MailboxFull")
+      assert.strictEqual(kernelOf(env.node).pending.size, 0)
+    }))
+
+  it.scoped("to another node, on a node without distribution: NoConnection", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const far = new Pid({ node: "elsewhere@host", id: 1, creation: 1 })
+      const call = yield* Effect.flip(env.node.call(far, "echo"))
+      assert.strictEqual(call._tag, "NoConnection")
+      const important = yield* Effect.flip(env.node.sendImportant(far, "x"))
+      assert.strictEqual(important._tag, "NoConnection")
+    }))
+})
+
+describe("the rest of a call's edges", () => {
+  it.scoped("an important send without a priority lands in the main lane", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const pid = yield* env.spawn(Server, undefined)
+      yield* Process.suspend(pid)
+      yield* env.node.sendImportant(pid as Process.Pid, "x")
+      const info = Option.getOrThrow(yield* env.node.info(pid))
+      assert.deepStrictEqual(info.mailbox, { urgent: 0, system: 0, main: 1, log: 0 })
+    }))
+
+  it.scoped("a reply to a reference of another incarnation of this node, or to no call, is dropped", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const ref = kernel.makeRef()
+      const stale = new Reference({ node: ref.node, id: ref.id, creation: ref.creation + 1 })
+      const from = (r: Reference) => new From({ to: env.probe, ref: r })
+      replyTo(kernel, from(stale), { _tag: "Success", value: "late" } as never)
+      replyTo(kernel, from(ref), { _tag: "Success", value: "late" } as never)
+      yield* env.expectNoMessage("20 millis")
+      assert.strictEqual(kernel.pending.size, 0)
+    }))
 })
 
 describe("which calls a death fails", () => {
@@ -55,8 +175,8 @@ describe("which calls a death fails", () => {
       const env = yield* Testing.make()
       const got = yield* Deferred.make<void>()
       const holder = yield* env.spawn(Holder, got)
-      const a = yield* env.spawn(Caller, { target: holder, to: env.probe })
-      const b = yield* env.spawn(Caller, { target: holder, to: env.probe })
+      const a = yield* env.spawn(Asker, { target: holder, to: env.probe })
+      const b = yield* env.spawn(Asker, { target: holder, to: env.probe })
       yield* env.send(a, "go")
       yield* env.send(b, "go")
       const kernel = kernelOf(env.node)
@@ -125,7 +245,7 @@ describe("what a call carries and counts", () => {
     Effect.gen(function*() {
       const env = yield* Testing.make()
       const who = yield* env.spawn(WhoCalls, undefined)
-      const caller = yield* env.spawn(Caller, { target: who, to: env.probe })
+      const caller = yield* env.spawn(Asker, { target: who, to: env.probe })
       yield* env.send(caller, "go")
       assert.deepStrictEqual(yield* env.receive("2 seconds"), Exit.succeed(caller.toString()))
     }))
@@ -134,7 +254,7 @@ describe("what a call carries and counts", () => {
     Effect.gen(function*() {
       const env = yield* Testing.make()
       const who = yield* env.spawn(WhoCalls, undefined)
-      const caller = yield* env.spawn(Caller, { target: who, to: env.probe })
+      const caller = yield* env.spawn(Asker, { target: who, to: env.probe })
       const before = (yield* env.node.metrics).messagesOut
       yield* env.send(caller, "go")
       yield* env.receive("2 seconds")
