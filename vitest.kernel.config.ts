@@ -42,6 +42,9 @@ export default defineConfig({
       "test/Code/upgrade.test.ts",
       // forwarding (a worker answers the caller directly): pools and routers
       "test/Pool/pool.test.ts",
+      // forwarding to workers on other nodes (the first test runs both nodes here; the second
+      // kills a worker node in another OS process, where no mutant is active)
+      "test/Pool/remote.test.ts",
       "test/Router/router.test.ts",
       // how a node sets up its loggers (log.level, log.format, log.output)
       "test/Telemetry/logs.test.ts",
