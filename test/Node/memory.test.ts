@@ -135,3 +135,105 @@ describe("limits.maxMemory", () => {
       assert.isTrue(Option.isSome(yield* env.node.info(env.probe)))
     }))
 })
+
+/** Holds its messages: its one handler waits on the gate. */
+const Holding = (gate: Deferred.Deferred<void>) =>
+  Process.make({
+    name: "Holding",
+    init: () => Effect.void,
+    handleMessage: (_: number) => Deferred.await(gate)
+  })
+
+describe("the memory guard at its edges", () => {
+  it.scoped("sheds above the limit (not at it) and recovers below 90% (not at it); a refusal says the figures", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ limits: { maxMemory: 1_000, memoryCheckInterval: "1 hour" } })
+      const kernel = kernelOf(env.node)
+      const guard = kernel.memory!
+      let used = 1_000
+      guard.sample = () => used
+      guard.check()
+      assert.isFalse(kernel.memoryHigh, "at the limit: not above it")
+      used = 1_001
+      guard.check()
+      assert.isTrue(kernel.memoryHigh)
+      const refusal = guard.refusal()
+      assert.include(refusal, { node: env.node.name, limit: 1_000, used: 1_001 })
+      assert.strictEqual(guard.refusal(), refusal, "one error per episode")
+      used = 900
+      guard.check()
+      assert.isTrue(kernel.memoryHigh, "at 90%: still shedding")
+      used = 2_000
+      guard.check()
+      assert.isTrue(kernel.memoryHigh, "still above: no second warning")
+      used = 899
+      guard.check()
+      assert.isFalse(kernel.memoryHigh, "below 90%: recovered")
+      used = 950
+      guard.check()
+      assert.isFalse(kernel.memoryHigh, "between 90% and the limit: stays accepting")
+      const logs = (yield* env.logs).filter((l) => l.message.includes("limits.maxMemory"))
+      assert.deepStrictEqual(logs.map((l) => l.level), ["WARN", "INFO"])
+      assert.include(logs[0]!.annotations, { used: "1001", limit: "1000" })
+      assert.include(logs[1]!.annotations, { used: "899", limit: "1000" })
+      // a new episode has its own error, with its own figures
+      used = 1_500
+      guard.check()
+      assert.include(guard.refusal(), { used: 1_500 })
+    }))
+
+  it.scoped("the mailbox estimate counts every queued message and names the five largest mailboxes, largest first", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ limits: { maxMemory: 1_000, memoryCheckInterval: "1 hour" } })
+      const kernel = kernelOf(env.node)
+      const gate = yield* Deferred.make<void>()
+      const sizes = [3, 9, 1, 7, 5, 11, 2]
+      const pids: Array<P.Pid> = []
+      for (const size of sizes) {
+        const pid = yield* env.spawn(Holding(gate), undefined)
+        pids.push(pid)
+        // the first message is taken (its handler waits); the rest stay queued
+        for (let i = 0; i <= size; i++) yield* env.send(pid, i)
+      }
+      yield* Effect.yieldNow()
+      const { bytes, largest } = kernel.memory!.mailboxes()
+      const total = sizes.reduce((a, b) => a + b, 0)
+      assert.strictEqual(bytes, total * 64)
+      assert.deepStrictEqual(largest.map((p) => p.mailboxLength()), [11, 9, 7, 5, 3])
+      assert.deepStrictEqual((yield* env.node.metrics).memoryBreakdown.mailboxBytes, total * 64)
+      kernel.memory!.sample = () => 2_000
+      kernel.memory!.check()
+      const warning = (yield* env.logs).find((l) => l.level === "WARN" && l.message.includes("limits.maxMemory"))!
+      assert.include(warning.message, `Mailboxes hold about ${total * 64} bytes`)
+      const named = String(warning.annotations.largest).split("; ")
+      assert.strictEqual(named.length, 5)
+      assert.include(named[0], `${pids[5]!.toString()}`)
+      assert.include(named[0], "11 messages")
+      yield* Deferred.succeed(gate, undefined)
+    }))
+
+  it.scoped("a send waiting for the node to recover that is interrupted leaves the line; the others go on recovery", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ limits: { maxMemory: 1_000, memoryCheckInterval: "1 hour" } })
+      const kernel = kernelOf(env.node)
+      const guard = kernel.memory!
+      const woken: Array<string> = []
+      const cancelA = guard.whenBelow(() => woken.push("a"))
+      guard.whenBelow(() => woken.push("b"))
+      const cancelC = guard.whenBelow(() => woken.push("c"))
+      cancelA()
+      cancelA() // twice is once
+      guard.sample = () => 2_000
+      guard.check()
+      guard.sample = () => 10
+      guard.check()
+      assert.deepStrictEqual(woken, ["b", "c"])
+      cancelC() // after it was woken: nothing
+      assert.deepStrictEqual(woken, ["b", "c"])
+      // with no mailbox queued, the warning says so
+      guard.sample = () => 2_000
+      guard.check()
+      const warnings = (yield* env.logs).filter((l) => l.level === "WARN" && l.message.includes("limits.maxMemory"))
+      assert.include(warnings.at(-1)!.message, "the largest: none")
+    }))
+})
