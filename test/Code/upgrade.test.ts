@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Option, TestClock } from "effect"
+import { Deferred, Duration, Effect, Fiber, Option, TestClock } from "effect"
 import { Application, Node, Pool, Process, Supervisor } from "../../src/index.js"
 import { cluster } from "../fixtures/dist.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
@@ -425,6 +425,37 @@ describe("Process.suspend / resume", () => {
       yield* env.expectNoMessage("10 millis")
       yield* Process.resume(pid)
       assert.strictEqual(yield* env.receive(), 1)
+    }))
+
+  it.scoped("a suspend interrupted while it waits for a handler is withdrawn: the process goes on after it", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const release = yield* Deferred.make<void>()
+      const pid = yield* env.spawn(Busy, { release, to: env.probe })
+      yield* env.send(pid, "block")
+      assert.strictEqual(yield* env.receive(), "blocked")
+      const attempt = yield* Effect.fork(Process.suspend(pid, { timeout: "10 seconds" }))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(attempt)
+      yield* Deferred.succeed(release, undefined)
+      yield* env.send(pid, "count")
+      assert.strictEqual(yield* env.receive(), 1, "not suspended: it handles the next message")
+      assert.strictEqual(kernelOf(env.node).options.clock.unsafeCurrentTimeMillis(), 0, "no Clock time passed")
+    }))
+
+  it.scopedLive("a suspend without a time limit waits for the handler however long it takes (live clock)", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const release = yield* Deferred.make<void>()
+      const pid = yield* env.spawn(Busy, { release, to: env.probe })
+      yield* env.send(pid, "block")
+      assert.strictEqual(yield* env.receive("2 seconds"), "blocked")
+      const attempt = yield* Effect.fork(Process.suspend(pid, { timeout: Duration.infinity }))
+      yield* Effect.sleep("30 millis")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(attempt).pipe(Effect.timeout("2 seconds"))
+      assert.strictEqual(Option.getOrThrow(yield* env.node.info(pid)).status, "suspended")
+      yield* Process.resume(pid)
     }))
 
   it.scoped("withdrawn alone, a suspend request leaves the process running its next messages", () =>
