@@ -5,6 +5,7 @@ import * as Testing from "../testing.js"
 import { hasOpenssl, makeCerts } from "../fixtures/certs.js"
 import { within } from "../Process/helpers.js"
 import { Black, Blob, cluster, Counter, GetCount, Hang, Increment, InOrder, Relay, Secret } from "../fixtures/dist.js"
+import type { Distribution } from "../../src/Node/internal/dist/connection.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { monitor } from "../../src/Node/internal/signals.js"
 import { EXITING, pidKey } from "../../src/Node/internal/proc.js"
@@ -361,6 +362,33 @@ describe("distribution", () => {
       assert.deepStrictEqual(yield* a.node.nodes, ["c@127.0.0.1"], "only c is still connected")
       yield* a.send(rb, "again")
       assert.strictEqual(yield* b.receive("2 seconds"), "again")
+    }))
+
+  it.scopedLive("node.monitorNode of a connected node ends when that node goes, not when another does; interrupted, it stops watching", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const c = yield* make("c@127.0.0.1")
+      yield* a.node.connect("b@127.0.0.1")
+      yield* a.node.connect("c@127.0.0.1")
+      const downListeners = (kernelOf(a.node).remote as unknown as Distribution).peers.downListeners
+      const before = downListeners.size
+      const watchB = yield* Effect.fork(a.node.monitorNode("b@127.0.0.1"))
+      const dropped = yield* Effect.fork(a.node.monitorNode("b@127.0.0.1"))
+      yield* Effect.yieldNow()
+      assert.strictEqual(downListeners.size, before + 2)
+      yield* Fiber.interrupt(dropped)
+      assert.strictEqual(downListeners.size, before + 1, "the interrupted watch is gone")
+      yield* a.node.disconnect("c@127.0.0.1")
+      yield* Effect.sleep("20 millis")
+      assert.isNull(watchB.unsafePoll(), "c going down does not end a watch of b")
+      yield* a.node.disconnect("b@127.0.0.1")
+      const down = yield* within(Fiber.join(watchB), "NodeDown for b", 5)
+      assert.instanceOf(down, Process.NodeDown)
+      assert.strictEqual(down.node, "b@127.0.0.1")
+      assert.strictEqual(down.reason, "disconnected")
+      assert.strictEqual(downListeners.size, before, "an answered watch is gone")
     }))
 
   it.scopedLive("remote application start: an allowed application starts there, another is refused", () =>
