@@ -368,8 +368,8 @@ describe("distribution", () => {
     Effect.gen(function*() {
       const { make } = yield* cluster
       const a = yield* make("a@127.0.0.1")
-      const b = yield* make("b@127.0.0.1")
-      const c = yield* make("c@127.0.0.1")
+      yield* make("b@127.0.0.1")
+      yield* make("c@127.0.0.1")
       yield* a.node.connect("b@127.0.0.1")
       yield* a.node.connect("c@127.0.0.1")
       const downListeners = (kernelOf(a.node).remote as unknown as Distribution).peers.downListeners
