@@ -13,6 +13,8 @@ type Ask =
   | { readonly monitorNode: string }
   | { readonly demonitorNode: string }
   | "alias"
+  | "node"
+  | "important"
   | { readonly unalias: P.Alias }
   | string
 
@@ -21,6 +23,10 @@ const Asker = Process.make({
   name: "Asker",
   init: (to: P.Pid) => Effect.succeed(to),
   handleMessage: (ask: Ask, to, ctx) => {
+    if (ask === "node") return Effect.as(ctx.send(to, ctx.node), to)
+    if (ask === "important") {
+      return Effect.as(Effect.zipRight(ctx.sendImportant(to, "sent importantly"), ctx.callImportant("nobody" as unknown as P.Pid, "never answered").pipe(Effect.flip, Effect.flatMap((e) => ctx.send(to, e._tag)))), to)
+    }
     if (ask === "alias") return Effect.as(Effect.flatMap(ctx.alias(), (alias) => ctx.send(to, alias)), to)
     if (typeof ask === "string") return Effect.as(ctx.send(to, ask), to)
     if ("unalias" in ask) return Effect.as(Effect.flatMap(ctx.unalias(ask.unalias), (done) => ctx.send(to, done)), to)
@@ -58,6 +64,37 @@ describe("ctx.monitorNode on a node without that connection", () => {
     }))
 })
 
+describe("the rest of ctx", () => {
+  it.scoped("ctx.node is the node's name; ctx.sendImportant needs no options; ctx.callImportant calls", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ name: "ctx@localhost" })
+      const asker = yield* env.spawn(Asker, env.probe)
+      yield* env.send(asker, "node")
+      assert.strictEqual(yield* env.receive(), "ctx@localhost")
+      yield* env.send(asker, "important")
+      assert.strictEqual(yield* env.receive(), "sent importantly")
+      // to nobody: refused at once, as an important call is
+      assert.strictEqual(yield* env.receive(), "ProcessUnknown")
+    }))
+
+  it.scoped("processes watching one node share its watcher set; a process that watched nothing may take a watch back", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ name: "ctx@localhost" })
+      const kernel = kernelOf(env.node)
+      const first = yield* env.spawn(Asker, env.probe)
+      const second = yield* env.spawn(Asker, env.probe)
+      const fresh = yield* env.spawn(Asker, env.probe)
+      for (const pid of [first, second]) {
+        yield* env.send(pid, { monitorNode: "*" })
+        assert.strictEqual(yield* env.receive(), "ok")
+      }
+      assert.strictEqual(kernel.nodeWatchers.get("*")!.size, 2)
+      yield* env.send(fresh, { demonitorNode: "*" })
+      assert.strictEqual(yield* env.receive(), "ok")
+      assert.strictEqual(kernel.nodeWatchers.get("*")!.size, 2)
+    }))
+})
+
 describe("ctx.alias and ctx.unalias", () => {
   it.scoped("each alias is new and reaches its process; only its owner takes it back, once", () =>
     Effect.gen(function*() {
@@ -81,9 +118,10 @@ describe("ctx.alias and ctx.unalias", () => {
       assert.deepStrictEqual(kernel.lookup(owner)!.aliases, [second.id])
       yield* env.send(owner, { unalias: first })
       assert.isFalse(yield* env.receive(), "already taken back")
-      // an alias of another node is not this node's to take back
-      yield* env.send(owner, { unalias: Object.assign(Object.create(Object.getPrototypeOf(first)), { ...first, node: "elsewhere@localhost" }) })
+      // an alias of another node is not this node's to take back, even with the id of one of ours
+      yield* env.send(owner, { unalias: Object.assign(Object.create(Object.getPrototypeOf(second)), { ...second, node: "elsewhere@localhost" }) })
       assert.isFalse(yield* env.receive())
+      assert.deepStrictEqual(kernel.lookup(owner)!.aliases, [second.id], "ours is still there")
       yield* env.send(first, "after unalias")
       yield* env.expectNoMessage("20 millis")
       yield* env.node.exit(owner, Process.ExitReason.kill)
