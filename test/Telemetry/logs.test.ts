@@ -134,3 +134,71 @@ describe("log.output", () => {
       assert.include(level.message, "log.level")
     }))
 })
+
+/** A Console that keeps what Effect's console loggers write, by channel. */
+const channelRecorder = Effect.map(Effect.console, (base) => {
+  const out: Array<string> = []
+  const err: Array<string> = []
+  const line = (args: ReadonlyArray<unknown>) => args.map(String).join(" ")
+  const console: Console.Console = {
+    ...base,
+    log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(line(args))),
+    error: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void err.push(line(args))),
+    unsafe: { ...base.unsafe, log: (...args) => void out.push(line(args)), error: (...args) => void err.push(line(args)) }
+  }
+  return { out, err, console }
+})
+
+describe("log.output and log.format: where each line goes and how it looks", () => {
+  const run = (log: NonNullable<Node.NodeOptions["log"]>) =>
+    Effect.gen(function*() {
+      const { console, err, out } = yield* channelRecorder
+      // Effect's default logger installed, as in a program (the test runner takes it out)
+      yield* startChatty({ log: { level: "Warning", ...log } }).pipe(
+        Effect.provide(Logger.add(Logger.defaultLogger)),
+        Effect.withConsole(console)
+      )
+      const lines = (written: ReadonlyArray<string>) => written.filter((l) => l.includes("warning from init"))
+      return { out: lines(out), err: lines(err) }
+    })
+
+  it.effect("json, logfmt and text to stdout or stderr; pretty to either", () =>
+    Effect.gen(function*() {
+      const jsonOut = yield* run({ format: "json" })
+      assert.deepStrictEqual([jsonOut.out.length, jsonOut.err.length], [1, 0])
+      assert.strictEqual(JSON.parse(jsonOut.out[0]!).message, "warning from init")
+      const jsonErr = yield* run({ format: "json", output: "stderr" })
+      assert.deepStrictEqual([jsonErr.out.length, jsonErr.err.length], [0, 1])
+      assert.strictEqual(JSON.parse(jsonErr.err[0]!).logLevel, "WARN")
+      const logfmt = yield* run({ format: "logfmt", output: "stderr" })
+      assert.deepStrictEqual([logfmt.out.length, logfmt.err.length], [0, 1])
+      assert.match(logfmt.err[0]!, /level=WARN/)
+      assert.match(logfmt.err[0]!, /message="warning from init"/)
+      const text = yield* run({ format: "text", output: "stderr" })
+      assert.deepStrictEqual([text.out.length, text.err.length], [0, 1])
+      assert.match(text.err[0]!, /level=WARN/)
+      assert.notStrictEqual(text.err[0]!.trim()[0], "{", "text is not json")
+      const jsonStdout = yield* run({ format: "json", output: "stdout" })
+      assert.deepStrictEqual([jsonStdout.out.length, jsonStdout.err.length], [1, 0], "\"stdout\" said out loud")
+      // pretty: "[time] WARN (#fiber): message", not key=value
+      const prettyOut = yield* run({ format: "pretty" })
+      assert.deepStrictEqual([prettyOut.out.length, prettyOut.err.length], [1, 0])
+      assert.match(prettyOut.out[0]!, /WARN/)
+      assert.notMatch(prettyOut.out[0]!, /level=WARN/)
+      const prettyErr = yield* run({ format: "pretty", output: "stderr" })
+      assert.deepStrictEqual([prettyErr.out.length, prettyErr.err.length], [0, 1])
+      assert.match(prettyErr.err[0]!, /WARN/)
+      assert.notMatch(prettyErr.err[0]!, /level=WARN/)
+    }))
+
+  it.effect("an output that is neither stdout, stderr nor { file } fails with InvalidNodeOption naming log.output", () =>
+    Effect.gen(function*() {
+      for (const output of [{ file: "" }, {}, null, 42, "stdin"]) {
+        const error = yield* Effect.flip(startChatty({ log: { output: output as unknown as "stdout" } }))
+        assert.strictEqual(error._tag, "InvalidNodeOption", JSON.stringify(output))
+        assert.include(error.message, "log.output")
+        assert.include(error.message, `"stdout", "stderr" or { file`)
+      }
+    }))
+})
+
