@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema, TestClock } from "effect"
 import { Process, Testing } from "../../src/index.js"
+import { liveClockTimers } from "../Process/helpers.js"
 
 class Boom extends Schema.TaggedClass<Boom>()("Boom", { code: Schema.Number }) {}
 
@@ -154,6 +155,42 @@ describe("crash reports", () => {
       yield* env.send(pid, new Boom({ code: 99 }))
       yield* env.exitReason(pid)
       assert.strictEqual(crashReports(yield* env.logs).length, 6)
+    }))
+
+  it.scoped("the suppressed line comes when the window ends, once, with its count; a node that stops writes it at once", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make({ log: { reportsPerSecond: 2 } })
+      const storm = (n: number) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < n; i++) {
+            const pid = yield* env.spawn(Fragile, undefined)
+            yield* env.send(pid, new Boom({ code: i }))
+            yield* env.exitReason(pid)
+          }
+        })
+      const suppressedLines = Effect.map(env.logs, (logs) => logs.filter((l) => l.message.startsWith("suppressed")))
+      yield* TestClock.adjust("300 millis")
+      const timersBefore = liveClockTimers(env.node)
+      yield* storm(3)
+      assert.strictEqual(liveClockTimers(env.node), timersBefore + 1, "the first suppressed report arms the flush")
+      yield* storm(5)
+      assert.strictEqual(liveClockTimers(env.node), timersBefore + 1, "and the others do not arm another")
+      yield* TestClock.adjust("999 millis")
+      assert.strictEqual((yield* suppressedLines).length, 0, "the window (opened at 300 ms) is not over")
+      yield* TestClock.adjust("1 millis")
+      const [line, ...more] = yield* suppressedLines
+      assert.strictEqual(more.length, 0)
+      assert.include(line!.message, "suppressed 6 reports (more than 2 per second")
+      assert.include(line!.annotations, { suppressed: "6", node: env.node.name })
+      assert.strictEqual(liveClockTimers(env.node), timersBefore)
+      // a storm cut short by the node's stop: the line is written by the stop, not lost
+      yield* TestClock.adjust("1 second")
+      yield* storm(4)
+      yield* env.node.stop
+      const lines = yield* suppressedLines
+      assert.strictEqual(lines.length, 2)
+      assert.include(lines[1]!.message, "suppressed 2 reports")
+      assert.strictEqual(liveClockTimers(env.node), 0, "the stop took the flush timer back")
     }))
 
   it.scoped("a suppressed report is never formatted: a crash storm does not pay for the text it drops", () =>

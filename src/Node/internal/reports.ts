@@ -89,11 +89,6 @@ export class Reports {
     return true
   }
 
-  /** A report, rate-limited; dropped when reports are off. */
-  report(level: LogLevel.LogLevel, message: string, annotations: Record<string, string>): void {
-    if (this.admit()) this.log(level, message, annotations)
-  }
-
   /** Writes the "suppressed" line of the last window, if any report was suppressed. */
   private flush(): void {
     if (this.cancelFlush !== undefined) {
