@@ -36,6 +36,8 @@ export default defineConfig({
     include: [
       "test/{Node,Process,Supervisor,Transport,Message,Application}/**/*.test.ts",
       "test/Registry/registry.test.ts",
+      // a node the registrar says has left is disconnected (the embedded registrar, in this process)
+      "test/Registry/registrar.test.ts",
       // the kernel's counters (sent, refused, dropped) as the node's metrics publish them
       "test/Telemetry/metrics.test.ts",
       // Process.suspend / resume and code upgrades: the kernel's suspended state

@@ -78,6 +78,26 @@ describe("registrar cluster operations", () => {
       assert.deepStrictEqual(yield* first.getConfig("limits"), { max: 3 })
     }))
 
+  it.scopedLive("a node the registrar says has left is disconnected at once, though its connection still worked", () =>
+    Effect.gen(function*() {
+      const first = embedded(0, "127.0.0.1", 50)
+      const a = yield* Node.start("a@127.0.0.1", { log: { level: "Error" }, network: { cookie: "c", registrar: first } })
+      const seen = yield* record(first)
+      const second = embedded(first.port, "127.0.0.1", 50)
+      const b = yield* Node.start("b@127.0.0.1", { log: { level: "Error" }, network: { cookie: "c", registrar: second } })
+      yield* a.connect("b@127.0.0.1")
+      assert.deepStrictEqual(yield* a.nodes, ["b@127.0.0.1"])
+      const down = yield* Effect.fork(a.monitorNode("b@127.0.0.1"))
+      // the registrar's events come from a poll (50 ms here): let it see b first
+      yield* eventually("a's registrar sees b", Effect.sync(() => seen.some((e) => e._tag === "NodeJoined" && e.node === "b@127.0.0.1")))
+      // b's registration goes (its registrar client closes); b itself and the a-b connection stay up
+      yield* second.close
+      const nodeDown = yield* Effect.timeout(down.await, "5 seconds").pipe(Effect.flatten)
+      assert.deepStrictEqual([nodeDown.node, nodeDown.reason], ["b@127.0.0.1", "disconnected"])
+      assert.deepStrictEqual(yield* a.nodes, [])
+      yield* eventually("b to see the connection go too", Effect.map(b.nodes, (nodes) => nodes.length === 0))
+    }))
+
   it.scopedLive("embedded: a client looks nodes up on its registration connection, and asks afresh once the server is gone", () =>
     Effect.gen(function*() {
       const first = embedded(0, "127.0.0.1", 50)
