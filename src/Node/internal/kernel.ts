@@ -507,10 +507,10 @@ export class Kernel {
     return message
   }
 
-  /** A crash report for a process that failed in a handler while handling `message`. */
+  /** A crash report for a process that failed in a handler while handling `message` (`init` reports its own). */
   private crashed(proc: Proc, reason: ExitReason, message: unknown): void {
     const kind = proc.kind
-    const handler = kind === K_CALL ? "handleCall" : kind === K_INFO ? "handleInfo" : kind === K_INIT ? "init" : "handleMessage"
+    const handler = kind === K_CALL ? "handleCall" : kind === K_INFO ? "handleInfo" : "handleMessage"
     this.reports.crash(proc, reason, handler, message instanceof CallEnvelope ? message.request : message)
   }
 
