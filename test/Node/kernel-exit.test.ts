@@ -4,7 +4,7 @@
  * run of part `core2` (issue 24): each test fails when the line it guards is broken.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Fiber, TestClock } from "effect"
 import { Node, Process, Supervisor } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import * as Testing from "../testing.js"
@@ -48,6 +48,25 @@ describe("senders waiting for room in a full mailbox", () => {
       yield* Fiber.join(next)
       assert.strictEqual(yield* env.receive(), "a")
       assert.strictEqual(yield* env.receive(), "b", "the interrupted sender's message was not delivered")
+      yield* env.expectNoMessage("20 millis")
+    }))
+
+  it.scoped("when the only waiting sender was interrupted, the process still takes its messages", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const gate = yield* Deferred.make<void>()
+      const pid = yield* env.spawn(Gated, { probe: env.probe, gate }, { mailboxSize: 1 })
+      const proc = kernelOf(env.node).lookup(pid)!
+      yield* env.send(pid, "hold")
+      yield* until("the process to take 'hold'", () => proc.mailboxLength() === 0)
+      yield* env.send(pid, "a")
+      const lost = yield* Effect.fork(env.send(pid, "lost"))
+      yield* until("the sender to wait in line", () => proc.waiters?.length === 1)
+      yield* Fiber.interrupt(lost)
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* env.receive(), "a")
+      yield* env.send(pid, "after")
+      assert.strictEqual(yield* env.receive(), "after")
       yield* env.expectNoMessage("20 millis")
     }))
 })
@@ -276,4 +295,55 @@ describe("a behaviour written in plain JavaScript that returns a value instead o
       assert.include(Process.ExitReason.format(reason), "terminate returned undefined instead of an Effect")
       assert.strictEqual(kernelOf(env.node).lookup(pid), undefined)
     }))
+})
+
+describe("a process that kills itself in a handler", () => {
+  /** On a message, kills itself, then (after a sleep, or at once) tells `to` "after"; more messages may queue behind. */
+  const Suicidal = Process.make({
+    name: "Suicidal",
+    init: (to: Process.Pid) => Effect.succeed(to),
+    handleMessage: (how: "then sleep" | "then return" | "more", to, ctx) =>
+      how === "more"
+        ? Effect.as(ctx.send(to, "handled more"), to)
+        : Effect.gen(function*() {
+          yield* ctx.exit(ctx.self, Process.ExitReason.kill)
+          if (how === "then sleep") yield* Effect.sleep("10 millis")
+          yield* ctx.send(to, "after")
+          return to
+        })
+  })
+
+  for (const how of ["then sleep", "then return", "through the node, then sleep"] as const) {
+    it.scoped(`ends at once, ${how}: nothing after the kill runs, no later message is handled`, () =>
+      Effect.gen(function*() {
+        const env = yield* Testing.make()
+        // through the node's own exit (no ctx): the handler's fiber is stopped when it suspends
+        const ByTheNode = Process.make({
+          name: "ByTheNode",
+          init: (to: Process.Pid) => Effect.succeed(to),
+          handleMessage: (message: "then sleep" | "more", to, ctx) =>
+            message === "more"
+              ? Effect.as(ctx.send(to, "handled more"), to)
+              : Effect.gen(function*() {
+                yield* env.node.exit(ctx.self, Process.ExitReason.kill)
+                yield* Effect.sleep("10 millis")
+                yield* ctx.send(to, "after")
+                return to
+              })
+        })
+        const pid = how === "through the node, then sleep"
+          ? yield* env.spawn(ByTheNode, env.probe)
+          : yield* env.spawn(Suicidal, env.probe)
+        yield* env.send(pid, how === "through the node, then sleep" ? "then sleep" : how)
+        yield* env.send(pid, "more")
+        assert.strictEqual((yield* env.exitReason(pid))._tag, "killed")
+        yield* TestClock.adjust("20 millis")
+        yield* env.expectNoMessage("20 millis")
+        assert.strictEqual(kernelOf(env.node).lookup(pid), undefined)
+        // the node goes on
+        const next = yield* env.spawn(Suicidal, env.probe)
+        yield* env.send(next, "more")
+        assert.strictEqual(yield* env.receive(), "handled more")
+      }))
+  }
 })
