@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, TestClock } from "effect"
 import { Node, Process, Supervisor } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
+import { DEAD } from "../../src/Node/internal/proc.js"
 import * as Testing from "../testing.js"
 import { clockTimerCount, within } from "../Process/helpers.js"
 
@@ -313,7 +314,7 @@ describe("a process that kills itself in a handler", () => {
         })
   })
 
-  for (const how of ["then sleep", "then return", "through the node, then sleep"] as const) {
+  for (const how of ["then sleep", "then return", "through the node, then sleep", "through the node, then return"] as const) {
     it.scoped(`ends at once, ${how}: nothing after the kill runs, no later message is handled`, () =>
       Effect.gen(function*() {
         const env = yield* Testing.make()
@@ -321,25 +322,26 @@ describe("a process that kills itself in a handler", () => {
         const ByTheNode = Process.make({
           name: "ByTheNode",
           init: (to: Process.Pid) => Effect.succeed(to),
-          handleMessage: (message: "then sleep" | "more", to, ctx) =>
+          handleMessage: (message: "then sleep" | "then return" | "more", to, ctx) =>
             message === "more"
               ? Effect.as(ctx.send(to, "handled more"), to)
               : Effect.gen(function*() {
                 yield* env.node.exit(ctx.self, Process.ExitReason.kill)
-                yield* Effect.sleep("10 millis")
+                if (message === "then sleep") yield* Effect.sleep("10 millis")
                 yield* ctx.send(to, "after")
                 return to
               })
         })
-        const pid = how === "through the node, then sleep"
-          ? yield* env.spawn(ByTheNode, env.probe)
-          : yield* env.spawn(Suicidal, env.probe)
-        yield* env.send(pid, how === "through the node, then sleep" ? "then sleep" : how)
+        const byTheNode = how.startsWith("through the node")
+        const pid = byTheNode ? yield* env.spawn(ByTheNode, env.probe) : yield* env.spawn(Suicidal, env.probe)
+        const proc = kernelOf(env.node).lookup(pid)!
+        yield* env.send(pid, how === "through the node, then sleep" ? "then sleep" : how === "through the node, then return" ? "then return" : how)
         yield* env.send(pid, "more")
         assert.strictEqual((yield* env.exitReason(pid))._tag, "killed")
         yield* TestClock.adjust("20 millis")
         yield* env.expectNoMessage("20 millis")
         assert.strictEqual(kernelOf(env.node).lookup(pid), undefined)
+        assert.strictEqual(proc.status, DEAD, "its record stays dead (not rescheduled by its handler's end)")
         // the node goes on
         const next = yield* env.spawn(Suicidal, env.probe)
         yield* env.send(next, "more")
