@@ -50,7 +50,7 @@ describe("tracing: true", () => {
     const exporter = new InMemorySpanExporter()
     return Effect.gen(function*() {
       const { a, b } = yield* twoNodes({ a: true, b: true })
-      const echo = yield* b.spawn(Echo, undefined)
+      const echo = yield* b.spawn(Echo, undefined, { name: "echo" })
       const front = yield* a.spawn(Front, echo)
       const answer = yield* a.call(front, new Ping(), "5 seconds").pipe(Effect.withSpan("request"))
       assert.strictEqual(answer, "front: pong")
@@ -72,6 +72,10 @@ describe("tracing: true", () => {
       const [echoHandler] = named(spans, "rain.handleCall", "b@127.0.0.1")
       assert.isDefined(echoHandler, "the handler on b ran under a span")
       assert.strictEqual(echoHandler!.attributes["rain.behaviour"], "Echo")
+      // the request's type, and the process's name when it has one
+      assert.strictEqual(echoHandler!.attributes["rain.request"], "Ping")
+      assert.strictEqual(echoHandler!.attributes["rain.name"], "echo")
+      assert.notProperty(frontHandler!.attributes, "rain.name")
       assert.strictEqual(echoHandler!.parentSpanContext?.spanId, toEcho!.spanContext().spanId)
       // One trace for all of it.
       const traceId = root.spanContext().traceId
