@@ -4,7 +4,7 @@
  * run of part `core2` (issue 24): each test fails when the line it guards is broken.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, TestClock } from "effect"
+import { Deferred, Effect, Fiber, Option, TestClock } from "effect"
 import { Node, Process, Supervisor } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { DEAD } from "../../src/Node/internal/proc.js"
@@ -348,4 +348,42 @@ describe("a process that kills itself in a handler", () => {
         assert.strictEqual(yield* env.receive(), "handled more")
       }))
   }
+})
+
+describe("the kernel's edges", () => {
+  it("kernelOf refuses what is not a node service", () => {
+    assert.throws(() => kernelOf({}), /not a node service made by Node.start/)
+  })
+
+  it.scoped("a process running terminate cannot take a name", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Late = Process.make({
+        name: "Late",
+        init: (to: Process.Pid) => Effect.succeed(to),
+        terminate: (_reason, to, ctx) =>
+          Effect.zipRight(
+            Effect.either(ctx.register("late")),
+            Effect.flatMap(env.node.whereis("late"), (found) => Effect.orDie(ctx.send(to, Option.isSome(found))))
+          )
+      })
+      const pid = yield* env.spawn(Late, env.probe)
+      yield* env.node.exit(pid, Process.ExitReason.shutdown)
+      assert.isFalse(yield* env.receive(), "not registered, even while terminate runs")
+      yield* env.exitReason(pid)
+      assert.isTrue(Option.isNone(yield* env.node.whereis("late")))
+      assert.isFalse(kernelOf(env.node).names.has("late"))
+    }))
+
+  it.scopedLive("a stopped node leaves no timer behind (its processes all ended within the shutdown timeout)", () =>
+    Effect.gen(function*() {
+      const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
+      const before = timeouts()
+      const node = yield* Node.start("stops@localhost")
+      const Quiet = Process.make({ name: "Quiet", init: () => Effect.void, terminate: () => Effect.sleep("5 millis") })
+      yield* node.spawn(Quiet, undefined)
+      yield* node.spawn(Quiet, undefined)
+      yield* node.stop
+      assert.strictEqual(timeouts(), before)
+    }))
 })

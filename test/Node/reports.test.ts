@@ -65,6 +65,14 @@ describe("crash reports", () => {
       assert.include(String(report!.annotations.lastMessage), "42")
       assert.include(report!.message, "handleMessage")
       assert.include(report!.message, "bad code 42")
+      assert.include(report!.message, `fragile ${pid.toString()} (Fragile)`, "the name, then the pid")
+      // an unnamed process: its pid alone, and no name annotation
+      const unnamed = yield* env.spawn(Fragile, undefined)
+      yield* env.send(unnamed, new Boom({ code: 43 }))
+      yield* env.exitReason(unnamed)
+      const second = crashReports(yield* env.logs)[1]!
+      assert.include(second.message, `crash report: ${unnamed.toString()} (Fragile)`)
+      assert.notProperty(second.annotations, "name")
     }))
 
   it.scoped("a defect in a call, a failing init and an abnormal stop are crash reports; normal and shutdown exits are not", () =>
