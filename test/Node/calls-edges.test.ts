@@ -9,7 +9,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Exit, Fiber, Option, Schema } from "effect"
 import { Process } from "../../src/index.js"
-import { quickError, replyTo, requestType } from "../../src/Node/internal/calls.js"
+import { acknowledge, quickError, replyTo, requestType } from "../../src/Node/internal/calls.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { From } from "../../src/Process/Message.js"
 import { Pid, Reference } from "../../src/Process/Pid.js"
@@ -166,6 +166,29 @@ describe("the rest of a call's edges", () => {
       replyTo(kernel, from(ref), { _tag: "Success", value: "late" } as never)
       yield* env.expectNoMessage("20 millis")
       assert.strictEqual(kernel.pending.size, 0)
+    }))
+
+  it.scoped("a reply or a receipt for another incarnation's reference with the id of a waiting call leaves that call alone", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const kernel = kernelOf(env.node)
+      const got = yield* Deferred.make<void>()
+      const holder = yield* env.spawn(Holder, got)
+      const call = yield* Effect.fork(env.node.call(holder, "ask" as const, "2 seconds"))
+      yield* Deferred.await(got)
+      const [id, entry] = Array.from(kernel.pending)[0]!
+      entry.acked = false // as a remote important call is until its receipt
+      const stale = new Reference({ node: kernel.name, id, creation: kernel.creation + 1 })
+      replyTo(kernel, new From({ to: env.probe, ref: stale }), Exit.succeed("from another incarnation"))
+      acknowledge(kernel, stale)
+      assert.strictEqual(call.unsafePoll(), null, "still waiting")
+      assert.isFalse(entry.acked)
+      // a receipt for no call at all is dropped
+      acknowledge(kernel, kernel.makeRef())
+      acknowledge(kernel, new Reference({ node: kernel.name, id, creation: kernel.creation }))
+      assert.isTrue(entry.acked, "its own receipt counts")
+      yield* env.send(holder, "reply")
+      assert.strictEqual(yield* Fiber.join(call), "answer")
     }))
 })
 

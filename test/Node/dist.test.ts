@@ -394,6 +394,36 @@ describe("distribution", () => {
       assert.strictEqual(downListeners.size, before, "an answered watch is gone")
     }))
 
+  it.scopedLive("a callee that answers a remote caller twice stays alive (the second answer is dropped); losing a node fails only the calls to it", () =>
+    Effect.gen(function*() {
+      const { make } = yield* cluster
+      const a = yield* make("a@127.0.0.1")
+      const b = yield* make("b@127.0.0.1")
+      const Twice = Process.make({
+        name: "Twice",
+        init: () => Effect.void,
+        handleCall: (_: "ask", from, s, ctx) =>
+          Effect.as(Effect.zipRight(ctx.reply(from, "first"), ctx.reply(from, "second")), Process.noReply(s))
+      })
+      const twice = yield* b.spawn(Twice, undefined)
+      assert.strictEqual(yield* a.node.call(twice, "ask" as const, "5 seconds"), "first")
+      yield* Effect.sleep("20 millis")
+      assert.isTrue(Option.isSome(yield* b.node.info(twice)), "the second answer did not crash it")
+      // a local call waiting on a, while a loses b: it is not b's, so it goes on
+      const gate = yield* Deferred.make<void>()
+      const Slow = Process.make({
+        name: "Slow",
+        init: () => Effect.void,
+        handleCall: (_: "ask", _from, s) => Effect.as(Deferred.await(gate), Process.reply("local answer", s))
+      })
+      const slow = yield* a.spawn(Slow, undefined)
+      const local = yield* Effect.fork(a.node.call(slow, "ask" as const, "5 seconds"))
+      yield* Effect.sleep("20 millis")
+      yield* a.node.disconnect("b@127.0.0.1")
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual(yield* within(Fiber.join(local), "the local call", 5), "local answer")
+    }))
+
   it.scopedLive("remote application start: an allowed application starts there, another is refused", () =>
     Effect.gen(function*() {
       const { make } = yield* cluster
