@@ -374,16 +374,26 @@ describe("the kernel's edges", () => {
       assert.isTrue(Option.isNone(yield* env.node.whereis("late")))
       assert.isFalse(kernelOf(env.node).names.has("late"))
     }))
+})
 
-  it.scopedLive("a stopped node leaves no timer behind (its processes all ended within the shutdown timeout)", () =>
-    Effect.gen(function*() {
-      const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
-      const before = timeouts()
-      const node = yield* Node.start("stops@localhost")
-      const Quiet = Process.make({ name: "Quiet", init: () => Effect.void, terminate: () => Effect.sleep("5 millis") })
-      yield* node.spawn(Quiet, undefined)
-      yield* node.spawn(Quiet, undefined)
-      yield* node.stop
-      assert.strictEqual(timeouts(), before)
-    }))
+describe("a process that kills itself in init", () => {
+  for (const then of ["returns", "suspends"] as const) {
+    it.scoped(`its spawn fails with InitFailed (killed), once, when init then ${then}; the node goes on`, () =>
+      Effect.gen(function*() {
+        const env = yield* Testing.make()
+        const SelfKiller = Process.make({
+          name: "SelfKiller",
+          init: (_: undefined, ctx) =>
+            Effect.as(
+              Effect.zipRight(ctx.exit(ctx.self, Process.ExitReason.kill), then === "suspends" ? Effect.sleep("1 millis") : Effect.void),
+              0
+            )
+        })
+        const error = yield* Effect.flip(env.spawn(SelfKiller, undefined))
+        assert.strictEqual(error._tag, "InitFailed")
+        assert.include(error.message, "killed")
+        const fine = yield* env.spawn(Process.make({ name: "Fine", init: () => Effect.void }), undefined)
+        assert.isTrue(Option.isSome(yield* env.node.info(fine)))
+      }))
+  }
 })

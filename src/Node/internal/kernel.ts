@@ -621,7 +621,10 @@ export class Kernel {
     if (!Effect.isEffect(effect)) effect = notAnEffect(behaviour.name, "init", effect)
     const result = runEffect(effect, runtime, proc)
     if (isExit(result)) this.completeInit(proc, result, args)
-    else {
+    else if (proc.status >= EXITING) {
+      // Killed during init (by itself): its spawner was told; nothing of it runs on.
+      ;(result as Fiber.RuntimeFiber<unknown, unknown>).unsafeInterruptAsFork(FiberId.none)
+    } else {
       this.suspended.set(proc, args)
       proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>
       proc.status = INIT
@@ -642,7 +645,9 @@ export class Kernel {
   }
 
   private completeInit(proc: Proc, exit: Exit.Exit<unknown, unknown>, args: unknown): void {
-    const done = proc.initDone!
+    const done = proc.initDone
+    // Answered already: it was killed during init (by itself too), and its spawner told then.
+    if (done === undefined) return
     proc.initDone = undefined
     if (proc.status >= EXITING) {
       done(Exit.fail(new InitFailed({ behaviour: proc.behaviour.name, reason: proc.exitReason ?? Reason.killed })))
