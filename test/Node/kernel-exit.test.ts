@@ -4,7 +4,7 @@
  * run of part `core2` (issue 24): each test fails when the line it guards is broken.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Option, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { Node, Process, Supervisor } from "../../src/index.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
 import { DEAD } from "../../src/Node/internal/proc.js"
@@ -351,6 +351,16 @@ describe("a process that kills itself in a handler", () => {
 })
 
 describe("the kernel's edges", () => {
+  it.scoped("node.stop ends processes that end at once (no terminate) and completes", () =>
+    Effect.gen(function*() {
+      const env = yield* Testing.make()
+      const Plain = Process.make({ name: "Plain", init: () => Effect.void })
+      const pids = [yield* env.spawn(Plain, undefined), yield* env.spawn(Plain, undefined)]
+      const stopped = yield* Effect.exit(env.node.stop)
+      assert.isTrue(Exit.isSuccess(stopped), String(stopped))
+      for (const pid of pids) assert.isUndefined(kernelOf(env.node).lookup(pid))
+    }))
+
   it("kernelOf refuses what is not a node service", () => {
     assert.throws(() => kernelOf({}), /not a node service made by Node.start/)
   })
