@@ -22,9 +22,9 @@ import { attachKernel, Kernel } from "./internal/kernel.js"
 import { withNodeLogging } from "./internal/logging.js"
 import { BYTES_PER_PROCESS, mailboxBytes } from "./internal/memory.js"
 import type { Proc } from "./internal/proc.js"
-import { EXITING, RUNNING, statusName } from "./internal/proc.js"
+import { statusName } from "./internal/proc.js"
 import { KernelScheduler } from "./internal/scheduler.js"
-import { awaitExit, exit } from "./internal/signals.js"
+import { awaitExit, exitEffect } from "./internal/signals.js"
 import { runMain as internalRunMain } from "./internal/runMain.js"
 import { Node } from "./Service.js"
 import type { NodeDown } from "../Process/Message.js"
@@ -713,14 +713,7 @@ const makeService = (
     sendImportant: (to, message, options) =>
       sendImportant(kernel, undefined, to, message, options?.priority, options?.timeout),
     callImportant: (to, request, timeout) => callImportant(kernel, undefined, to, request, timeout),
-    exit: (pid, reason) =>
-      Effect.suspend(() => {
-        // A process running now is the caller's own handler (one runs at a time): killed, it stops here.
-        const target = kernel.lookup(pid)
-        const running = target !== undefined && target.status === RUNNING
-        exit(kernel, undefined, pid, reason)
-        return running && target.status >= EXITING ? Effect.interrupt : Effect.void
-      }),
+    exit: (pid, reason) => exitEffect(kernel, undefined, pid, reason),
     awaitExit: (pid) => awaitExit(kernel, pid),
     whereis: (name) => Effect.sync(() => Option.map(Option.fromNullable(kernel.names.get(name)), (p) => p.pid)),
     register: (name, pid) =>

@@ -387,15 +387,20 @@ describe("the kernel's edges", () => {
 })
 
 describe("a process that kills itself in init", () => {
-  for (const then of ["returns", "suspends"] as const) {
-    it.scoped(`its spawn fails with InitFailed (killed), once, when init then ${then}; the node goes on`, () =>
+  for (
+    const [by, then] of [["ctx", "returns"], ["ctx", "suspends"], ["node", "returns"], ["node", "suspends"]] as const
+  ) {
+    it.scoped(`its spawn fails with InitFailed (killed), once, when it kills itself through ${by}.exit and then ${then}; the node goes on`, () =>
       Effect.gen(function*() {
         const env = yield* Testing.make()
         const SelfKiller = Process.make({
           name: "SelfKiller",
           init: (_: undefined, ctx) =>
             Effect.as(
-              Effect.zipRight(ctx.exit(ctx.self, Process.ExitReason.kill), then === "suspends" ? Effect.sleep("1 millis") : Effect.void),
+              Effect.zipRight(
+                by === "ctx" ? ctx.exit(ctx.self, Process.ExitReason.kill) : env.node.exit(ctx.self, Process.ExitReason.kill),
+                then === "suspends" ? Effect.sleep("1 millis") : Effect.void
+              ),
               0
             )
         })

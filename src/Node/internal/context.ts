@@ -19,8 +19,7 @@ import { spawnRemote } from "./distribution.js"
 import { call, callImportant, replyTo, sendImportant } from "./calls.js"
 import type { Kernel } from "./kernel.js"
 import type { Proc } from "./proc.js"
-import { EXITING } from "./proc.js"
-import { anyNode, awaitExit, demonitor, exit, link, monitor, unlink } from "./signals.js"
+import { anyNode, awaitExit, demonitor, exitEffect, link, monitor, unlink } from "./signals.js"
 import { sendAfter } from "./timers.js"
 
 /** The `ctx` handed to handlers; one per process, methods build small Effects. */
@@ -123,12 +122,7 @@ export class ProcessContext implements Context<any, any> {
   }
 
   exit(pid: Pid, reason: ExitReason): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const alive = this.proc.status < EXITING
-      exit(this.proc.kernel, this.proc, pid, reason)
-      // It killed itself: the process is gone, and the rest of its handler does not run.
-      return alive && this.proc.status >= EXITING ? Effect.interrupt : Effect.void
-    })
+    return exitEffect(this.proc.kernel, this.proc, pid, reason)
   }
 
   awaitExit(pid: Pid): Effect.Effect<ExitReason> {

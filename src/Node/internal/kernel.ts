@@ -441,9 +441,6 @@ export class Kernel {
     const result = runEffect(effect, proc.runtime, proc)
     if (isExit(result)) {
       this.complete(proc, result, true)
-    } else if (proc.status >= EXITING) {
-      // It killed itself in this handler (`exit(self, kill)`): nothing of it runs on.
-      ;(result as Fiber.RuntimeFiber<unknown, unknown>).unsafeInterruptAsFork(FiberId.none)
     } else {
       this.suspended.set(proc, message)
       proc.fiber = result as Fiber.RuntimeFiber<unknown, unknown>

@@ -19,7 +19,7 @@ import type { Reference } from "../../Process/Pid.js"
 import { failRemoteCalls } from "./calls.js"
 import type { Kernel } from "./kernel.js"
 import { ParentExit } from "./mailbox.js"
-import { DEAD, EXITING, pidKey, Proc } from "./proc.js"
+import { DEAD, EXITING, pidKey, Proc, RUNNING } from "./proc.js"
 
 // ---------------------------------------------------------------------------
 // Links
@@ -110,6 +110,19 @@ export const exit = (kernel: Kernel, from: Proc | undefined, to: Pid, reason: Ex
   if (target !== undefined) return exitSignal(kernel, target, fromPid, reason, false)
   if (to.node !== kernel.name) kernel.remote?.exit(fromPid, to, reason, false)
 }
+
+/**
+ * `exit` as the Effect of `ctx.exit` and `node.exit`. A process that kills itself from its
+ * own code (the caller's process, or the one whose handler is running now: one runs at a
+ * time) stops there, as `exit(self(), kill)` does in Erlang: the rest of its handler does not run.
+ */
+export const exitEffect = (kernel: Kernel, from: Proc | undefined, to: Pid, reason: ExitReason): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const target = kernel.lookup(to)
+    const own = target !== undefined && (target === from ? target.status < EXITING : target.status === RUNNING)
+    exit(kernel, from, to, reason)
+    return own && target.status >= EXITING ? Effect.interrupt : Effect.void
+  })
 
 /** An exit signal that arrived from another node; one via a link needs the link to exist here. */
 export const remoteExitSignal = (kernel: Kernel, from: Pid, to: Pid, reason: ExitReason, viaLink: boolean): void => {
