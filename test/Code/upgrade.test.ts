@@ -331,6 +331,16 @@ const Busy = Process.make({
       : Effect.as(ctx.send(s.to, s.n + 1), { ...s, n: s.n + 1 })
 })
 
+/** A test node with a `Busy` process blocked in a handler until `release` completes. */
+const blockedBusy = Effect.gen(function*() {
+  const env = yield* Testing.make()
+  const release = yield* Deferred.make<void>()
+  const pid = yield* env.spawn(Busy, { release, to: env.probe })
+  yield* env.send(pid, "block")
+  assert.strictEqual(yield* env.receive("2 seconds"), "blocked")
+  return { env, pid, release }
+})
+
 describe("Process.suspend / resume", () => {
   it.scoped("messages queue while suspended and are handled in order on resume", () =>
     Effect.gen(function*() {
@@ -407,11 +417,7 @@ describe("Process.suspend / resume", () => {
 
   it.scoped("of two suspend requests waiting for a handler, the one that timed out is withdrawn and the other still answered", () =>
     Effect.gen(function*() {
-      const env = yield* Testing.make()
-      const release = yield* Deferred.make<void>()
-      const pid = yield* env.spawn(Busy, { release, to: env.probe })
-      yield* env.send(pid, "block")
-      assert.strictEqual(yield* env.receive(), "blocked")
+      const { env, pid, release } = yield* blockedBusy
       // The short one times out and is withdrawn, the long one is still answered.
       const short = yield* Effect.fork(Process.suspend(pid, { timeout: "1 second" }))
       const long = yield* Effect.fork(Process.suspend(pid, { timeout: "10 seconds" }))
@@ -429,11 +435,7 @@ describe("Process.suspend / resume", () => {
 
   it.scoped("a suspend interrupted while it waits for a handler is withdrawn: the process goes on after it", () =>
     Effect.gen(function*() {
-      const env = yield* Testing.make()
-      const release = yield* Deferred.make<void>()
-      const pid = yield* env.spawn(Busy, { release, to: env.probe })
-      yield* env.send(pid, "block")
-      assert.strictEqual(yield* env.receive(), "blocked")
+      const { env, pid, release } = yield* blockedBusy
       const attempt = yield* Effect.fork(Process.suspend(pid, { timeout: "10 seconds" }))
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(attempt)
@@ -445,11 +447,7 @@ describe("Process.suspend / resume", () => {
 
   it.scopedLive("a suspend without a time limit waits for the handler however long it takes (live clock)", () =>
     Effect.gen(function*() {
-      const env = yield* Testing.make()
-      const release = yield* Deferred.make<void>()
-      const pid = yield* env.spawn(Busy, { release, to: env.probe })
-      yield* env.send(pid, "block")
-      assert.strictEqual(yield* env.receive("2 seconds"), "blocked")
+      const { env, pid, release } = yield* blockedBusy
       const attempt = yield* Effect.fork(Process.suspend(pid, { timeout: Duration.infinity }))
       yield* Effect.sleep("30 millis")
       yield* Deferred.succeed(release, undefined)
@@ -460,11 +458,7 @@ describe("Process.suspend / resume", () => {
 
   it.scoped("withdrawn alone, a suspend request leaves the process running its next messages", () =>
     Effect.gen(function*() {
-      const env = yield* Testing.make()
-      const release = yield* Deferred.make<void>()
-      const pid = yield* env.spawn(Busy, { release, to: env.probe })
-      yield* env.send(pid, "block")
-      assert.strictEqual(yield* env.receive(), "blocked")
+      const { env, pid, release } = yield* blockedBusy
       const attempt = yield* Effect.fork(Process.suspend(pid, { timeout: "1 second" }))
       yield* TestClock.adjust("1 second")
       assert.strictEqual((yield* Effect.flip(Fiber.join(attempt))).reason, "timeout")

@@ -9,8 +9,12 @@ import { Deferred, Effect, Exit, Fiber, Option } from "effect"
 import { Process } from "../../src/index.js"
 import { makeFrom } from "../../src/Node/internal/calls.js"
 import { depth, forward, FULL, isAlive, isFull, PLACED, procOf, refusal, whenRoom } from "../../src/Node/internal/forward.js"
+import type { PendingCall } from "../../src/Node/internal/calls.js"
+import type { Kernel } from "../../src/Node/internal/kernel.js"
 import { kernelOf } from "../../src/Node/internal/kernel.js"
-import { Pid } from "../../src/Process/Pid.js"
+import type { Proc } from "../../src/Node/internal/proc.js"
+import type { From } from "../../src/Process/Message.js"
+import { Pid, Reference, unsafeMake } from "../../src/Process/Pid.js"
 import * as Testing from "../testing.js"
 
 interface WorkerArgs {
@@ -35,6 +39,17 @@ const Worker = Process.make({
   handleCall: (request: string, _from, s) => Effect.succeed(Process.reply(`answered ${request}`, s)),
   terminate: (_reason, s) => (s.stopping === undefined ? Effect.void : Deferred.await(s.stopping))
 })
+
+/** The reply address of a call waiting in the kernel's pending table under `refId` (as the forwarder's handler holds it). */
+const replyAddress = (kernel: Kernel, refId: number, entry: PendingCall): From =>
+  makeFrom(entry.to as Process.Pid, unsafeMake(Reference, kernel.name, refId, kernel.creation))
+
+/** The calls waiting on `proc`, oldest first. */
+const waitingOn = (kernel: Kernel, proc: Proc) => Array.from(kernel.pending).filter(([, entry]) => entry.target === proc)
+
+/** The tag of the error a call ended with. */
+const failureTag = (exit: Exit.Exit<unknown, unknown>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? (exit.cause.error as { _tag?: string })._tag : String(exit)
 
 const setup = Effect.gen(function*() {
   const env = yield* Testing.make()
@@ -135,11 +150,9 @@ describe("a forward's bookkeeping", () => {
       assert.strictEqual(yield* env.receive(), "hold")
       const call = yield* Effect.fork(env.node.call(forwarder as Process.Ref<string, string>, "question", "5 seconds"))
       yield* Effect.yieldNow()
-      const [refId, entry] = Array.from(kernel.pending).find(([, e]) => e.target === self)!
+      const [[refId, entry]] = waitingOn(kernel, self)
       assert.strictEqual(self.callers, 1)
-      const from = makeFrom(entry.to as Process.Pid, kernel.makeRef())
-      Object.assign(from, { ref: { ...from.ref, id: refId } })
-      assert.strictEqual(forward(kernel, self, worker, "question", from), PLACED)
+      assert.strictEqual(forward(kernel, self, worker, "question", replyAddress(kernel, refId!, entry!)), PLACED)
       assert.strictEqual(self.callers, 0, "the forwarder no longer counts it")
       assert.strictEqual(kernel.pending.get(refId)!.target, kernel.lookup(worker))
       assert.strictEqual(yield* Fiber.join(call), "answered question")
@@ -159,19 +172,17 @@ describe("a forward's bookkeeping", () => {
         yield* Effect.fork(env.node.call(forwarder as Process.Ref<string, string>, "kept", "5 seconds"))
       ]
       yield* Effect.yieldNow()
-      const entries = Array.from(kernel.pending).filter(([, e]) => e.target === self)
+      const entries = waitingOn(kernel, self)
       assert.strictEqual(entries.length, 2)
-      entries.forEach(([refId, entry], i) => {
-        const from = makeFrom(entry.to as Process.Pid, { ...kernel.makeRef(), id: refId } as never)
-        forward(kernel, self, worker, i === 0 ? "handed" : "kept", from, i === 0)
-      })
+      entries.forEach(([refId, entry], i) =>
+        forward(kernel, self, worker, i === 0 ? "handed" : "kept", replyAddress(kernel, refId, entry), i === 0)
+      )
       assert.strictEqual(self.callers, 1, "the one not handed off")
       yield* env.node.exit(worker, Process.ExitReason.kill)
-      const handed = yield* Fiber.await(calls[0]!)
-      assert.isTrue(Exit.isFailure(handed))
+      assert.strictEqual(failureTag(yield* Fiber.await(calls[0]!)), "ProcessExited")
       assert.strictEqual(calls[1]!.unsafePoll(), null, "still waiting on the forwarder")
       yield* env.node.exit(forwarder, Process.ExitReason.kill)
-      assert.isTrue(Exit.isFailure(yield* Fiber.await(calls[1]!)))
+      assert.strictEqual(failureTag(yield* Fiber.await(calls[1]!)), "ProcessExited")
       yield* Deferred.succeed(gate, undefined)
     }))
 
@@ -187,18 +198,17 @@ describe("a forward's bookkeeping", () => {
       const toSelf = yield* Effect.fork(env.node.call(forwarder as Process.Ref<string, string>, "mine", "5 seconds"))
       const toOther = yield* Effect.fork(env.node.call(other as Process.Ref<string, string>, "theirs", "5 seconds"))
       yield* Effect.yieldNow()
-      const [selfRef] = Array.from(kernel.pending).find(([, e]) => e.target === self)!
-      const [otherRef, otherEntry] = Array.from(kernel.pending).find(([, e]) => e.target === kernel.lookup(other))!
-      const ref = kernel.makeRef()
+      const [[selfRef]] = waitingOn(kernel, self)
+      const [[otherRef, otherEntry]] = waitingOn(kernel, kernel.lookup(other)!)
       // the id of a call waiting on this forwarder, but another incarnation's
-      const stale = makeFrom(env.probe, { ...ref, id: selfRef, creation: ref.creation + 1 } as never)
+      const stale = makeFrom(env.probe, unsafeMake(Reference, kernel.name, selfRef!, kernel.creation + 1))
       assert.strictEqual(forward(kernel, self, worker, "question", stale), PLACED)
       assert.strictEqual(self.callers, 1, "the call to this incarnation still counts here")
       assert.strictEqual(kernel.lookup(worker)!.callers, 0)
       // the id of a call waiting on another process
-      const theirs = makeFrom(env.probe, { ...ref, id: otherRef } as never)
+      const theirs = makeFrom(env.probe, unsafeMake(Reference, kernel.name, otherRef!, kernel.creation))
       assert.strictEqual(forward(kernel, self, worker, "question", theirs), PLACED)
-      assert.strictEqual(otherEntry.target, kernel.lookup(other), "still waiting on the other process")
+      assert.strictEqual(otherEntry!.target, kernel.lookup(other), "still waiting on the other process")
       assert.strictEqual(self.callers, 1)
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.interrupt(toSelf)
@@ -247,8 +257,8 @@ describe("waiting for room at a full worker", () => {
       assert.strictEqual(yield* env.receive(), "hold")
       const call = yield* Effect.fork(env.node.call(forwarder as Process.Ref<string, string>, "question", "5 seconds"))
       yield* Effect.yieldNow()
-      const [refId, entry] = Array.from(kernel.pending).find(([, e]) => e.target === self)!
-      const from = makeFrom(entry.to as Process.Pid, { ...kernel.makeRef(), id: refId } as never)
+      const [[refId, entry]] = waitingOn(kernel, self)
+      const from = replyAddress(kernel, refId!, entry!)
       const placed: Array<boolean> = []
       whenRoom(kernel, self, worker, "question", from, (ok) => placed.push(ok))
       assert.strictEqual(self.callers, 1, "not moved before it is placed")

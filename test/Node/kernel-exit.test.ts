@@ -29,19 +29,28 @@ const until = (what: string, f: () => boolean) =>
     5
   )
 
+/**
+ * A `Gated` process with a mailbox of 1, held in its handler with "a" queued, and a sender of
+ * "lost" that waited in line for room and was interrupted.
+ */
+const senderInterrupted = Effect.gen(function*() {
+  const env = yield* Testing.make()
+  const gate = yield* Deferred.make<void>()
+  const pid = yield* env.spawn(Gated, { probe: env.probe, gate }, { mailboxSize: 1 })
+  const proc = kernelOf(env.node).lookup(pid)!
+  yield* env.send(pid, "hold")
+  yield* until("the process to take 'hold'", () => proc.mailboxLength() === 0)
+  yield* env.send(pid, "a") // fills the mailbox
+  const lost = yield* Effect.fork(env.send(pid, "lost"))
+  yield* until("the sender to wait in line", () => proc.waiters?.length === 1)
+  yield* Fiber.interrupt(lost)
+  return { env, gate, pid, proc }
+})
+
 describe("senders waiting for room in a full mailbox", () => {
   it.scoped("an interrupted sender leaves the line: its message never arrives, the next sender's does, in order", () =>
     Effect.gen(function*() {
-      const env = yield* Testing.make()
-      const gate = yield* Deferred.make<void>()
-      const pid = yield* env.spawn(Gated, { probe: env.probe, gate }, { mailboxSize: 1 })
-      const proc = kernelOf(env.node).lookup(pid)!
-      yield* env.send(pid, "hold")
-      yield* until("the process to take 'hold'", () => proc.mailboxLength() === 0)
-      yield* env.send(pid, "a") // fills the mailbox
-      const lost = yield* Effect.fork(env.send(pid, "lost"))
-      yield* until("the sender to wait in line", () => proc.waiters?.length === 1)
-      yield* Fiber.interrupt(lost)
+      const { env, gate, pid, proc } = yield* senderInterrupted
       assert.strictEqual(proc.waiters?.length ?? 0, 0, "the interrupted sender left the line")
       const next = yield* Effect.fork(env.send(pid, "b"))
       yield* until("the next sender to wait in line", () => proc.waiters?.length === 1)
@@ -54,16 +63,7 @@ describe("senders waiting for room in a full mailbox", () => {
 
   it.scoped("when the only waiting sender was interrupted, the process still takes its messages", () =>
     Effect.gen(function*() {
-      const env = yield* Testing.make()
-      const gate = yield* Deferred.make<void>()
-      const pid = yield* env.spawn(Gated, { probe: env.probe, gate }, { mailboxSize: 1 })
-      const proc = kernelOf(env.node).lookup(pid)!
-      yield* env.send(pid, "hold")
-      yield* until("the process to take 'hold'", () => proc.mailboxLength() === 0)
-      yield* env.send(pid, "a")
-      const lost = yield* Effect.fork(env.send(pid, "lost"))
-      yield* until("the sender to wait in line", () => proc.waiters?.length === 1)
-      yield* Fiber.interrupt(lost)
+      const { env, gate, pid } = yield* senderInterrupted
       yield* Deferred.succeed(gate, undefined)
       assert.strictEqual(yield* env.receive(), "a")
       yield* env.send(pid, "after")
